@@ -1,0 +1,123 @@
+"""Collection: YAML suite files and marked Python tests become real Function items.
+
+A suite file is collected as a pytest Module whose object is a synthetic module
+holding one test function named after the suite, so its items are ordinary
+``pytest.Function`` items: fixtures, conftest autouse fixtures, markers, ``-k``,
+``--lf`` and JUnit XML all work. Every benchmark function is parametrized here
+over (model, case) with one readable id per item: ``gsm8k[openai:gpt-4o/q0017]``.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmbench.config import CONFIG_FILE_NAMES
+from pytest_llmbench.errors import LLMBenchError, SuiteError
+from pytest_llmbench.fixtures import suite_test
+from pytest_llmbench.session import LLMBenchSession
+from pytest_llmbench.stash import bench_session
+from pytest_llmbench.suites.loader import build_suite
+from pytest_llmbench.suites.model import Suite
+
+SUITE_SUFFIXES = (".yaml", ".yml")
+_SUITE_SNIFF = re.compile(rb"^(dataset|rows|prompt)\s*:", re.MULTILINE)
+MARKER = "llmbench"
+
+
+def is_suite_file(file_path: Path, explicit: bool) -> bool:
+    """YAML files with a top-level ``dataset:``, ``rows:`` or ``prompt:`` key are suites
+    (any YAML file named on the command line is treated as one)."""
+    if file_path.suffix not in SUITE_SUFFIXES or file_path.name in CONFIG_FILE_NAMES:
+        return False
+    if explicit:
+        return True
+    try:
+        head = file_path.read_bytes()[:65536]
+    except OSError:
+        return False
+    return bool(_SUITE_SNIFF.search(head))
+
+
+class SuiteFile(pytest.Module):
+    """A YAML suite file, collected like a test module with one test function."""
+
+    suite: Suite | None = None
+
+    def _getobj(self) -> types.ModuleType:
+        session = bench_session(self.config)
+        try:
+            self.suite = session.load_suite(self.path)
+        except LLMBenchError as exc:
+            session.suite_errors.add(self.nodeid)
+            raise self.CollectError(str(exc)) from None
+        module = types.ModuleType(self.path.stem)
+        module.__file__ = str(self.path)
+        setattr(module, self.suite.name, suite_test)
+        return module
+
+    def istestfunction(self, obj: object, name: str) -> bool:
+        return self.suite is not None and name == self.suite.name
+
+    def istestclass(self, obj: object, name: str) -> bool:
+        return False
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"suite: {self.suite.name if self.suite else self.path.name}"
+
+
+def suite_from_marker(session: LLMBenchSession, definition: Any) -> Suite | None:
+    """The suite named by ``@pytest.mark.llmbench(suite=...)`` on a Python test."""
+    marker = definition.get_closest_marker(MARKER)
+    if marker is None:
+        return None
+    suite = marker.kwargs.get("suite", marker.args[0] if marker.args else None)
+    if isinstance(suite, Suite):
+        return session.register_suite(suite)
+    if isinstance(suite, str | Path):
+        path = Path(suite)
+        if not path.is_absolute():
+            path = Path(definition.path).parent / path
+        return session.load_suite(path)
+    rows = marker.kwargs.get("rows")
+    if rows is not None:
+        name = marker.kwargs.get("name", definition.originalname)
+        extra = {k: v for k, v in marker.kwargs.items() if k not in {"rows", "name"}}
+        return session.register_suite(build_suite(
+            name=name, rows=[(dict(r), None) for r in rows], path=Path(definition.path), **extra))
+    return None
+
+
+def generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize benchmark functions over (model, case) with stable, readable ids."""
+    names = metafunc.fixturenames
+    if "llm_model" not in names and "bench_case" not in names:
+        return
+    session = bench_session(metafunc.config)
+    models = session.models
+    if "bench_case" not in names:
+        metafunc.parametrize("llm_model", models, ids=[m.name for m in models], indirect=True)
+        return
+    parent = metafunc.definition.parent
+    suite = parent.suite if isinstance(parent, SuiteFile) else None
+    if suite is None:
+        try:
+            suite = suite_from_marker(session, metafunc.definition)
+        except LLMBenchError as exc:
+            session.suite_errors.add(metafunc.definition.nodeid.split("::")[0])
+            raise pytest.Collector.CollectError(str(exc)) from None
+    if suite is None:
+        raise pytest.Collector.CollectError(
+            f"{metafunc.definition.nodeid}: uses bench_case but has no "
+            "@pytest.mark.llmbench(suite=...) naming its suite")
+    cases = suite.cases
+    values = [(model, case) for model in models for case in cases]
+    ids = [f"{model.name}/{case.id}" for model in models for case in cases]
+    metafunc.parametrize(("llm_model", "bench_case"), values, ids=ids, indirect=True)
+
+
+__all__ = ["SuiteError", "SuiteFile", "generate_tests", "is_suite_file"]

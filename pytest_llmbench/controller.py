@@ -1,0 +1,107 @@
+"""Controller side: append each arriving Record to the run directory, then summarise.
+
+Registered only where results are gathered (the xdist controller, or the one
+process of a plain run). Records are written as they arrive, so a crash or a
+killed worker loses only the item that was running.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from pytest_llmbench.config import redact
+from pytest_llmbench.report.files import write_records_csv, write_summary
+from pytest_llmbench.report.terminal import summary_table
+from pytest_llmbench.results.gates import Gate, evaluate, parse_gate
+from pytest_llmbench.results.run_dir import RunDir, environment_info
+from pytest_llmbench.results.summary import SummaryBuilder
+from pytest_llmbench.session import LLMBenchSession
+
+
+class LLMBenchController:
+    def __init__(self, config: pytest.Config, session: LLMBenchSession) -> None:
+        self.config = config
+        self.bench = session
+        self.run_dir = RunDir(session.output, session.run_id)
+        self.summary = SummaryBuilder()
+        self.suite_gates: dict[str, list[Gate]] = {}
+        self.rows: list[dict[str, Any]] = []
+        self.gate_failures: list[str] = []
+        self.started = time.time()
+
+    def _run_info(self) -> dict[str, Any]:
+        bench = self.bench
+        return {
+            **environment_info(bench.rootdir),
+            "started_at": self.started,
+            "pytest_args": list(self.config.invocation_params.args),
+            "models": [{"name": m.name, "params": redact(dict(m.params)), "label": m.label,
+                        "categories": list(m.categories), "target": m.target}
+                       for m in bench.models],
+            "seed": bench.seed, "sample": bench.sample, "concurrency": bench.concurrency,
+            "workers": getattr(self.config.option, "numprocesses", None) or 0,
+        }
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        payload = getattr(report, "llmbench", None)
+        if not isinstance(payload, dict) or report.outcome == "rerun":
+            return
+        if not self.run_dir.started:
+            self.run_dir.start(self._run_info())
+        self.run_dir.append(payload)
+        self.summary.add(payload)
+
+    def _gates(self) -> list[Gate]:
+        gates = list(self.bench.gates)
+        for suite in self.bench.suites_by_name.values():
+            source = str(suite.path or suite.name)
+            gates += [parse_gate(g, source=f"{source}: gates", suite=suite.name)
+                      for g in suite.gates]
+        return gates
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.bench.close()
+        if not self.run_dir.started:
+            return
+        self.run_dir.close()
+        self.rows = self.summary.rows()
+        self.gate_failures = evaluate(self._gates(), self.rows)
+        path = self.run_dir.path
+        write_summary(path, self.rows, {"run_id": self.bench.run_id,
+                                        "gate_failures": self.gate_failures})
+        write_records_csv(path)
+        info = self.run_dir.info
+        info.update(status="interrupted" if exitstatus == pytest.ExitCode.INTERRUPTED
+                    else "completed", finished_at=time.time(), exitstatus=int(exitstatus),
+                    suites=sorted({r["suite"] for r in self.rows}),
+                    gate_failures=self.gate_failures)
+        self.run_dir.write_info()
+        if self.gate_failures and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.rows:
+            return
+        tr = terminalreporter
+        tr.write_sep("=", "llmbench summary")
+        for line in summary_table(self.rows):
+            tr.write_line(line)
+        for failure in self.gate_failures:
+            tr.write_line(f"FAIL gate {failure}", red=True, bold=True)
+        if self._gates() and not self.gate_failures:
+            tr.write_line("all llmbench gates passed", green=True)
+        tr.write_line(f"run directory: {self.run_dir.path}")
+
+
+def is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+__all__ = ["LLMBenchController", "is_controller", "sys"]

@@ -1,0 +1,60 @@
+"""One exception hierarchy for every error a user can cause or meet.
+
+Each message is one line naming the file, option, model or env var at fault,
+so it reads well in a pytest error report and in a record.
+"""
+
+from __future__ import annotations
+
+
+class LLMBenchError(Exception):
+    """Base class of every pytest-llmbench error."""
+
+
+class ConfigError(LLMBenchError):
+    """A bad option value, models config file or model spec."""
+
+
+class SuiteError(LLMBenchError):
+    """A malformed suite file or dataset row; names the file and line/row."""
+
+    def __init__(self, path: object, message: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class ProviderError(LLMBenchError):
+    """A model call failed; ``kind`` classifies it for records and summaries.
+
+    Kinds: auth, not_found, bad_request, rate_limited, timeout, server_error,
+    content_filtered, connection, missing_metric, other.
+    """
+
+    kind = "other"
+
+    def __init__(self, message: str, *, model: str = "", kind: str | None = None,
+                 error_type: str | None = None) -> None:
+        self.model = model
+        if kind is not None:
+            self.kind = kind
+        self.error_type = error_type or type(self).__name__
+        self.message = message
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """``openai:bad-model - NotFoundError: model not found``."""
+        prefix = f"{self.model} - " if self.model else ""
+        return f"{prefix}{self.error_type}: {self.message}"
+
+
+class CallTimeout(ProviderError):
+    kind = "timeout"
+
+
+class WrongAnswer(AssertionError):
+    """Raised by a suite test whose scorer judged the response wrong.
+
+    An AssertionError so pytest reports a failed test (not an error).
+    """

@@ -1,0 +1,17 @@
+"""Hook specifications users implement in a conftest to customise pytest-llmbench."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.hookspec
+def pytest_llmbench_update_record(record: dict[str, Any], item: pytest.Item) -> None:
+    """Add or change fields of a record (a plain dict) before it leaves the worker."""
+
+
+@pytest.hookspec
+def pytest_llmbench_update_run_info(info: dict[str, Any]) -> None:
+    """Add or change fields of run.json (machine, versions, custom metadata)."""

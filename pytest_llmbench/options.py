@@ -1,0 +1,139 @@
+"""Every ``--llmbench-*`` option, ini key and env var in one table.
+
+Resolution order: command line > environment variable > ini / pyproject
+``[tool.pytest.ini_options]`` > the models config file's ``settings:`` > default.
+The table is shared with the ``llmbench`` CLI so names never drift.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_llmbench.errors import ConfigError
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be >= 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("must be > 0")
+    return value
+
+
+def _bool(text: str) -> bool:
+    lowered = str(text).strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true/false")
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # dest and ini key suffix: llmbench_<name>
+    help: str
+    default: Any = None
+    parse: Callable[[str], Any] | None = None
+    env: str | None = None
+    metavar: str | None = None
+    flag: bool = False  # store_true
+    multiple: bool = False  # repeatable (append)
+
+    @property
+    def cli(self) -> str:
+        return "--llmbench-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "llmbench_" + self.name
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("models", "comma-separated models as provider:model (split on the first colon)",
+           env="BENCHMARK_MODELS", metavar="SPECS"),
+    Option("category", "run only config-file models in these categories (comma-separated)",
+           metavar="NAMES"),
+    Option("config", "models config file (default: llmbench.yaml in the rootdir, "
+           "else [tool.llmbench] in pyproject.toml)", env="LLMBENCH_CONFIG", metavar="PATH"),
+    Option("sample", "deterministic subset per suite: a count (50) or a percentage (5%)",
+           metavar="N|P%"),
+    Option("seed", "seed for sampling (identical across runs and xdist workers)", default=42,
+           parse=int, metavar="INT"),
+    Option("test_mode", "run only 5 items per suite", default=False, flag=True),
+    Option("concurrency", "model calls kept in flight per process", default=8,
+           parse=_positive_int, metavar="N"),
+    Option("timeout", "per-call timeout in seconds", default=120.0, parse=_positive_float,
+           metavar="SECONDS"),
+    Option("output", "folder holding run directories", default=".llmbench/runs",
+           env="LLMBENCH_OUTPUT", metavar="DIR"),
+    Option("run_id", "name of this run's directory (default: time-sortable id)",
+           metavar="ID"),
+    Option("gate", "suite-level gate deciding the exit status, e.g. 'accuracy>=0.8' or "
+           "'gsm8k:latency_p95<=2s' (repeatable)", multiple=True, metavar="EXPR"),
+    Option("score_only", "record wrong answers without failing their tests "
+           "(exit status then comes from errors and gates)", default=False, flag=True),
+    Option("dist", "xdist scheduling of benchmark items: 'shard' hands each worker whole "
+           "model x chunk shards so it can keep calls in flight; 'off' keeps --dist",
+           default="shard", metavar="shard|off"),
+)
+
+BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def add_options(parser: Any) -> None:
+    """Register the table on a pytest parser (options and ini keys)."""
+    group = parser.getgroup("llmbench", "LLM benchmarks (pytest-llmbench)")
+    for option in OPTIONS:
+        kwargs: dict[str, Any] = {"dest": "llmbench_" + option.name, "help": option.help}
+        if option.flag:
+            kwargs.update(action="store_true", default=None)
+        elif option.multiple:
+            kwargs.update(action="append", default=None, metavar=option.metavar)
+        else:
+            kwargs.update(action="store", default=None, metavar=option.metavar)
+        group.addoption(option.cli, **kwargs)
+        parser.addini(option.ini, f"default for {option.cli}",
+                      type="linelist" if option.multiple else "string", default=None)
+
+
+def resolve(config: Any, name: str, file_settings: dict[str, Any] | None = None) -> Any:
+    """The effective value of option ``name`` (CLI > env > ini > config file > default)."""
+    option = BY_NAME[name]
+    raw: Any = config.getoption("llmbench_" + name)
+    source = option.cli
+    if raw is None and option.env:
+        raw = os.environ.get(option.env) or None
+        source = f"${option.env}"
+    if raw is None:
+        raw = config.getini(option.ini) or None
+        source = f"ini {option.ini}"
+    if raw is None and file_settings and name in file_settings:
+        raw = file_settings[name]
+        source = f"config settings.{name}"
+    if raw is None:
+        return option.default
+    if option.multiple:
+        values = raw if isinstance(raw, list) else [raw]
+        return [str(v) for v in values]
+    if option.flag:
+        return raw if isinstance(raw, bool) else _parse(option, _bool, raw, source)
+    if option.parse is not None and isinstance(raw, str | int | float):
+        return _parse(option, option.parse, str(raw), source)
+    return raw
+
+
+def _parse(option: Option, parse: Callable[[str], Any], raw: Any, source: str) -> Any:
+    try:
+        return parse(str(raw))
+    except ValueError as exc:
+        raise ConfigError(f"{source}: invalid value {raw!r} for {option.cli}: {exc}") from None

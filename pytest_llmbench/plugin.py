@@ -1,0 +1,109 @@
+"""pytest11 entry point: options, hook specs, role-based registration and collection.
+
+Hooks here only wire; the work happens in session, collect, worker and
+controller objects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmbench import options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_llmbench import hooks
+
+    pluginmanager.add_hookspecs(hooks)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    from pytest_llmbench import fixtures
+    from pytest_llmbench.controller import LLMBenchController, is_controller
+    from pytest_llmbench.errors import LLMBenchError
+    from pytest_llmbench.results.run_dir import new_run_id
+    from pytest_llmbench.session import LLMBenchSession
+    from pytest_llmbench.stash import SESSION
+    from pytest_llmbench.worker import LLMBenchWorker
+
+    config.addinivalue_line(
+        "markers", "llmbench(suite=None, rows=None, **suite_options): run this test once per "
+        "(case x model) of the named suite (a YAML path, a Suite, or inline rows)")
+    try:
+        bench = LLMBenchSession.from_config(config)
+        dist_mode = options.resolve(config, "dist", bench.models_config.settings)
+    except LLMBenchError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        from pytest_llmbench.xdist_glue import CONTEXT, RUN_ID
+
+        bench.run_id = workerinput[RUN_ID]
+        bench.context.update(workerinput.get(CONTEXT, {}))
+    else:
+        bench.run_id = options.resolve(config, "run_id") or new_run_id()
+    config.stash[SESSION] = bench
+    config.pluginmanager.register(fixtures, "llmbench-fixtures")
+    sharded = False
+    if config.pluginmanager.hasplugin("xdist"):
+        from pytest_llmbench.xdist_glue import XdistGlue, sharding_active
+
+        sharded = sharding_active(config, dist_mode)
+        if is_controller(config):
+            config.pluginmanager.register(XdistGlue(bench, dist_mode), "llmbench-xdist")
+    config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
+    if is_controller(config):
+        config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
+    from pytest_llmbench.collect import SuiteFile, is_suite_file
+
+    if file_path.suffix in (".yaml", ".yml") and is_suite_file(
+            file_path, parent.session.isinitpath(file_path)):
+        return SuiteFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    from pytest_llmbench.collect import generate_tests
+
+    generate_tests(metafunc)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config) -> None:
+    """Broken suites must not stop the others: let the run go on past their
+    collection errors when every collection error is a suite's own."""
+    from pytest_llmbench.stash import SESSION
+
+    bench = config.stash.get(SESSION, None)
+    if bench is None or not bench.suite_errors:
+        return
+    failed = _failed_collectors(session)
+    if failed and all(nodeid in bench.suite_errors for nodeid in failed):
+        config.option.continue_on_collection_errors = True
+
+
+def _failed_collectors(session: pytest.Session) -> set[str]:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return set()
+    return {rep.nodeid for rep in reporter.stats.get("error", [])
+            if isinstance(rep, pytest.CollectReport)}
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from pytest_llmbench.stash import SESSION
+
+    bench = config.stash.get(SESSION, None)
+    if bench is not None:
+        bench.close()

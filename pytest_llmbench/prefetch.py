@@ -1,0 +1,57 @@
+"""Keep the calls of the items this process will run next in flight.
+
+Items are grouped into lanes (one per shard under xdist, one per process
+otherwise). When an item asks for its response, requests for the next
+``lookahead`` items of its lane are submitted too, so while pytest runs one
+test at a time, up to ``concurrency`` calls overlap underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+from pytest_llmbench.engine import Engine
+from pytest_llmbench.providers.base import ChatRequest, Completion
+
+
+class Prefetcher:
+    def __init__(self, engine: Engine, build: Callable[[Any], ChatRequest], lookahead: int) -> None:
+        self.engine = engine
+        self.build = build
+        self.lookahead = lookahead
+        self._lanes: list[Sequence[Any]] = []
+        self._position: dict[Hashable, tuple[int, int]] = {}
+        self._submitted_upto: list[int] = []
+        self._futures: dict[Hashable, tuple[ChatRequest, Future[Completion]]] = {}
+
+    def add_lane(self, items: Sequence[Any]) -> None:
+        lane = len(self._lanes)
+        self._lanes.append(items)
+        self._submitted_upto.append(0)
+        for index, item in enumerate(items):
+            self._position[item] = (lane, index)
+
+    def response(self, item: Any) -> tuple[ChatRequest, Future[Completion]]:
+        """This item's request and the future of its call, submitting it (and the
+        items that follow) if not yet done."""
+        where = self._position.get(item)
+        if where is None:
+            return self._submit_one(item)
+        lane, index = where
+        upto = self._submitted_upto[lane]
+        end = min(len(self._lanes[lane]), index + 1 + self.lookahead)
+        if end > upto:
+            batch = self._lanes[lane][max(upto, index):end]
+            requests = [self.build(m) for m in batch]
+            futures = self.engine.submit_many(requests)
+            for member, request, future in zip(batch, requests, futures, strict=True):
+                self._futures[member] = (request, future)
+            self._submitted_upto[lane] = end
+        pending = self._futures.pop(item, None)
+        return pending if pending is not None else self._submit_one(item)
+
+    def _submit_one(self, item: Any) -> tuple[ChatRequest, Future[Completion]]:
+        request = self.build(item)
+        return request, self.engine.submit(request)

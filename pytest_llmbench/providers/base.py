@@ -1,0 +1,118 @@
+"""The Provider protocol, the request/response types and the provider registry.
+
+A provider turns a ChatRequest into a measured Completion. Providers know
+nothing of pytest; the engine calls them on its own event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+from pytest_llmbench.config import ModelSpec
+from pytest_llmbench.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """What to send: the model, chat messages and generation params.
+
+    ``metadata`` carries hints that are not sent to real APIs (the case id,
+    and for in-process test providers the expected answer).
+    """
+
+    model: ModelSpec
+    messages: list[dict[str, str]]
+    params: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Completion:
+    """A model's answer and how the call went (times in seconds)."""
+
+    text: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    tokens_estimated: bool = False
+    ttft_s: float | None = None
+    latency_s: float | None = None
+    itl_s: list[float] = field(default_factory=list)
+    finish_reason: str | None = None
+    attempts: int = 1
+    cost_usd: float | None = None
+    raw_usage: dict[str, Any] | None = None
+
+    @property
+    def output_tps(self) -> float | None:
+        """Output tokens per second over the decode phase (after the first token)."""
+        if not self.output_tokens or self.latency_s is None:
+            return None
+        decode = self.latency_s - (self.ttft_s or 0.0)
+        if self.output_tokens > 1 and decode > 0:
+            return (self.output_tokens - 1) / decode
+        return self.output_tokens / self.latency_s if self.latency_s > 0 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["output_tps"] = self.output_tps
+        return data
+
+
+class Provider(Protocol):
+    """What every provider implements. One instance serves all calls to one model."""
+
+    async def complete(self, request: ChatRequest) -> Completion: ...
+
+    async def aclose(self) -> None: ...
+
+
+ProviderFactory = Callable[[ModelSpec, dict[str, Any]], Provider]
+"""Builds a provider for a model; the dict is run context (e.g. the simulator's URL)."""
+
+_REGISTRY: dict[str, ProviderFactory] = {}
+_BUILTINS: dict[str, str] = {
+    "inproc": "pytest_llmbench.providers.inproc:InProcessProvider",
+}
+_entry_points_loaded = False
+
+
+def register_provider(name: str, factory: ProviderFactory) -> None:
+    """Register a provider under ``name`` (from a conftest, a plugin or an entry point)."""
+    _REGISTRY[name] = factory
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in entry_points(group="pytest_llmbench.providers"):
+        _REGISTRY.setdefault(ep.name, ep.load())
+
+
+def known_providers() -> list[str]:
+    _load_entry_points()
+    return sorted(set(_REGISTRY) | set(_BUILTINS))
+
+
+def get_factory(name: str) -> ProviderFactory:
+    _load_entry_points()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if name in _BUILTINS:
+        module_name, _, attr = _BUILTINS[name].partition(":")
+        import importlib  # noqa: PLC0415 - providers import their SDKs lazily
+
+        factory = getattr(importlib.import_module(module_name), attr)
+        _REGISTRY[name] = factory
+        return factory
+    raise ConfigError(f"unknown provider {name!r} (known: {', '.join(known_providers())})")
+
+
+def check_provider(spec: ModelSpec, source: str = "--llmbench-models") -> None:
+    if spec.provider not in known_providers():
+        raise ConfigError(f"{source}: unknown provider {spec.provider!r} in {spec.name!r} "
+                          f"(known: {', '.join(known_providers())})")

@@ -1,0 +1,168 @@
+"""What one benchmark test did: its calls, score and metrics, turned into a Record.
+
+``ItemRecorder`` is the ``bench_record`` fixture; ``LLMClient`` is the ``llm``
+fixture, a client bound to the item's model whose every call is measured and
+recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pytest_llmbench.config import ModelSpec, redact
+from pytest_llmbench.errors import ProviderError, WrongAnswer
+from pytest_llmbench.providers.base import ChatRequest, Completion
+from pytest_llmbench.results.record import Record
+from pytest_llmbench.scoring.base import Score, as_score, make_scorer
+from pytest_llmbench.session import LLMBenchSession
+from pytest_llmbench.suites.model import Case, Suite
+
+_RESPONSE_LIMIT = 20_000
+
+
+class ItemRecorder:
+    """Collects one test's calls, score and custom metrics (the ``bench_record`` fixture)."""
+
+    def __init__(self, session: LLMBenchSession, model: ModelSpec | None, case: Case | None,
+                 suite: Suite | None, name: str) -> None:
+        self.session = session
+        self.model = model
+        self.case = case
+        self.suite = suite
+        self.name = name
+        self.calls: list[tuple[ChatRequest, Completion]] = []
+        self.score: Score | None = None
+        self.metrics: dict[str, Any] = {}
+        self.error: ProviderError | None = None
+        self.started_at = time.time()
+
+    def metric(self, name: str, value: Any) -> None:
+        """Record a custom metric (a number, string or small JSON-able value)."""
+        self.metrics[name] = value
+
+    def set_score(self, value: Score | bool | float, **details: Any) -> Score:
+        score = as_score(value)
+        score.details.update(details)
+        self.score = score
+        return score
+
+    def add_call(self, request: ChatRequest, completion: Completion) -> None:
+        self.calls.append((request, completion))
+
+    def check(self, completion: Completion) -> Score:
+        """Score a response with the suite's scorer; a wrong answer fails the test."""
+        assert self.suite is not None and self.case is not None
+        scorer = make_scorer(self.suite.scorer, source=str(self.suite.path or self.suite.name))
+        score = self.set_score(as_score(scorer(completion.text, self.case)))
+        if not score.passed and not self.session.score_only:
+            extracted = score.details.get("extracted")
+            got = "no answer extracted" if score.extraction_failed else f"got {extracted!r}"
+            raise WrongAnswer(f"wrong answer: expected {self.case.expected!r}, {got} "
+                              f"(response: {_clip(completion.text, 120)!r})")
+        return score
+
+    def record(self, outcome: str, error: str | None, error_kind: str | None,
+               nodeid: str, duration: float | None) -> Record:
+        record = Record(
+            run_id=self.session.run_id, nodeid=nodeid,
+            suite=self.suite.name if self.suite else self.name,
+            case_id=self.case.id if self.case else self.name,
+            model=self.model.name if self.model else "", outcome=outcome,
+            provider=self.model.provider if self.model else "",
+            target=self.model.target if self.model else None,
+            error=error, error_kind=error_kind, metrics=self.metrics,
+            expected=self.case.expected if self.case else None,
+            params=redact(dict(self.model.params)) if self.model else {},
+            started_at=self.started_at, finished_at=time.time(), duration_s=duration,
+            worker=self.session.worker, calls=len(self.calls),
+        )
+        if self.score is not None:
+            record.score = self.score.value
+            record.score_details = self.score.details
+            record.extraction_failed = self.score.extraction_failed
+            if outcome == "passed" and not self.score.passed:
+                record.outcome = "failed"  # --llmbench-score-only: recorded, not raised
+        if self.calls:
+            _add_calls(record, self.calls)
+        elif self.case is not None and self.suite is not None:
+            record.prompt = self.suite.messages(self.case)
+        return record
+
+
+def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> None:
+    first_request, first = calls[0]
+    last = calls[-1][1]
+    record.prompt = first_request.messages
+    record.response = _clip(last.text, _RESPONSE_LIMIT)
+    completions = [c for _, c in calls]
+    record.input_tokens = _sum(c.input_tokens for c in completions)
+    record.output_tokens = _sum(c.output_tokens for c in completions)
+    record.tokens_estimated = any(c.tokens_estimated for c in completions)
+    record.ttft_s = first.ttft_s
+    record.latency_s = _sum(c.latency_s for c in completions)
+    tps = [c.output_tps for c in completions if c.output_tps is not None]
+    record.output_tps = sum(tps) / len(tps) if tps else None
+    record.finish_reason = last.finish_reason
+    record.attempts = sum(c.attempts for c in completions)
+    costs = [c.cost_usd for c in completions]
+    record.cost_usd = None if any(c is None for c in costs) else sum(costs)  # type: ignore[arg-type]
+
+
+def _sum(values: Any) -> Any:
+    items = [v for v in values if v is not None]
+    return sum(items) if items else None
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+class LLMClient:
+    """A client bound to the test's model (the ``llm`` fixture); every call is recorded."""
+
+    def __init__(self, session: LLMBenchSession, model: ModelSpec, recorder: ItemRecorder) -> None:
+        self.session = session
+        self.model = model
+        self.recorder = recorder
+
+    def _request(self, messages: list[dict[str, str]], params: dict[str, Any]) -> ChatRequest:
+        case = self.recorder.case
+        metadata = {"case_id": case.id, "expected": case.expected} if case else {}
+        return ChatRequest(model=self.model, messages=messages,
+                           params={**self.model.params, **params}, metadata=metadata)
+
+    @staticmethod
+    def _messages(prompt: str, system: str | None) -> list[dict[str, str]]:
+        msgs = [{"role": "system", "content": system}] if system else []
+        return msgs + [{"role": "user", "content": prompt}]
+
+    def chat(self, messages: list[dict[str, str]], **params: Any) -> Completion:
+        request = self._request(messages, params)
+        return self._done(request, lambda: self.session.engine.call(request))
+
+    def complete(self, prompt: str, *, system: str | None = None, **params: Any) -> Completion:
+        return self.chat(self._messages(prompt, system), **params)
+
+    async def achat(self, messages: list[dict[str, str]], **params: Any) -> Completion:
+        request = self._request(messages, params)
+        try:
+            completion = await self.session.engine.acall(request)
+        except ProviderError as exc:
+            self.recorder.error = exc
+            raise
+        self.recorder.add_call(request, completion)
+        return completion
+
+    async def acomplete(self, prompt: str, *, system: str | None = None,
+                        **params: Any) -> Completion:
+        return await self.achat(self._messages(prompt, system), **params)
+
+    def _done(self, request: ChatRequest, call: Any) -> Completion:
+        try:
+            completion: Completion = call()
+        except ProviderError as exc:
+            self.recorder.error = exc
+            raise
+        self.recorder.add_call(request, completion)
+        return completion

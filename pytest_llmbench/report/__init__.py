@@ -1,0 +1,3 @@
+"""Renderers of run results: files (JSON, CSV) and the terminal table."""
+
+from __future__ import annotations

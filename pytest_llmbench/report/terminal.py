@@ -1,0 +1,38 @@
+"""The summary table printed at the end of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+COLUMNS = (
+    ("suite", "suite", "{}"), ("model", "model", "{}"), ("n", "n", "{}"),
+    ("pass", "passed", "{}"), ("fail", "failed", "{}"), ("err", "errors", "{}"),
+    ("accuracy [95% CI]", "accuracy", None), ("p50 s", "latency_p50", "{:.3f}"),
+    ("p95 s", "latency_p95", "{:.3f}"), ("ttft p50", "ttft_p50", "{:.3f}"),
+    ("tok/s", "output_tps", "{:.1f}"), ("cost $", "cost_usd", "{:.4f}"),
+)
+
+
+def _format(row: dict[str, Any], key: str, fmt: str | None) -> str:
+    if key == "accuracy":
+        acc = row.get("accuracy")
+        if acc is None:
+            return "-"
+        return f"{acc:.1%} [{row['accuracy_ci_low']:.1%}, {row['accuracy_ci_high']:.1%}]"
+    value = row.get(key)
+    if value is None:
+        return "?" if key == "cost_usd" else "-"
+    return fmt.format(value) if fmt else str(value)
+
+
+def summary_table(rows: list[dict[str, Any]]) -> list[str]:
+    cells = [[header for header, _, _ in COLUMNS]]
+    cells += [[_format(row, key, fmt) for _, key, fmt in COLUMNS] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(COLUMNS))]
+    lines = []
+    for index, row_cells in enumerate(cells):
+        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(row_cells, widths, strict=True))))
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines

@@ -1,0 +1,3 @@
+"""Records, run directories, summaries, statistics and gates."""
+
+from __future__ import annotations

@@ -1,0 +1,73 @@
+"""Suite-level gates (``accuracy>=0.8``, ``gsm8k:latency_p95<=2s``) deciding the exit status."""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_llmbench.errors import ConfigError
+
+_GATE = re.compile(r"^\s*(?:(?P<suite>[^:<>=!\s]+)\s*:\s*)?(?P<metric>[a-z_0-9]+)\s*"
+                   r"(?P<op><=|>=|<|>|==)\s*(?P<value>[^\s]+)\s*$")
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq}
+METRICS = ("accuracy", "error_rate", "extraction_failure_rate", "latency_p50", "latency_p95",
+           "latency_p99", "ttft_p50", "ttft_p95", "output_tps", "cost_usd", "cost_per_correct")
+
+
+@dataclass(frozen=True)
+class Gate:
+    suite: str | None
+    metric: str
+    op: str
+    value: float
+    text: str
+
+    def check(self, row: dict[str, Any]) -> str | None:
+        """None when the row passes, else a one-line reason."""
+        actual = row.get(self.metric)
+        where = f"{row['suite']} x {row['model']}"
+        if actual is None:
+            return f"{where}: {self.text} cannot be checked ({self.metric} is unknown)"
+        if not _OPS[self.op](actual, self.value):
+            return f"{where}: {self.metric} = {actual:.4g}, gate {self.text}"
+        return None
+
+
+def parse_gate(text: str, source: str = "--llmbench-gate", suite: str | None = None) -> Gate:
+    match = _GATE.match(text)
+    if not match:
+        raise ConfigError(f"{source}: cannot parse gate {text!r} (e.g. 'accuracy>=0.8', "
+                          "'gsm8k:latency_p95<=2s')")
+    metric = match["metric"]
+    if metric not in METRICS:
+        raise ConfigError(f"{source}: unknown gate metric {metric!r} (known: {', '.join(METRICS)})")
+    raw = match["value"]
+    try:
+        if raw.endswith("%"):
+            value = float(raw[:-1]) / 100
+        elif raw.endswith("ms"):
+            value = float(raw[:-2]) / 1000
+        elif raw.endswith("s") and metric.startswith(("latency", "ttft")):
+            value = float(raw[:-1])
+        else:
+            value = float(raw.lstrip("$"))
+    except ValueError:
+        raise ConfigError(f"{source}: bad value {raw!r} in gate {text!r}") from None
+    return Gate(suite=match["suite"] or suite, metric=metric, op=match["op"], value=value,
+                text=text.strip())
+
+
+def evaluate(gates: list[Gate], rows: list[dict[str, Any]]) -> list[str]:
+    """Every gate violation, one line each; an empty list means all gates passed."""
+    failures = []
+    for gate in gates:
+        for row in rows:
+            if gate.suite is None or gate.suite == row["suite"]:
+                reason = gate.check(row)
+                if reason:
+                    failures.append(reason)
+    return failures

@@ -1,0 +1,100 @@
+"""Per (suite, model) summaries, built incrementally as records arrive.
+
+Only counts and the raw latency samples are kept, so 100,000 records cost
+little memory; percentiles come from raw samples, never averaged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_llmbench.results.stats import mean_interval, percentile, wilson_interval
+
+SUMMARY_FIELDS = (
+    "suite", "model", "n", "passed", "failed", "errors", "skipped", "accuracy",
+    "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
+    "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
+    "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
+)
+
+
+@dataclass
+class _Group:
+    suite: str
+    model: str
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("passed", "failed", "error", "skipped"), 0))
+    scores: list[float] = field(default_factory=list)
+    extraction_failures: int = 0
+    latency: list[float] = field(default_factory=list)
+    ttft: list[float] = field(default_factory=list)
+    tps: list[float] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tokens_estimated: bool = False
+    cost: float = 0.0
+    cost_unknown: bool = False
+
+
+class SummaryBuilder:
+    def __init__(self) -> None:
+        self._groups: dict[tuple[str, str], _Group] = {}
+
+    def add(self, record: dict[str, Any]) -> None:
+        key = (record["suite"], record["model"])
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(*key)
+        outcome = record["outcome"]
+        group.counts[outcome] = group.counts.get(outcome, 0) + 1
+        if outcome in ("passed", "failed"):
+            score = record.get("score")
+            group.scores.append(float(score) if score is not None else
+                                (1.0 if outcome == "passed" else 0.0))
+            if record.get("extraction_failed"):
+                group.extraction_failures += 1
+        if outcome == "skipped" or not record.get("calls"):
+            return
+        for name, samples in (("latency_s", group.latency), ("ttft_s", group.ttft),
+                              ("output_tps", group.tps)):
+            value = record.get(name)
+            if value is not None:
+                samples.append(value)
+        group.input_tokens += record.get("input_tokens") or 0
+        group.output_tokens += record.get("output_tokens") or 0
+        group.tokens_estimated |= bool(record.get("tokens_estimated"))
+        if record.get("cost_usd") is None:
+            group.cost_unknown = True
+        else:
+            group.cost += record["cost_usd"]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [self._row(g) for _, g in sorted(self._groups.items())]
+
+    @staticmethod
+    def _row(g: _Group) -> dict[str, Any]:
+        c = g.counts
+        n = sum(c.values())
+        scored = len(g.scores)
+        accuracy = sum(g.scores) / scored if scored else None
+        binary = all(s in (0.0, 1.0) for s in g.scores)
+        ci = (wilson_interval(sum(g.scores), scored) if binary else mean_interval(g.scores))
+        attempted = n - c["skipped"]
+        cost = None if g.cost_unknown or not g.latency else round(g.cost, 6)
+        correct = sum(g.scores)
+        return {
+            "suite": g.suite, "model": g.model, "n": n, "passed": c["passed"],
+            "failed": c["failed"], "errors": c["error"], "skipped": c["skipped"],
+            "accuracy": accuracy,
+            "accuracy_ci_low": ci[0] if ci else None, "accuracy_ci_high": ci[1] if ci else None,
+            "error_rate": c["error"] / attempted if attempted else None,
+            "extraction_failure_rate": g.extraction_failures / scored if scored else None,
+            "latency_p50": percentile(g.latency, 50), "latency_p95": percentile(g.latency, 95),
+            "latency_p99": percentile(g.latency, 99), "ttft_p50": percentile(g.ttft, 50),
+            "ttft_p95": percentile(g.ttft, 95),
+            "output_tps": sum(g.tps) / len(g.tps) if g.tps else None,
+            "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
+            "tokens_estimated": g.tokens_estimated, "cost_usd": cost,
+            "cost_per_correct": cost / correct if cost is not None and correct else None,
+        }

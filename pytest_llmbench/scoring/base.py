@@ -1,0 +1,81 @@
+"""Score, the scorer protocol and the scorer registry.
+
+A scorer is any callable ``(response_text, case) -> Score`` (or a bool or a
+number, normalised here). Named in a suite as ``exact``, ``{name: regex, ...}``
+or ``package.module:function``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_llmbench.errors import ConfigError
+from pytest_llmbench.suites.model import Case
+
+
+@dataclass
+class Score:
+    """A verdict in [0, 1]; ``details`` says how it was reached (extracted answer...)."""
+
+    value: float
+    passed: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def extraction_failed(self) -> bool:
+        return bool(self.details.get("extraction_failed"))
+
+
+Scorer = Callable[[str, Case], Any]
+ScorerFactory = Callable[..., Scorer]
+
+_REGISTRY: dict[str, ScorerFactory] = {}
+
+
+def register_scorer(name: str, factory: ScorerFactory | None = None) -> Any:
+    """Register a scorer factory (``factory(**options) -> scorer``); usable as a decorator."""
+    if factory is None:
+        return lambda f: register_scorer(name, f) or f
+    _REGISTRY[name] = factory
+    return factory
+
+
+def as_score(result: Any) -> Score:
+    if isinstance(result, Score):
+        return result
+    if isinstance(result, bool):
+        return Score(1.0 if result else 0.0, result)
+    if isinstance(result, int | float):
+        return Score(float(result), float(result) >= 1.0)
+    raise TypeError(f"a scorer must return Score, bool or a number, not {type(result).__name__}")
+
+
+def make_scorer(spec: Any, source: str = "suite") -> Scorer:
+    """Resolve a suite's ``scorer:`` value to a callable."""
+    from pytest_llmbench.scoring import text  # noqa: F401, PLC0415 - registers built-ins
+
+    options: dict[str, Any] = {}
+    if callable(spec):
+        return spec  # type: ignore[no-any-return]
+    if isinstance(spec, dict):
+        options = {k: v for k, v in spec.items() if k != "name"}
+        spec = spec.get("name")
+    if not isinstance(spec, str) or not spec:
+        raise ConfigError(f"{source}: scorer must be a name, module:function or {{name: ...}}")
+    if spec in _REGISTRY:
+        try:
+            return _REGISTRY[spec](**options)
+        except TypeError as exc:
+            raise ConfigError(f"{source}: scorer {spec!r}: {exc}") from None
+    if ":" in spec:
+        module_name, _, attr = spec.partition(":")
+        try:
+            func = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"{source}: cannot import scorer {spec!r}: {exc}") from None
+        return func(**options) if options else func  # type: ignore[no-any-return]
+    raise ConfigError(f"{source}: unknown scorer {spec!r} (known: {', '.join(sorted(_REGISTRY))}, "
+                      "or module:function)")

@@ -1,0 +1,132 @@
+"""LLMBenchSession: the per-process state of a run, kept on ``config.stash``.
+
+It resolves options and models once, loads each suite once, owns the engine
+and the prefetcher, and builds requests. It is plain Python the pytest hooks
+delegate to (the syrupy "thin adapter" shape).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_llmbench import options
+from pytest_llmbench.config import ModelSpec, ModelsConfig, load_models_config, select_models
+from pytest_llmbench.engine import Engine
+from pytest_llmbench.errors import SuiteError
+from pytest_llmbench.prefetch import Prefetcher
+from pytest_llmbench.providers.base import ChatRequest, check_provider
+from pytest_llmbench.results.gates import Gate, parse_gate
+from pytest_llmbench.suites.loader import load_suite_file
+from pytest_llmbench.suites.model import Case, Suite
+from pytest_llmbench.suites.sampling import parse_sample, sample
+
+DEFAULT_MODEL = "inproc:oracle"
+TEST_MODE_ITEMS = 5
+
+
+@dataclass
+class LLMBenchSession:
+    rootdir: Path
+    models_config: ModelsConfig
+    models: list[ModelSpec]
+    seed: int
+    sample: int | float | None
+    concurrency: int
+    timeout: float
+    score_only: bool
+    gates: list[Gate]
+    output: Path
+    run_id: str = ""
+    worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    suites_by_path: dict[Path, Suite] = field(default_factory=dict)
+    suites_by_name: dict[str, Suite] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    suite_errors: set[str] = field(default_factory=set)
+    _engine: Engine | None = None
+    prefetcher: Prefetcher | None = None
+
+    @classmethod
+    def from_config(cls, config: Any) -> LLMBenchSession:
+        rootdir = Path(config.rootpath)
+        models_config = load_models_config(rootdir, options.resolve(config, "config"))
+        settings = models_config.settings
+
+        def get(name: str) -> Any:
+            return options.resolve(config, name, settings)
+
+        models = select_models(get("models"), get("category"), models_config, DEFAULT_MODEL,
+                               source=_models_source(config))
+        for spec in models:
+            check_provider(spec, source=_models_source(config))
+        amount = TEST_MODE_ITEMS if get("test_mode") else parse_sample(get("sample"))
+        output = Path(get("output"))
+        return cls(rootdir=rootdir, models_config=models_config, models=models, seed=get("seed"),
+                   sample=amount, concurrency=get("concurrency"), timeout=get("timeout"),
+                   score_only=bool(get("score_only")),
+                   gates=[parse_gate(g) for g in get("gate") or []],
+                   output=output if output.is_absolute() else rootdir / output)
+
+    @property
+    def model_names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    def model(self, name: str) -> ModelSpec:
+        return next(m for m in self.models if m.name == name)
+
+    # Suites -------------------------------------------------------------
+
+    def load_suite(self, path: Path) -> Suite:
+        path = path.resolve()
+        suite = self.suites_by_path.get(path)
+        if suite is None:
+            suite = self.register_suite(load_suite_file(path))
+            self.suites_by_path[path] = suite
+        return suite
+
+    def register_suite(self, suite: Suite) -> Suite:
+        """Apply sampling once and index by name; two different suites may not share a name."""
+        known = self.suites_by_name.get(suite.name)
+        if known is not None and known is not suite:
+            if known.path is not None and known.path == suite.path:
+                return known
+            raise SuiteError(suite.path or suite.name, f"suite name {suite.name!r} is already "
+                             f"used by {known.path or 'another suite'}")
+        amount = self.sample if self.sample is not None else parse_sample(
+            suite.sample, source=f"{suite.path}: sample")
+        suite.cases = sample(suite.cases, [c.id for c in suite.cases], amount, self.seed,
+                             suite.name)
+        self.suites_by_name[suite.name] = suite
+        return suite
+
+    def suite_of(self, case: Case) -> Suite:
+        return self.suites_by_name[case.suite]
+
+    # Calls --------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine(self.concurrency, self.timeout, self.context)
+        return self._engine
+
+    def request_for(self, model: ModelSpec, case: Case) -> ChatRequest:
+        suite = self.suite_of(case)
+        return ChatRequest(model=model, messages=suite.messages(case),
+                           params={**suite.params, **model.params},
+                           metadata={"suite": suite.name, "case_id": case.id,
+                                     "expected": case.expected})
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+def _models_source(config: Any) -> str:
+    if config.getoption("llmbench_models"):
+        return "--llmbench-models"
+    if os.environ.get("BENCHMARK_MODELS"):
+        return "$BENCHMARK_MODELS"
+    return "models config"

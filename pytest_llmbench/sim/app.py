@@ -1,0 +1,118 @@
+"""The simulator's ASGI application: routes for every provider plus health and metrics.
+
+Routing is by path only, so query strings (Azure's ``?api-version=``) are
+ignored. The app is a bare ``starlette.routing.Router`` without middleware,
+and generation routes are raw ASGI endpoints: the request path stays short,
+which keeps the delivered TTFT close to the configured one under load.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, Router
+
+from pytest_llmbench.sim import anthropic_api, bedrock_api, openai_api
+from pytest_llmbench.sim.config import SimConfig
+from pytest_llmbench.sim.respond import Receive, Scope, Send, Wire, handle
+from pytest_llmbench.sim.state import Plan, SimRequest, SimState
+
+OPENAI_CHAT = "/v1/chat/completions"
+ANTHROPIC_MESSAGES = "/v1/messages"
+BEDROCK_CONVERSE = "/model/{modelId}/converse"
+BEDROCK_STREAM = "/model/{modelId}/converse-stream"
+
+
+class Generation:
+    """A raw ASGI endpoint for one generation route (no Request object, no wrapper).
+
+    Starlette passes a non-function endpoint through untouched, so each token
+    of a stream costs one ``send`` and nothing more.
+    """
+
+    def __init__(self, state: SimState, route: str,
+                 parse: Callable[[Scope, bytes], SimRequest],
+                 wire: Callable[[Plan | None], Wire]) -> None:
+        self.state = state
+        self.route = route
+        self.parse = parse
+        self.wire = wire
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # client gone before the body arrived
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        app = await handle(self.state, scope, body, self.route,
+                           lambda b: self.parse(scope, b), self.wire)
+        await app(scope, receive, send)
+
+
+def create_app(config: SimConfig | None = None, state: SimState | None = None) -> Router:
+    """Build the ASGI app; ``app.state.sim`` is the ``SimState`` (metrics, config)."""
+    if state is None:
+        state = SimState.from_config(config or SimConfig())
+
+    def parse_chat(scope: Scope, body: bytes) -> SimRequest:
+        deployment = scope.get("path_params", {}).get("deployment")
+        return openai_api.parse_chat(Headers(scope=scope), body, deployment)
+
+    def parse_messages(scope: Scope, body: bytes) -> SimRequest:
+        return anthropic_api.parse_messages(Headers(scope=scope), body)
+
+    def parse_converse(stream: bool) -> Callable[[Scope, bytes], SimRequest]:
+        def parse(scope: Scope, body: bytes) -> SimRequest:
+            model_id = scope["path_params"]["model_id"]
+            return bedrock_api.parse_converse(Headers(scope=scope), body, model_id, stream)
+
+        return parse
+
+    chat = Generation(state, OPENAI_CHAT, parse_chat, openai_api.OpenAIWire)
+    messages = Generation(state, ANTHROPIC_MESSAGES, parse_messages, anthropic_api.AnthropicWire)
+    converse = Generation(state, BEDROCK_CONVERSE, parse_converse(False), bedrock_api.BedrockWire)
+    converse_stream = Generation(state, BEDROCK_STREAM, parse_converse(True),
+                                 bedrock_api.BedrockWire)
+
+    async def models(request: Request) -> Response:
+        return Response(openai_api.models_list(list(state.config.models)),
+                        media_type="application/json")
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "models": sorted(state.config.models),
+                             "answer_key_entries": len(state.answer_key.entries)})
+
+    async def metrics(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.metrics.reset()
+            return JSONResponse({"reset": True})
+        wanted = request.query_params.get("format", "")
+        accept = request.headers.get("accept", "")
+        if wanted == "prometheus" or (not wanted and accept.startswith("text/plain")):
+            return PlainTextResponse(state.metrics.as_prometheus(),
+                                     media_type="text/plain; version=0.0.4")
+        return Response(json.dumps(state.metrics.as_json()), media_type="application/json")
+
+    routes = [
+        Route("/v1/chat/completions", chat, methods=["POST"]),
+        Route("/chat/completions", chat, methods=["POST"]),
+        Route("/openai/deployments/{deployment}/chat/completions", chat, methods=["POST"]),
+        Route("/v1/messages", messages, methods=["POST"]),
+        Route("/model/{model_id:path}/converse-stream", converse_stream, methods=["POST"]),
+        Route("/model/{model_id:path}/converse", converse, methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/models", models, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET", "DELETE"]),
+    ]
+    app = Router(routes=routes)
+    app.state = state  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,15 @@
+"""Stash keys shared by the pytest-facing modules."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_llmbench.recorder import ItemRecorder
+from pytest_llmbench.session import LLMBenchSession
+
+SESSION = pytest.StashKey[LLMBenchSession]()
+RECORDER = pytest.StashKey[ItemRecorder]()
+
+
+def bench_session(config: pytest.Config) -> LLMBenchSession:
+    return config.stash[SESSION]

@@ -1,0 +1,183 @@
+"""Build a Suite from a YAML suite file or from Python rows, validating as it goes.
+
+Every problem is a SuiteError naming the suite or dataset file and the line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pytest_llmbench.errors import SuiteError
+from pytest_llmbench.suites import datasets, yaml_lines
+from pytest_llmbench.suites.model import Case, Suite, placeholders
+
+SUITE_KEYS = {"name", "description", "dataset", "rows", "prompt", "system", "few_shot",
+              "expected", "scorer", "params", "sample", "gates", "id_field"}
+ID_FIELDS = ("id", "case_id", "task_id", "qid", "question_id", "uid")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@:-]+")
+_MAX_ID = 64
+
+
+def case_id_for(row: dict[str, Any], id_field: str | None) -> str:
+    """The row's own id (sanitised) or a short content hash; never its position."""
+    if id_field is not None and row.get(id_field) not in (None, ""):
+        raw = str(row[id_field])
+    else:
+        canonical = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
+        return "h" + hashlib.sha1(canonical.encode()).hexdigest()[:10]
+    cleaned = _UNSAFE.sub("_", raw).strip("_") or "_"
+    if len(cleaned) > _MAX_ID:
+        cleaned = cleaned[:_MAX_ID - 9] + "~" + hashlib.sha1(raw.encode()).hexdigest()[:8]
+    return cleaned
+
+
+def load_suite_file(path: Path) -> Suite:
+    try:
+        data = yaml_lines.load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SuiteError(path, f"invalid YAML: {problem}", line=line) from None
+    except OSError as exc:
+        raise SuiteError(path, f"cannot read: {exc.strerror}") from None
+    if not isinstance(data, yaml_lines.LineDict):
+        raise SuiteError(path, "a suite file must be a mapping (name, dataset, prompt, ...)", line=1)
+    unknown = [k for k in data if k not in SUITE_KEYS]
+    if unknown:
+        raise SuiteError(path, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(SUITE_KEYS))})",
+                         line=data.line_of(unknown[0]))
+    if "prompt" not in data:
+        raise SuiteError(path, "missing required key 'prompt'", line=data.line)
+    base = path.parent
+    rows_source, rows = _rows(path, data, base)
+    return build_suite(
+        name=str(data.get("name") or path.stem), rows=rows, rows_source=rows_source,
+        prompt=_str(path, data, "prompt"), description=str(data.get("description") or ""),
+        system=_str(path, data, "system") if data.get("system") is not None else None,
+        few_shot=_few_shot(path, data, base), expected=data.get("expected", "answer"),
+        scorer=data.get("scorer", "exact"), params=_mapping(path, data, "params"),
+        sample=data.get("sample"), gates=_gates(path, data), id_field=data.get("id_field"),
+        path=path, line_of=data.line_of,
+    )
+
+
+def build_suite(*, name: str, rows: Iterable[tuple[dict[str, Any], int | None]],
+                prompt: str = "{prompt}", rows_source: Path | None = None, description: str = "",
+                system: str | None = None, few_shot: list[dict[str, Any]] | None = None,
+                expected: str | None = "answer", scorer: Any = "exact",
+                params: dict[str, Any] | None = None, sample: str | int | None = None,
+                gates: list[str] | None = None, id_field: str | None = None,
+                path: Path | None = None, line_of: Any = None) -> Suite:
+    """Validate rows against the template and expected field, assign ids, reject duplicates."""
+    where = rows_source or path or Path(name)
+    needed = placeholders(prompt) + (placeholders(system) if system else [])
+    cases: list[Case] = []
+    first_line: dict[str, int | None] = {}
+    resolved_id_field = id_field
+    for index, (row, line) in enumerate(rows):
+        if index == 0 and resolved_id_field is None:
+            resolved_id_field = next((f for f in ID_FIELDS if f in row), None)
+        row_ref = line if line is not None else index + 1
+        for field_name in needed:
+            if field_name not in row:
+                raise SuiteError(where, f"row has no field {field_name!r} used by the prompt "
+                                 "template", line=row_ref)
+        if expected is not None and expected not in row:
+            raise SuiteError(where, f"row has no expected-answer field {expected!r}", line=row_ref)
+        case_id = case_id_for(row, resolved_id_field)
+        if case_id in first_line:
+            raise SuiteError(where, f"duplicate case id {case_id!r} (first at line "
+                             f"{first_line[case_id]})", line=row_ref)
+        first_line[case_id] = row_ref
+        cases.append(Case(suite=name, id=case_id, row=row,
+                          expected=row.get(expected) if expected else None, line=row_ref))
+    if id_field is not None and cases and id_field not in cases[0].row:
+        line = line_of("id_field") if line_of else None
+        raise SuiteError(path or where, f"id_field {id_field!r} is not a field of the rows",
+                         line=line)
+    return Suite(name=name, cases=cases, prompt=prompt, description=description, system=system,
+                 few_shot=few_shot or [], expected_field=expected, scorer=scorer,
+                 params=params or {}, sample=sample, gates=gates or [], path=path)
+
+
+def _rows(path: Path, data: yaml_lines.LineDict, base: Path
+          ) -> tuple[Path, Iterable[tuple[dict[str, Any], int | None]]]:
+    if "rows" in data:
+        return path, _inline_rows(path, data, "rows")
+    if "dataset" not in data:
+        raise SuiteError(path, "missing 'dataset' (a file path or mapping) or inline 'rows'",
+                         line=data.line)
+    spec = data["dataset"]
+    if isinstance(spec, str):
+        spec = {"path": spec}
+    if not isinstance(spec, dict):
+        raise SuiteError(path, "'dataset' must be a path or a mapping", line=data.line_of("dataset"))
+    if "rows" in spec:
+        return path, _inline_rows(path, spec, "rows")
+    if "hf" in spec:
+        return path, datasets.load_hf(dict(spec), base)
+    if "path" not in spec:
+        raise SuiteError(path, "'dataset' needs 'path', 'rows' or 'hf'", line=data.line_of("dataset"))
+    file = Path(str(spec["path"]))
+    file = file if file.is_absolute() else base / file
+    if not file.is_file():
+        raise SuiteError(path, f"dataset file not found: {spec['path']}", line=data.line_of("dataset"))
+    return file, datasets.load_file(file, spec.get("format"))
+
+
+def _inline_rows(path: Path, holder: Any, key: str) -> list[tuple[dict[str, Any], int | None]]:
+    rows = holder[key]
+    if not isinstance(rows, list):
+        raise SuiteError(path, f"'{key}' must be a list of mappings", line=holder.line_of(key))
+    out = []
+    for row in rows:
+        if not isinstance(row, dict):
+            raise SuiteError(path, "each row must be a mapping", line=holder.line_of(key))
+        out.append((dict(row), getattr(row, "line", None)))
+    return out
+
+
+def _str(path: Path, data: yaml_lines.LineDict, key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise SuiteError(path, f"'{key}' must be a string", line=data.line_of(key))
+    return value
+
+
+def _mapping(path: Path, data: yaml_lines.LineDict, key: str) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise SuiteError(path, f"'{key}' must be a mapping", line=data.line_of(key))
+    return dict(value)
+
+
+def _gates(path: Path, data: yaml_lines.LineDict) -> list[str]:
+    value = data.get("gates") or []
+    if isinstance(value, dict):
+        return [f"{metric}{cond}" for metric, cond in value.items()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise SuiteError(path, "'gates' must be a list like ['accuracy>=0.8'] or a mapping",
+                     line=data.line_of("gates"))
+
+
+def _few_shot(path: Path, data: yaml_lines.LineDict, base: Path) -> list[dict[str, Any]]:
+    spec = data.get("few_shot")
+    if spec is None:
+        return []
+    if isinstance(spec, list):
+        return [dict(r) for r, _ in _inline_rows(path, data, "few_shot")]
+    if isinstance(spec, dict) and "path" in spec:
+        file = base / str(spec["path"])
+        rows = [row for row, _ in datasets.load_file(file, spec.get("format"))]
+        return rows[: int(spec.get("count", len(rows)))]
+    raise SuiteError(path, "'few_shot' must be a list of rows or {path, count}",
+                     line=data.line_of("few_shot"))

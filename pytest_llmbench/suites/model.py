@@ -1,0 +1,79 @@
+"""Suite and Case: what a benchmark asks and what it expects, independent of pytest."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def placeholders(template: str) -> list[str]:
+    """The ``{field}`` names a template uses (``{{`` and ``}}`` are literal braces)."""
+    return [m.group(1) for m in _PLACEHOLDER.finditer(template) if m.group(1)]
+
+
+def render(template: str, row: dict[str, Any]) -> str:
+    """Fill ``{field}`` from the row; other braces (JSON in prompts) stay as written."""
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group(0)[0]
+        return str(row[name])
+
+    return _PLACEHOLDER.sub(sub, template)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One dataset row of a suite: a stable id, the row and its expected answer."""
+
+    suite: str
+    id: str
+    row: dict[str, Any]
+    expected: Any = None
+    line: int | None = None
+
+    @property
+    def prompt(self) -> str:
+        """Convenience for Python benchmarks: the row's ``prompt``/``question``/``input``."""
+        for key in ("prompt", "question", "input", "text"):
+            if key in self.row:
+                return str(self.row[key])
+        raise KeyError(f"case {self.suite}/{self.id} has no prompt/question/input field")
+
+
+@dataclass
+class Suite:
+    """A benchmark: cases, how to ask (template, system prompt, shots, params), how to score."""
+
+    name: str
+    cases: list[Case]
+    prompt: str = "{prompt}"
+    description: str = ""
+    system: str | None = None
+    few_shot: list[dict[str, Any]] = field(default_factory=list)
+    expected_field: str | None = "answer"
+    scorer: Any = "exact"
+    params: dict[str, Any] = field(default_factory=dict)
+    sample: str | int | None = None
+    gates: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+    def messages(self, case: Case) -> list[dict[str, str]]:
+        """The chat messages for a case: system, few-shot pairs, then the prompt."""
+        msgs: list[dict[str, str]] = []
+        if self.system:
+            msgs.append({"role": "system", "content": render(self.system, case.row)})
+        for shot in self.few_shot:
+            msgs.append({"role": "user", "content": render(self.prompt, shot)})
+            answer = shot.get(self.expected_field or "answer", "")
+            msgs.append({"role": "assistant", "content": str(answer)})
+        msgs.append({"role": "user", "content": render(self.prompt, case.row)})
+        return msgs
+
+    def case_by_id(self) -> dict[str, Case]:
+        return {case.id: case for case in self.cases}

@@ -1,0 +1,93 @@
+"""Worker side: turn each benchmark test's outcome into a Record on its report.
+
+Runs in every process that executes tests (an xdist worker or a plain run).
+The record travels as plain builtins on ``report.llmbench``, so xdist ships it
+to the controller with the report and nothing can break execnet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from pytest_llmbench.errors import ProviderError, WrongAnswer
+from pytest_llmbench.fixtures import recorder_for
+from pytest_llmbench.prefetch import Prefetcher
+from pytest_llmbench.session import LLMBenchSession
+from pytest_llmbench.sharding import assign_shards, shard_size
+
+
+class LLMBenchWorker:
+    def __init__(self, session: LLMBenchSession, sharded: bool) -> None:
+        self.session = session
+        self.sharded = sharded
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Plan prefetching: one lane per shard (xdist) or one for the whole process."""
+        planned = [item for item in session.items
+                   if "bench_response" in getattr(item, "fixturenames", ())
+                   and getattr(item, "callspec", None) is not None
+                   and item.get_closest_marker("skip") is None]
+        if not planned:
+            return
+        bench = self.session
+        prefetcher = Prefetcher(bench.engine, lambda item: bench.request_for(
+            item.callspec.params["llm_model"], item.callspec.params["bench_case"]),
+            lookahead=bench.concurrency * 4)
+        if self.sharded:
+            scopes = assign_shards((i.nodeid for i in planned), bench.model_names,
+                                   shard_size(bench.concurrency))
+            lanes: dict[str, list[pytest.Item]] = {}
+            for item in planned:
+                lanes.setdefault(scopes[item.nodeid], []).append(item)
+            for lane in lanes.values():
+                prefetcher.add_lane(lane)
+        else:
+            prefetcher.add_lane(planned)
+        bench.prefetcher = prefetcher
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
+                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.when == "teardown" or (call.when == "setup" and report.passed):
+            return report
+        recorder = recorder_for(item)
+        if recorder is None:
+            return report
+        excinfo = call.excinfo
+        exc = excinfo.value if excinfo is not None else None
+        if report.skipped:
+            outcome, error, kind = "skipped", _skip_reason(report), None
+        elif report.passed:
+            outcome, error, kind = "passed", None, None
+        elif isinstance(exc, ProviderError):
+            outcome, error, kind = "error", exc.one_line(), exc.kind
+            report.longrepr = exc.one_line()
+        elif isinstance(exc, AssertionError) and call.when == "call":
+            outcome, error, kind = "failed", None, None
+            if isinstance(exc, WrongAnswer):
+                report.longrepr = str(exc)
+        else:
+            kind = "harness" if call.when == "call" else "setup"
+            outcome, error = "error", _one_line(exc)
+        record = recorder.record(outcome, error, kind, item.nodeid, report.duration)
+        report.llmbench = record.to_dict()  # type: ignore[attr-defined]
+        return report
+
+
+def _skip_reason(report: pytest.TestReport) -> str | None:
+    longrepr: Any = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return None
+
+
+def _one_line(exc: BaseException | None) -> str | None:
+    if exc is None:
+        return None
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")

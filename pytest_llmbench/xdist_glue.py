@@ -1,0 +1,61 @@
+"""pytest-xdist glue, registered only when xdist is present.
+
+The controller makes the run id once and hands it to workers (they re-parse
+the command line, so anything made at option time would differ per worker),
+and schedules whole shards so each worker knows which items it runs next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from xdist.scheduler import LoadScopeScheduling
+
+from pytest_llmbench.session import LLMBenchSession
+from pytest_llmbench.sharding import assign_shards, shard_size
+
+RUN_ID = "llmbench_run_id"
+CONTEXT = "llmbench_context"
+
+
+class ShardScheduling(LoadScopeScheduling):
+    """LoadScope scheduling where a scope is one shard (function x model x chunk)."""
+
+    def __init__(self, config: pytest.Config, log: Any, bench: LLMBenchSession) -> None:
+        super().__init__(config, log)
+        self._bench = bench
+        self._scopes: dict[str, str] = {}
+
+    def schedule(self) -> None:
+        if self.collection is None and self.collection_is_completed and self.registered_collections:
+            collection = next(iter(self.registered_collections.values()))
+            self._scopes = assign_shards(collection, self._bench.model_names,
+                                         shard_size(self._bench.concurrency))
+        super().schedule()
+
+    def _split_scope(self, nodeid: str) -> str:
+        return self._scopes.get(nodeid, nodeid)
+
+
+class XdistGlue:
+    def __init__(self, bench: LLMBenchSession, dist_mode: str) -> None:
+        self.bench = bench
+        self.dist_mode = dist_mode
+
+    @pytest.hookimpl
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[RUN_ID] = self.bench.run_id
+        node.workerinput[CONTEXT] = dict(self.bench.context)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        if self.dist_mode == "shard" and config.getoption("dist") == "load":
+            return ShardScheduling(config, log, self.bench)
+        return None
+
+
+def sharding_active(config: pytest.Config, dist_mode: str) -> bool:
+    """Whether this worker's items arrive shard by shard."""
+    workerinput = getattr(config, "workerinput", None)
+    return bool(workerinput) and dist_mode == "shard" and config.getoption("dist") == "load"
