@@ -50,6 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
         bench.context.update(workerinput.get(CONTEXT, {}))
     else:
         bench.run_id = options.resolve(config, "run_id") or new_run_id()
+        _start_sim(config, bench)
     config.stash[SESSION] = bench
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
     sharded = False
@@ -62,6 +63,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
+
+
+def _start_sim(config: pytest.Config, bench: Any) -> None:
+    from pytest_llmbench.sim_link import needs_sim, start_for_run
+    from pytest_llmbench.stash import SIM_PROCESS
+
+    if needs_sim(bench.models) and "sim_url" not in bench.context:
+        url, process = start_for_run(bench.seed)
+        bench.context["sim_url"] = url
+        if process is not None:
+            config.stash[SIM_PROCESS] = process
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
@@ -104,6 +116,11 @@ def _failed_collectors(session: pytest.Session) -> set[str]:
 def pytest_unconfigure(config: pytest.Config) -> None:
     from pytest_llmbench.stash import SESSION
 
+    from pytest_llmbench.stash import SIM_PROCESS
+
     bench = config.stash.get(SESSION, None)
     if bench is not None:
         bench.close()
+    process = config.stash.get(SIM_PROCESS, None)
+    if process is not None:
+        process.stop()

@@ -128,7 +128,8 @@ class LLMClient:
 
     def _request(self, messages: list[dict[str, str]], params: dict[str, Any]) -> ChatRequest:
         case = self.recorder.case
-        metadata = {"case_id": case.id, "expected": case.expected} if case else {}
+        metadata = ({"suite": case.suite, "case_id": case.id, "expected": case.expected}
+                    if case else {})
         return ChatRequest(model=self.model, messages=messages,
                            params={**self.model.params, **params}, metadata=metadata)
 

@@ -23,7 +23,7 @@ from pytest_llmbench.suites.loader import load_suite_file
 from pytest_llmbench.suites.model import Case, Suite
 from pytest_llmbench.suites.sampling import parse_sample, sample
 
-DEFAULT_MODEL = "inproc:oracle"
+DEFAULT_MODEL = "sim:default"
 TEST_MODE_ITEMS = 5
 
 

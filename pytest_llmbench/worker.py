@@ -26,7 +26,13 @@ class LLMBenchWorker:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Plan prefetching: one lane per shard (xdist) or one for the whole process."""
+        """Feed the simulator its answers, then plan prefetching: one lane per shard
+        (xdist) or one for the whole process."""
+        sim_url = self.session.context.get("sim_url")
+        if sim_url and self.session.suites_by_name:
+            from pytest_llmbench.sim_link import post_answer_key  # noqa: PLC0415
+
+            post_answer_key(sim_url, self.session.suites_by_name.values())
         planned = [item for item in session.items
                    if "bench_response" in getattr(item, "fixturenames", ())
                    and getattr(item, "callspec", None) is not None

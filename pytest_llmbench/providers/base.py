@@ -75,6 +75,7 @@ ProviderFactory = Callable[[ModelSpec, dict[str, Any]], Provider]
 _REGISTRY: dict[str, ProviderFactory] = {}
 _BUILTINS: dict[str, str] = {
     "inproc": "pytest_llmbench.providers.inproc:InProcessProvider",
+    "sim": "pytest_llmbench.providers.sim:SimProvider",
 }
 _entry_points_loaded = False
 

@@ -10,7 +10,7 @@ from pytest_llmbench.scoring.base import Score, Scorer, register_scorer
 from pytest_llmbench.suites.model import Case
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_PUNCT = str.maketrans("", "", string.punctuation)
+_EDGE_PUNCT = string.punctuation.replace("-", "").replace("+", "")
 
 
 def normalise(text: str, *, ignore_case: bool = True, strip_punctuation: bool = False) -> str:
@@ -19,7 +19,7 @@ def normalise(text: str, *, ignore_case: bool = True, strip_punctuation: bool = 
     if ignore_case:
         text = text.casefold()
     if strip_punctuation:
-        text = text.translate(_PUNCT).strip()
+        text = text.strip(_EDGE_PUNCT + " ")
     return text
 
 

@@ -60,6 +60,16 @@ class AnswerKey:
                 return entry
         return None
 
+    def add_many(self, entries: Iterable[Entry]) -> int:
+        """Add entries not yet known (by ident); returns how many were new."""
+        known = {e.ident for e in self.entries}
+        new = [e for e in entries if e.ident not in known]
+        for entry in new:
+            self.add(entry)
+        if new:
+            self._right.clear()
+        return len(new)
+
     def is_right(self, entry: Entry, model: str, seed: int, fraction: float) -> bool:
         """Whether ``model`` answers ``entry`` right; exact ``fraction`` over the key."""
         if fraction >= 1.0:
@@ -106,6 +116,11 @@ def _parse(path: Path, text: str) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SimConfigError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def entries_from(data: Any, source: str) -> list[Entry]:
+    """Entries from already-parsed data (the plugin posts them at run time)."""
+    return list(_entries(data, Path(source)))
 
 
 def _entries(data: Any, path: Path) -> Iterable[Entry]:

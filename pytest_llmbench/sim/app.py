@@ -17,7 +17,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, Router
 
 from pytest_llmbench.sim import anthropic_api, bedrock_api, openai_api
-from pytest_llmbench.sim.config import SimConfig
+from pytest_llmbench.sim.answers import entries_from
+from pytest_llmbench.sim.config import SimConfig, SimConfigError
 from pytest_llmbench.sim.respond import Receive, Scope, Send, Wire, handle
 from pytest_llmbench.sim.state import Plan, SimRequest, SimState
 
@@ -101,6 +102,15 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
                                      media_type="text/plain; version=0.0.4")
         return Response(json.dumps(state.metrics.as_json()), media_type="application/json")
 
+    async def add_answers(request: Request) -> Response:
+        """Answer-key entries posted by the plugin once its suites are collected."""
+        try:
+            entries = entries_from(await request.json(), "POST /llmbench/answer-key")
+        except (ValueError, SimConfigError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        added = state.answer_key.add_many(entries)
+        return JSONResponse({"added": added, "entries": len(state.answer_key.entries)})
+
     routes = [
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/chat/completions", chat, methods=["POST"]),
@@ -112,6 +122,7 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
         Route("/models", models, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET", "DELETE"]),
+        Route("/llmbench/answer-key", add_answers, methods=["POST"]),
     ]
     app = Router(routes=routes)
     app.state = state  # type: ignore[attr-defined]

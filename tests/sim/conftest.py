@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-if importlib.util.find_spec("pytest_llmbench") is None:  # not installed: run from the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from pytest_llmbench.sim import SimServer  # noqa: E402
+from pytest_llmbench.sim import SimServer
 
 SIM_YAML = """
 seed: 7
