@@ -7,7 +7,6 @@ killed worker loses only the item that was running.
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
@@ -52,7 +51,9 @@ class LLMBenchController:
         if not isinstance(payload, dict) or report.outcome == "rerun":
             return
         if not self.run_dir.started:
-            self.run_dir.start(self._run_info())
+            info = self._run_info()
+            self.config.hook.pytest_llmbench_update_run_info(info=info)
+            self.run_dir.start(info)
         self.run_dir.append(payload)
         self.summary.add(payload)
 
@@ -104,4 +105,4 @@ def is_controller(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")
 
 
-__all__ = ["LLMBenchController", "is_controller", "sys"]
+__all__ = ["LLMBenchController", "is_controller"]

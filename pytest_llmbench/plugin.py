@@ -114,9 +114,7 @@ def _failed_collectors(session: pytest.Session) -> set[str]:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from pytest_llmbench.stash import SESSION
-
-    from pytest_llmbench.stash import SIM_PROCESS
+    from pytest_llmbench.stash import SESSION, SIM_PROCESS
 
     bench = config.stash.get(SESSION, None)
     if bench is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench import options
-from pytest_llmbench.config import ModelSpec, ModelsConfig, load_models_config, select_models
+from pytest_llmbench.config import ModelsConfig, ModelSpec, load_models_config, select_models
 from pytest_llmbench.engine import Engine
 from pytest_llmbench.errors import SuiteError
 from pytest_llmbench.prefetch import Prefetcher

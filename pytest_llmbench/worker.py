@@ -81,7 +81,9 @@ class LLMBenchWorker:
             kind = "harness" if call.when == "call" else "setup"
             outcome, error = "error", _one_line(exc)
         record = recorder.record(outcome, error, kind, item.nodeid, report.duration)
-        report.llmbench = record.to_dict()  # type: ignore[attr-defined]
+        data = record.to_dict()
+        item.config.hook.pytest_llmbench_update_record(record=data, item=item)
+        report.llmbench = data  # type: ignore[attr-defined]
         return report
 
 

@@ -55,3 +55,16 @@ def test_bench_case_without_a_suite_is_a_clear_error(pytester: pytest.Pytester) 
     pytester.makepyfile(test_bench="def test_x(bench_case):\n    pass\n")
     result = pytester.runpytest("test_bench.py", "--llmbench-models", "inproc:oracle")
     result.stdout.fnmatch_lines(["*uses bench_case but has no @pytest.mark.llmbench(suite=...)*"])
+
+
+def test_hooks_customise_records_and_run_info(pytester: pytest.Pytester, suite_dir) -> None:
+    pytester.makeconftest("""
+        def pytest_llmbench_update_record(record, item):
+            record["metrics"]["nodeid_len"] = len(item.nodeid)
+        def pytest_llmbench_update_run_info(info):
+            info["team"] = "evals"
+    """)
+    pytester.runpytest("arith.yaml", "--llmbench-models", "inproc:oracle")
+    assert read_records(pytester)[0]["metrics"]["nodeid_len"] > 10
+    run = (pytester.path / ".llmbench/runs/latest/run.json").read_text()
+    assert '"team": "evals"' in run

@@ -69,3 +69,11 @@ def test_runs_without_xdist_and_with_warnings_as_errors(pytester: pytest.Pyteste
     assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
     assert len(read_records(pytester)) == 120
     result.stdout.fnmatch_lines(["*llmbench summary*"])
+
+
+def test_broken_suite_under_xdist_does_not_stop_the_others(pytester: pytest.Pytester,
+                                                           two_models) -> None:
+    (pytester.path / "broken.yaml").write_text("name: broken\nprompt: x\ndataset: [oops\n")
+    result = pytester.runpytest_subprocess(*two_models, "broken.yaml", "-n", "2")
+    result.stdout.fnmatch_lines(["*broken.yaml:4: invalid YAML*"])
+    assert len(read_records(pytester)) == 120
