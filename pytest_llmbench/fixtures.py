@@ -90,10 +90,30 @@ def llm(request: pytest.FixtureRequest, llm_model: ModelSpec, bench_record: Item
     return LLMClient(bench_session(request.config), llm_model, bench_record)
 
 
+@pytest.fixture(scope="session")
+def llm_sim(request: pytest.FixtureRequest) -> Any:
+    """The local LLM API simulator: the run's own when it started one for ``sim:`` models
+    (one for all xdist workers), else one started on a free port for this session.
+    ``llm_sim.base_url`` serves the OpenAI, Anthropic and Bedrock wire formats."""
+    url = bench_session(request.config).context.get("sim_url")
+    if url:
+        return _RunningSim(url)
+    from pytest_llmbench.sim import start_sim_process  # noqa: PLC0415 - only when used
+
+    process = start_sim_process(port=0)
+    request.addfinalizer(process.stop)
+    return process
+
+
+class _RunningSim:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+
 def suite_test(bench_response: Completion, bench_record: ItemRecorder) -> None:
     """The test body of every YAML suite case: score the response, fail if wrong."""
     bench_record.check(bench_response)
 
 
 __all__: list[Any] = ["bench_case", "bench_record", "bench_response", "bench_suite", "llm",
-                      "llm_model"]
+                      "llm_model", "llm_sim"]

@@ -53,3 +53,20 @@ def test_custom_python_example_runs_against_the_simulator(tmp_path: Path) -> Non
                (tmp_path / "latest" / "records.jsonl").read_text().splitlines()]
     assert len(records) == 3
     assert all(r["metrics"]["provider"] == "sim" and r["metrics"]["words"] == 1 for r in records)
+
+
+def test_llm_sim_fixture_serves_the_real_openai_client(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_client="""
+        import openai
+
+        def test_client(llm_sim):
+            client = openai.OpenAI(base_url=llm_sim.base_url + "/v1", api_key="k", max_retries=0)
+            reply = client.chat.completions.create(
+                model="fast", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+            assert reply.usage.completion_tokens > 0
+            with __import__("pytest").raises(openai.NotFoundError):
+                client.chat.completions.create(
+                    model="no-such-model", max_tokens=8, messages=[{"role": "user", "content": "x"}])
+    """)
+    result = pytester.runpytest_subprocess("test_client.py")
+    result.assert_outcomes(passed=1)
