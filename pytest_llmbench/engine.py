@@ -27,6 +27,7 @@ class Engine:
         self.timeout = timeout
         self.context = context or {}
         self._providers: dict[str, Provider] = {}
+        self._failed: dict[str, LLMBenchError] = {}
         self._loop = asyncio.new_event_loop()
         self._semaphore: asyncio.Semaphore | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="llmbench-engine",
@@ -78,7 +79,13 @@ class Engine:
         key = request.model.name
         provider = self._providers.get(key)
         if provider is None:
-            provider = get_factory(request.model.provider)(request.model, self.context)
+            if key in self._failed:  # construction failed once (e.g. a missing API key): same line
+                raise self._failed[key]
+            try:
+                provider = get_factory(request.model.provider)(request.model, self.context)
+            except LLMBenchError as exc:
+                self._failed[key] = exc
+                raise
             self._providers[key] = provider
         return provider
 

@@ -40,10 +40,15 @@ class Prefetcher:
         if where is None:
             return self._submit_one(item)
         lane, index = where
+        items = self._lanes[lane]
         upto = self._submitted_upto[lane]
-        end = min(len(self._lanes[lane]), index + 1 + self.lookahead)
-        if end > upto:
-            batch = self._lanes[lane][max(upto, index):end]
+        # Top the window up in batches: only once fewer than lookahead/2 items after this
+        # one are submitted (lookahead is 4 x concurrency, so the engine stays saturated).
+        # One thread hop per batch instead of one per item; never submits more, or earlier,
+        # than topping up on every item would.
+        if upto <= index + self.lookahead // 2 and upto < len(items):
+            end = min(len(items), index + 1 + self.lookahead)
+            batch = items[max(upto, index):end]
             requests = [self.build(m) for m in batch]
             futures = self.engine.submit_many(requests)
             for member, request, future in zip(batch, requests, futures, strict=True):

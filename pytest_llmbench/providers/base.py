@@ -73,9 +73,31 @@ ProviderFactory = Callable[[ModelSpec, dict[str, Any]], Provider]
 """Builds a provider for a model; the dict is run context (e.g. the simulator's URL)."""
 
 _REGISTRY: dict[str, ProviderFactory] = {}
+_OPENAI = "pytest_llmbench.providers.openai_chat:OpenAIChatProvider"
 _BUILTINS: dict[str, str] = {
     "inproc": "pytest_llmbench.providers.inproc:InProcessProvider",
     "sim": "pytest_llmbench.providers.sim:SimProvider",
+    "openai": _OPENAI,
+    "azure": _OPENAI,
+    "together": _OPENAI,
+    "groq": _OPENAI,
+    "fireworks": _OPENAI,
+    "deepinfra": _OPENAI,
+    "openrouter": _OPENAI,
+    "cerebras": _OPENAI,
+    "databricks": _OPENAI,
+    "runpod": _OPENAI,
+    "anyscale": _OPENAI,
+    "lambda": _OPENAI,
+    "mistral": _OPENAI,
+    "ollama": _OPENAI,
+    "vllm": _OPENAI,
+    "sglang": _OPENAI,
+    "llamacpp": _OPENAI,
+    "lmstudio": _OPENAI,
+    "openai-compatible": _OPENAI,
+    "anthropic": "pytest_llmbench.providers.anthropic_messages:AnthropicProvider",
+    "bedrock": "pytest_llmbench.providers.bedrock_converse:BedrockProvider",
 }
 _entry_points_loaded = False
 

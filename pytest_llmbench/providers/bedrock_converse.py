@@ -1,0 +1,127 @@
+"""``bedrock:<model id>``: AWS Bedrock Runtime ConverseStream through boto3.
+
+boto3 is synchronous, so each call runs on a worker thread of this provider's
+own pool (not the event loop) and takes its per-chunk timestamps there, where
+the bytes arrive. Credentials come from the standard AWS chain; the region from
+the ``region`` setting, ``AWS_REGION`` or ``AWS_DEFAULT_REGION``. Usage and the
+server's ``latencyMs`` come from the final ``metadata`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from pytest_llmbench.config import ModelSpec
+from pytest_llmbench.errors import ConfigError, ProviderError
+from pytest_llmbench.providers import common
+from pytest_llmbench.providers.anthropic_messages import split_system
+from pytest_llmbench.providers.base import ChatRequest, Completion
+from pytest_llmbench.providers.errors_map import classify, content_filtered
+
+_INFERENCE = {"max_tokens": "maxTokens", "max_completion_tokens": "maxTokens",
+              "temperature": "temperature", "top_p": "topP", "stop": "stopSequences"}
+_FILTERED = ("guardrail_intervened", "content_filtered")
+
+
+def converse_args(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI-style messages and params -> ConverseStream keyword arguments."""
+    system, turns = split_system(messages)
+    inference: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in _INFERENCE:
+            inference[_INFERENCE[key]] = [value] if key == "stop" and isinstance(value, str) else value
+        else:
+            extra[key] = value
+    kwargs: dict[str, Any] = {
+        "modelId": model,
+        "messages": [{"role": m["role"], "content": [{"text": str(m.get("content", ""))}]} for m in turns]}
+    if system:
+        kwargs["system"] = [{"text": system}]
+    if inference:
+        kwargs["inferenceConfig"] = inference
+    if extra:
+        kwargs["additionalModelRequestFields"] = extra
+    return kwargs
+
+
+class BedrockProvider:
+    def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
+        self.spec = spec
+        settings = spec.settings
+        session = boto3.session.Session(
+            profile_name=settings.get("profile"),
+            aws_access_key_id=settings.get("aws_access_key_id"),
+            aws_secret_access_key=settings.get("aws_secret_access_key"),
+            aws_session_token=settings.get("aws_session_token"))
+        region = (settings.get("region") or os.environ.get("AWS_REGION")
+                  or os.environ.get("AWS_DEFAULT_REGION") or session.region_name)
+        if not region:
+            raise ConfigError(f"{spec.name}: set AWS_REGION (or region in llmbench.yaml)")
+        if session.get_credentials() is None and not os.environ.get("AWS_BEARER_TOKEN_BEDROCK"):
+            raise ProviderError("configure AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                                "AWS_PROFILE or a role; or AWS_BEARER_TOKEN_BEDROCK)",
+                                model=spec.name, kind="auth", error_type="NoCredentialsError")
+        workers = int(settings.get("max_connections", 64))
+        config = Config(retries={"total_max_attempts": common.max_retries(spec) + 1, "mode": "standard"},
+                        read_timeout=float(settings.get("timeout", 60)),
+                        connect_timeout=float(settings.get("connect_timeout", 10)),
+                        max_pool_connections=workers)
+        self.client = session.client("bedrock-runtime", region_name=region, config=config,
+                                     endpoint_url=settings.get("endpoint_url"))
+        extra = common.headers(spec)
+        if extra:
+            def add_headers(request: Any, **_: Any) -> None:
+                for key, value in extra.items():
+                    request.headers[key] = value
+            self.client.meta.events.register("before-sign.bedrock-runtime.*", add_headers)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmbench-bedrock")
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        kwargs = converse_args(self.spec.model, request.messages, dict(request.params))
+        loop = asyncio.get_running_loop()
+        completion = await loop.run_in_executor(self._pool, self._call, kwargs)
+        completion_prompt = common.prompt_text(request.messages)
+        if completion.tokens_estimated and completion.input_tokens is None:
+            completion.input_tokens = common.estimate_tokens(completion_prompt)
+        return completion
+
+    def _call(self, kwargs: dict[str, Any]) -> Completion:
+        """Runs on a pool thread: the whole stream, with timestamps taken as events arrive."""
+        clock = common.StreamClock()
+        usage: dict[str, Any] | None = None
+        metrics: dict[str, Any] = {}
+        stop: str | None = None
+        try:
+            response = self.client.converse_stream(**kwargs)
+            attempts = 1 + int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+            for event in response["stream"]:
+                if "contentBlockDelta" in event:
+                    text = event["contentBlockDelta"].get("delta", {}).get("text")
+                    if text:
+                        clock.token(text)
+                elif "messageStop" in event:
+                    stop = event["messageStop"].get("stopReason")
+                elif "metadata" in event:
+                    usage = dict(event["metadata"].get("usage") or {}) or None
+                    metrics = dict(event["metadata"].get("metrics") or {})
+        except Exception as exc:  # noqa: BLE001 - every SDK error becomes one classified line
+            raise classify(exc, self.spec.name) from exc
+        if stop in _FILTERED:
+            raise content_filtered(self.spec.name, f"stopReason={stop}")
+        raw = dict(usage or {})
+        if "latencyMs" in metrics:
+            raw["latencyMs"] = metrics["latencyMs"]
+        return clock.finish(input_tokens=usage.get("inputTokens") if usage else None,
+                            output_tokens=usage.get("outputTokens") if usage else None,
+                            finish=stop, attempts=attempts, raw_usage=raw or None, prompt="")
+
+    async def aclose(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.client.close()

@@ -1,0 +1,99 @@
+"""``openai:``, ``azure:`` and every OpenAI-compatible host (``groq:``, ``vllm:`` ...).
+
+One streaming Chat Completions call per request through the official async
+client: TTFT at the first content token, gaps between content chunks, E2E at
+the end of the stream, usage from whichever chunk carries it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import openai
+
+from pytest_llmbench.config import ModelSpec
+from pytest_llmbench.errors import ConfigError
+from pytest_llmbench.providers import common
+from pytest_llmbench.providers.base import ChatRequest, Completion
+from pytest_llmbench.providers.errors_map import classify, content_filtered
+from pytest_llmbench.providers.hosts import HOSTS, base_url_for
+
+
+class OpenAIChatProvider:
+    """Serves ``openai``, ``azure`` and the names in :data:`hosts.HOSTS`."""
+
+    def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
+        self.spec = spec
+        settings = spec.settings
+        timeout = settings.get("timeout")
+        common_args: dict[str, Any] = {"max_retries": common.max_retries(spec),
+                                       "default_headers": common.headers(spec)}
+        if timeout is not None:
+            common_args["timeout"] = float(timeout)
+        self.include_usage = bool(settings.get("include_usage", True))
+        if spec.provider == "azure":
+            self.client: openai.AsyncOpenAI = self._azure(common_args)
+            return
+        if spec.provider not in HOSTS:
+            raise ConfigError(f"{spec.name}: no OpenAI-compatible host named {spec.provider!r}")
+        host = HOSTS[spec.provider]
+        if host.retired and not settings.get("base_url"):
+            warnings.warn(f"{spec.name}: {host.retired}; set base_url if it is served elsewhere",
+                          UserWarning, stacklevel=2)
+        self.include_usage = bool(settings.get("include_usage", host.include_usage))
+        key = common.api_key(spec, host.key_env, required=not host.local,
+                             placeholder=os.environ.get("OPENAI_COMPATIBLE_API_KEY", "none"))
+        self.client = openai.AsyncOpenAI(api_key=key, base_url=base_url_for(spec.provider, settings),
+                                         **common_args)
+
+    def _azure(self, args: dict[str, Any]) -> openai.AsyncAzureOpenAI:
+        settings = self.spec.settings
+        endpoint = settings.get("azure_endpoint") or os.environ.get("AZURE_OPENAI_ENDPOINT")
+        base_url = settings.get("base_url")
+        if not endpoint and not base_url:
+            raise ConfigError(f"{self.spec.name}: set AZURE_OPENAI_ENDPOINT "
+                              "(or azure_endpoint in llmbench.yaml)")
+        version = settings.get("api_version") or os.environ.get("OPENAI_API_VERSION")
+        if not version:
+            raise ConfigError(f"{self.spec.name}: set OPENAI_API_VERSION "
+                              "(or api_version in llmbench.yaml, e.g. 2024-10-21)")
+        ad_token = settings.get("azure_ad_token") or os.environ.get("AZURE_OPENAI_AD_TOKEN")
+        key = None if ad_token else common.api_key(self.spec, "AZURE_OPENAI_API_KEY", required=True)
+        where = {"base_url": base_url} if base_url else {"azure_endpoint": endpoint}
+        return openai.AsyncAzureOpenAI(api_key=key, azure_ad_token=ad_token, api_version=str(version),
+                                       azure_deployment=settings.get("azure_deployment"),
+                                       **where, **args)
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        kwargs: dict[str, Any] = {"model": self.spec.model, "messages": request.messages,
+                                  "stream": True, **request.params}
+        if self.include_usage:
+            kwargs["stream_options"] = {"include_usage": True}
+        clock = common.StreamClock()
+        usage: dict[str, Any] | None = None
+        finish: str | None = None
+        try:
+            stream = await self.client.chat.completions.create(**kwargs)
+            attempts = 1 + common.retry_count(getattr(stream, "response", None))
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = chunk.usage.model_dump()
+                elif (extra := (chunk.model_extra or {}).get("x_groq")) and extra.get("usage"):
+                    usage = dict(extra["usage"])
+                for choice in chunk.choices or ():
+                    if choice.delta is not None and choice.delta.content:
+                        clock.token(choice.delta.content)
+                    finish = choice.finish_reason or finish
+        except Exception as exc:  # noqa: BLE001 - every SDK error becomes one classified line
+            raise classify(exc, self.spec.name) from exc
+        if finish == "content_filter":
+            raise content_filtered(self.spec.name, "finish_reason=content_filter")
+        return clock.finish(input_tokens=usage.get("prompt_tokens") if usage else None,
+                            output_tokens=usage.get("completion_tokens") if usage else None,
+                            finish=finish, attempts=attempts, raw_usage=usage,
+                            prompt=common.prompt_text(request.messages))
+
+    async def aclose(self) -> None:
+        await self.client.close()
