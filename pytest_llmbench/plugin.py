@@ -57,7 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist"):
         from pytest_llmbench.xdist_glue import XdistGlue, sharding_active
 
-        sharded = sharding_active(config, dist_mode)
+        sharded = sharding_active(config)
         if is_controller(config):
             config.pluginmanager.register(XdistGlue(bench, dist_mode), "llmbench-xdist")
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
@@ -66,10 +66,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _start_sim(config: pytest.Config, bench: Any) -> None:
+    if "sim_url" in bench.context or not any(m.provider == "sim" for m in bench.models):
+        return
     from pytest_llmbench.sim_link import needs_sim, start_for_run
     from pytest_llmbench.stash import SIM_PROCESS
 
-    if needs_sim(bench.models) and "sim_url" not in bench.context:
+    if needs_sim(bench.models):
         url, process = start_for_run(bench.seed)
         bench.context["sim_url"] = url
         if process is not None:

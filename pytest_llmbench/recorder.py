@@ -14,7 +14,7 @@ from pytest_llmbench.config import ModelSpec, redact
 from pytest_llmbench.errors import ProviderError, WrongAnswer
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.results.record import Record
-from pytest_llmbench.scoring.base import Score, as_score, make_scorer
+from pytest_llmbench.scoring.base import Score, as_score
 from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.suites.model import Case, Suite
 
@@ -53,7 +53,7 @@ class ItemRecorder:
     def check(self, completion: Completion) -> Score:
         """Score a response with the suite's scorer; a wrong answer fails the test."""
         assert self.suite is not None and self.case is not None
-        scorer = make_scorer(self.suite.scorer, source=str(self.suite.path or self.suite.name))
+        scorer = self.session.scorer_for(self.suite)
         score = self.set_score(as_score(scorer(completion.text, self.case)))
         if not score.passed and not self.session.score_only:
             extracted = score.details.get("extracted")

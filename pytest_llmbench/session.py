@@ -19,6 +19,7 @@ from pytest_llmbench.errors import SuiteError
 from pytest_llmbench.prefetch import Prefetcher
 from pytest_llmbench.providers.base import ChatRequest, check_provider
 from pytest_llmbench.results.gates import Gate, parse_gate
+from pytest_llmbench.scoring.base import Scorer, make_scorer
 from pytest_llmbench.suites.loader import load_suite_file
 from pytest_llmbench.suites.model import Case, Suite
 from pytest_llmbench.suites.sampling import parse_sample, sample
@@ -45,6 +46,7 @@ class LLMBenchSession:
     suites_by_name: dict[str, Suite] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
     suite_errors: set[str] = field(default_factory=set)
+    scorers: dict[str, Scorer] = field(default_factory=dict)
     _engine: Engine | None = None
     prefetcher: Prefetcher | None = None
 
@@ -100,6 +102,14 @@ class LLMBenchSession:
                              suite.name)
         self.suites_by_name[suite.name] = suite
         return suite
+
+    def scorer_for(self, suite: Suite) -> Scorer:
+        """The suite's scorer, built once per process."""
+        scorer = self.scorers.get(suite.name)
+        if scorer is None:
+            scorer = self.scorers[suite.name] = make_scorer(
+                suite.scorer, source=str(suite.path or suite.name))
+        return scorer
 
     def suite_of(self, case: Case) -> Suite:
         return self.suites_by_name[case.suite]

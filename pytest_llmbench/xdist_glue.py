@@ -17,6 +17,7 @@ from pytest_llmbench.sharding import assign_shards, shard_size
 
 RUN_ID = "llmbench_run_id"
 CONTEXT = "llmbench_context"
+SHARDED = "llmbench_sharded"
 
 
 class ShardScheduling(LoadScopeScheduling):
@@ -47,6 +48,7 @@ class XdistGlue:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[RUN_ID] = self.bench.run_id
         node.workerinput[CONTEXT] = dict(self.bench.context)
+        node.workerinput[SHARDED] = self.dist_mode == "shard" and node.config.getoption("dist") == "load"
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
@@ -55,7 +57,8 @@ class XdistGlue:
         return None
 
 
-def sharding_active(config: pytest.Config, dist_mode: str) -> bool:
-    """Whether this worker's items arrive shard by shard."""
+def sharding_active(config: pytest.Config) -> bool:
+    """Whether this worker's items arrive shard by shard. The controller, which chose the
+    scheduler, says so: xdist resets ``--dist`` to "no" on workers before they configure."""
     workerinput = getattr(config, "workerinput", None)
-    return bool(workerinput) and dist_mode == "shard" and config.getoption("dist") == "load"
+    return bool(workerinput and workerinput.get(SHARDED))

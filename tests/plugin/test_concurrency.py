@@ -13,16 +13,20 @@ from pytest_llmbench import Completion, register_provider
 class Counting:
     in_flight = 0
     peak = 0
+    calls = 0
     def __init__(self, spec, context):
         self.spec = spec
     async def complete(self, request):
         cls = type(self)
         cls.in_flight += 1
+        cls.calls += 1
         cls.peak = max(cls.peak, cls.in_flight)
         await asyncio.sleep(0.05)
         cls.in_flight -= 1
         with open(f"peak-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}", "w") as f:
             f.write(str(cls.peak))
+        with open(f"calls-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}", "w") as f:
+            f.write(str(cls.calls))
         return Completion(text=str(request.metadata["expected"]), output_tokens=1,
                           latency_s=0.05, ttft_s=0.05)
     async def aclose(self):
@@ -43,6 +47,8 @@ def test_calls_overlap_up_to_the_limit(pytester: pytest.Pytester, workers: str,
     result.assert_outcomes(passed=64)
     peaks = [int(p.read_text()) for p in pytester.path.glob("peak-*")]
     assert max(peaks) == int(concurrency)  # reached and never exceeded, per process
+    calls = sum(int(p.read_text()) for p in pytester.path.glob("calls-*"))
+    assert calls == 64  # each item called once: workers prefetch only their own shards
     assert len(read_records(pytester)) == 64
 
 
