@@ -66,16 +66,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _start_sim(config: pytest.Config, bench: Any) -> None:
-    if "sim_url" in bench.context or not any(m.provider == "sim" for m in bench.models):
+    """One simulator per run (shared by xdist workers) when a sim: model has no base_url."""
+    wanted = any(m.provider == "sim" and not m.settings.get("base_url") for m in bench.models)
+    if not wanted or "sim_url" in bench.context:
         return
-    from pytest_llmbench.sim_link import needs_sim, start_for_run
+    from pytest_llmbench.sim_link import start_for_run
     from pytest_llmbench.stash import SIM_PROCESS
 
-    if needs_sim(bench.models):
-        url, process = start_for_run(bench.seed)
-        bench.context["sim_url"] = url
-        if process is not None:
-            config.stash[SIM_PROCESS] = process
+    url, process = start_for_run(bench.seed)
+    bench.context["sim_url"] = url
+    if process is not None:
+        config.stash[SIM_PROCESS] = process
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:

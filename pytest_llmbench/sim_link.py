@@ -13,14 +13,9 @@ from typing import Any
 
 import httpx
 
-from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.suites.model import Suite
 
 SIM_URL_ENV = "LLMBENCH_SIM_URL"
-
-
-def needs_sim(models: Iterable[ModelSpec]) -> bool:
-    return any(m.provider == "sim" and not m.settings.get("base_url") for m in models)
 
 
 def start_for_run(seed: int) -> tuple[str, Any]:
