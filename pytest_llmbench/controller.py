@@ -29,6 +29,7 @@ class LLMBenchController:
         self.summary = SummaryBuilder()
         self.suite_gates: dict[str, list[Gate]] = {}
         self.rows: list[dict[str, Any]] = []
+        self.gates: list[Gate] = []
         self.gate_failures: list[str] = []
         self.started = time.time()
 
@@ -72,7 +73,8 @@ class LLMBenchController:
             return
         self.run_dir.close()
         self.rows = self.summary.rows()
-        self.gate_failures = evaluate(self._gates(), self.rows)
+        self.gates = self._gates()
+        self.gate_failures = evaluate(self.gates, self.rows)
         path = self.run_dir.path
         write_summary(path, self.rows, {"run_id": self.bench.run_id,
                                         "gate_failures": self.gate_failures})
@@ -96,7 +98,7 @@ class LLMBenchController:
             tr.write_line(line)
         for failure in self.gate_failures:
             tr.write_line(f"FAIL gate {failure}", red=True, bold=True)
-        if self._gates() and not self.gate_failures:
+        if self.gates and not self.gate_failures:
             tr.write_line("all llmbench gates passed", green=True)
         tr.write_line(f"run directory: {self.run_dir.path}")
 

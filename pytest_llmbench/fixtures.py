@@ -41,8 +41,9 @@ def llm_model(request: pytest.FixtureRequest) -> ModelSpec:
 
 
 @pytest.fixture
-def bench_case(request: pytest.FixtureRequest) -> Case:
-    """The benchmark case (dataset row) this test runs."""
+def bench_case(request: pytest.FixtureRequest, llm_model: ModelSpec) -> Case:
+    """The benchmark case (dataset row) this test runs; depends on ``llm_model`` because
+    every case runs once per model."""
     return request.param  # type: ignore[no-any-return]
 
 

@@ -91,9 +91,10 @@ class LLMBenchSession:
     def register_suite(self, suite: Suite) -> Suite:
         """Apply sampling once and index by name; two different suites may not share a name."""
         known = self.suites_by_name.get(suite.name)
-        if known is not None and known is not suite:
-            if known.path is not None and known.path == suite.path:
-                return known
+        if known is suite or (known is not None and known.path is not None
+                              and known.path == suite.path):
+            return known
+        if known is not None:
             raise SuiteError(suite.path or suite.name, f"suite name {suite.name!r} is already "
                              f"used by {known.path or 'another suite'}")
         amount = self.sample if self.sample is not None else parse_sample(

@@ -73,3 +73,24 @@ def test_sampling_unit() -> None:
     assert parse_sample("5%") == 0.05 and parse_sample(3) == 3
     with pytest.raises(ConfigError):
         parse_sample("0")
+
+
+def test_a_suite_shared_by_two_tests_is_sampled_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_shared="""
+        import pytest
+        from pytest_llmbench.suites.loader import build_suite
+
+        SUITE = build_suite(name="shared", rows=[({"id": f"r{i}", "prompt": "p", "answer": "a"},
+                                                  None) for i in range(20)])
+
+        @pytest.mark.llmbench(suite=SUITE)
+        def test_one(bench_case):
+            pass
+
+        @pytest.mark.llmbench(suite=SUITE)
+        def test_two(bench_case):
+            pass
+    """)
+    result = pytester.runpytest("test_shared.py", "--llmbench-models", "inproc:oracle",
+                                "--llmbench-sample", "50%")
+    result.assert_outcomes(passed=20)
