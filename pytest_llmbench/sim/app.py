@@ -84,7 +84,13 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
                                  bedrock_api.BedrockWire)
 
     async def models(request: Request) -> Response:
+        state.metrics.request_done(request.url.path, "-", 200)
         return Response(openai_api.models_list(list(state.config.models)),
+                        media_type="application/json")
+
+    async def tags(request: Request) -> Response:
+        state.metrics.request_done(request.url.path, "-", 200)
+        return Response(openai_api.ollama_tags(list(state.config.models)),
                         media_type="application/json")
 
     async def health(request: Request) -> Response:
@@ -120,6 +126,7 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
         Route("/model/{model_id:path}/converse", converse, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
         Route("/models", models, methods=["GET"]),
+        Route("/api/tags", tags, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET", "DELETE"]),
         Route("/llmbench/answer-key", add_answers, methods=["POST"]),

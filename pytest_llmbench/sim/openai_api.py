@@ -9,6 +9,7 @@ to its exception classes. Chunk bytes are pre-built around each token.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
@@ -170,6 +171,15 @@ def models_list(names: list[str]) -> bytes:
     data = [{"id": n, "object": "model", "created": created, "owned_by": "llmbench-sim"}
             for n in sorted(names)]
     return json.dumps({"object": "list", "data": data}).encode()
+
+
+def ollama_tags(names: list[str]) -> bytes:
+    """Ollama's native ``GET /api/tags``: the same models, as Ollama lists local ones."""
+    data = [{"name": n, "model": n, "modified_at": "2024-01-01T00:00:00Z", "size": 0,
+             "digest": hashlib.sha256(n.encode()).hexdigest(),
+             "details": {"format": "gguf", "family": "llmbench-sim", "parameter_size": "0B",
+                         "quantization_level": "none"}} for n in sorted(names)]
+    return json.dumps({"models": data}).encode()
 
 
 def _seconds(value: float) -> bytes:
