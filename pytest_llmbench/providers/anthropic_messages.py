@@ -32,19 +32,22 @@ class AnthropicProvider:
     def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
         self.spec = spec
         self.think_tags = common.think_tags(spec)
-        settings = spec.settings
+        args: dict[str, Any] = {"max_retries": common.max_retries(spec),
+                                "default_headers": common.headers(spec)}
+        if spec.settings.get("timeout") is not None:
+            args["timeout"] = float(spec.settings["timeout"])
+        self.client = self._client(args)
+
+    def _client(self, args: dict[str, Any]) -> anthropic.AsyncAnthropic | Any:
+        settings = self.spec.settings
         key = settings.get("api_key") or os.environ.get("ANTHROPIC_API_KEY")
         token = settings.get("auth_token") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
         if not key and not token:
-            key = common.api_key(spec, "ANTHROPIC_API_KEY", required=True)
-        args: dict[str, Any] = {"max_retries": common.max_retries(spec),
-                                "default_headers": common.headers(spec)}
-        if settings.get("timeout") is not None:
-            args["timeout"] = float(settings["timeout"])
+            key = common.api_key(self.spec, "ANTHROPIC_API_KEY", required=True)
         base_url = settings.get("base_url") or os.environ.get("ANTHROPIC_BASE_URL")
         if base_url:
             args["base_url"] = str(base_url)
-        self.client = anthropic.AsyncAnthropic(api_key=key or None, auth_token=token or None, **args)
+        return anthropic.AsyncAnthropic(api_key=key or None, auth_token=token or None, **args)
 
     async def complete(self, request: ChatRequest) -> Completion:
         system, turns = split_system(request.messages)

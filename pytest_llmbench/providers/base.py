@@ -107,6 +107,7 @@ _BUILTINS: dict[str, str] = {
     "openai-compatible": _OPENAI,
     "anthropic": "pytest_llmbench.providers.anthropic_messages:AnthropicProvider",
     "bedrock": "pytest_llmbench.providers.bedrock_converse:BedrockProvider",
+    "vertex": "pytest_llmbench.providers.vertex:VertexProvider",
 }
 _entry_points_loaded = False
 

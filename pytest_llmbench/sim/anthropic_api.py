@@ -40,15 +40,16 @@ def api_key(headers: Any) -> str | None:
     return None
 
 
-def parse_messages(headers: Any, body: bytes) -> SimRequest:
-    """A ``SimRequest`` from a Messages body; ``SimError`` if malformed."""
+def parse_messages(headers: Any, body: bytes, model_override: str | None = None) -> SimRequest:
+    """A ``SimRequest`` from a Messages body; ``SimError`` if malformed. Vertex puts the
+    model in the URL (``model_override``), not the body."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SimError("bad_request", f"invalid JSON in request body: {exc}") from exc
     if not isinstance(data, dict):
         raise SimError("bad_request", "the request body must be a JSON object")
-    model = data.get("model")
+    model = model_override or data.get("model")
     if not isinstance(model, str) or not model:
         raise SimError("bad_request", "model: Field required")
     max_tokens = data.get("max_tokens")
