@@ -17,7 +17,7 @@ import httpx
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError, ProviderError
 from pytest_llmbench.providers.base import ChatRequest, Completion
-from pytest_llmbench.providers.common import StreamClock, think_tags
+from pytest_llmbench.providers.common import StreamClock, prompt_text, think_tags
 
 _KINDS = {400: "bad_request", 401: "auth", 403: "auth", 404: "not_found", 408: "timeout",
           429: "rate_limited"}
@@ -50,12 +50,12 @@ class SimProvider:
                 if resp.status_code >= 400:
                     await resp.aread()
                     raise self._error(resp)
-                return await self._read(resp, clock)
+                return await self._read(resp, clock, prompt_text(request.messages))
         except httpx.TransportError as exc:
             raise ProviderError(str(exc) or type(exc).__name__, model=self.spec.name,
                                 kind="connection", error_type="APIConnectionError") from None
 
-    async def _read(self, resp: httpx.Response, clock: StreamClock) -> Completion:
+    async def _read(self, resp: httpx.Response, clock: StreamClock, prompt: str) -> Completion:
         usage: dict[str, Any] | None = None
         finish = None
         async for line in resp.aiter_lines():
@@ -82,7 +82,7 @@ class SimProvider:
         details = (usage or {}).get("completion_tokens_details") or {}
         return clock.finish(input_tokens=usage.get("prompt_tokens") if usage else None,
                             output_tokens=usage.get("completion_tokens") if usage else None,
-                            finish=finish, attempts=1, raw_usage=usage, prompt="",
+                            finish=finish, attempts=1, raw_usage=usage, prompt=prompt,
                             reasoning_tokens=details.get("reasoning_tokens"), end=clock.last)
 
     def _error(self, resp: httpx.Response) -> ProviderError:
