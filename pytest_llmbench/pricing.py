@@ -119,8 +119,6 @@ def table_cost(provider: str, model: str, usage: TokenUsage) -> float | None:
     return round(float(result.total_price), 12)
 
 
-
-
 def cost_usd(provider: str, model: str, settings: dict[str, Any], input_tokens: int | None,
              output_tokens: int | None, raw_usage: dict[str, Any] | None,
              reported: float | None = None) -> float | None:
