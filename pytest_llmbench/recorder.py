@@ -12,6 +12,7 @@ from typing import Any
 
 from pytest_llmbench.config import ModelSpec, redact
 from pytest_llmbench.errors import ProviderError, WrongAnswer
+from pytest_llmbench.pricing import call_cost
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.scoring.base import Score, as_score
@@ -48,6 +49,7 @@ class ItemRecorder:
         return score
 
     def add_call(self, request: ChatRequest, completion: Completion) -> None:
+        completion.cost_usd = call_cost(request.model, completion)
         self.calls.append((request, completion))
 
     def check(self, completion: Completion) -> Score:
@@ -107,6 +109,10 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
     record.attempts = sum(c.attempts for c in completions)
     costs = [c.cost_usd for c in completions]
     record.cost_usd = None if any(c is None for c in costs) else sum(costs)  # type: ignore[arg-type]
+    record.reasoning = _clip(last.reasoning, _RESPONSE_LIMIT) if last.reasoning else None
+    record.reasoning_tokens = _sum(c.reasoning_tokens for c in completions)
+    record.reasoning_tokens_estimated = any(c.reasoning_tokens_estimated for c in completions)
+    record.reasoning_ttft_s = first.reasoning_ttft_s
 
 
 def _sum(values: Any) -> Any:

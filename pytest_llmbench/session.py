@@ -47,6 +47,7 @@ class LLMBenchSession:
     context: dict[str, Any] = field(default_factory=dict)
     suite_errors: set[str] = field(default_factory=set)
     scorers: dict[str, Scorer] = field(default_factory=dict)
+    discovered: dict[str, list[str]] = field(default_factory=dict)
     _engine: Engine | None = None
     prefetcher: Prefetcher | None = None
 
@@ -70,6 +71,18 @@ class LLMBenchSession:
                    score_only=bool(get("score_only")),
                    gates=[parse_gate(g) for g in get("gate") or []],
                    output=output if output.is_absolute() else rootdir / output)
+
+    def expand_models(self, listed: dict[str, list[str]] | None) -> None:
+        """Expand ``provider:*`` models: the controller asks the servers (``listed`` None),
+        workers use the controller's lists. A listed model that has its own config entry
+        keeps that entry's params and settings."""
+        from pytest_llmbench.providers import discovery  # noqa: PLC0415 - only with wildcards
+
+        if listed is None and not any(m.model == discovery.WILDCARD for m in self.models):
+            return
+        self.discovered = discovery.discover(self.models) if listed is None else listed
+        expanded = discovery.expand(self.models, self.discovered)
+        self.models = [self.models_config.find(m.name) or m for m in expanded]
 
     @property
     def model_names(self) -> list[str]:

@@ -54,6 +54,7 @@ def converse_args(model: str, messages: list[dict[str, Any]], params: dict[str, 
 class BedrockProvider:
     def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
         self.spec = spec
+        self.think_tags = common.think_tags(spec)
         settings = spec.settings
         session = boto3.session.Session(
             profile_name=settings.get("profile"),
@@ -84,7 +85,7 @@ class BedrockProvider:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmbench-bedrock")
 
     async def complete(self, request: ChatRequest) -> Completion:
-        kwargs = converse_args(self.spec.model, request.messages, dict(request.params))
+        kwargs = converse_args(self.spec.api_model, request.messages, dict(request.params))
         loop = asyncio.get_running_loop()
         completion = await loop.run_in_executor(self._pool, self._call, kwargs)
         completion_prompt = common.prompt_text(request.messages)
@@ -94,7 +95,7 @@ class BedrockProvider:
 
     def _call(self, kwargs: dict[str, Any]) -> Completion:
         """Runs on a pool thread: the whole stream, with timestamps taken as events arrive."""
-        clock = common.StreamClock()
+        clock = common.StreamClock(think_tags=self.think_tags)
         usage: dict[str, Any] | None = None
         metrics: dict[str, Any] = {}
         stop: str | None = None
@@ -103,9 +104,11 @@ class BedrockProvider:
             attempts = 1 + int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
             for event in response["stream"]:
                 if "contentBlockDelta" in event:
-                    text = event["contentBlockDelta"].get("delta", {}).get("text")
-                    if text:
-                        clock.token(text)
+                    delta = event["contentBlockDelta"].get("delta", {})
+                    if delta.get("text"):
+                        clock.token(delta["text"])
+                    elif thought := (delta.get("reasoningContent") or {}).get("text"):
+                        clock.reasoning(thought)
                 elif "messageStop" in event:
                     stop = event["messageStop"].get("stopReason")
                 elif "metadata" in event:

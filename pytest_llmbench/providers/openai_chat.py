@@ -33,6 +33,7 @@ class OpenAIChatProvider:
         if timeout is not None:
             common_args["timeout"] = float(timeout)
         self.include_usage = bool(settings.get("include_usage", True))
+        self.think_tags = common.think_tags(spec)
         if spec.provider == "azure":
             self.client: openai.AsyncOpenAI = self._azure(common_args)
             return
@@ -67,11 +68,11 @@ class OpenAIChatProvider:
                                        **where, **args)
 
     async def complete(self, request: ChatRequest) -> Completion:
-        kwargs: dict[str, Any] = {"model": self.spec.model, "messages": request.messages,
+        kwargs: dict[str, Any] = {"model": self.spec.api_model, "messages": request.messages,
                                   "stream": True, **request.params}
         if self.include_usage:
             kwargs["stream_options"] = {"include_usage": True}
-        clock = common.StreamClock()
+        clock = common.StreamClock(think_tags=self.think_tags)
         usage: dict[str, Any] | None = None
         finish: str | None = None
         try:
@@ -83,17 +84,34 @@ class OpenAIChatProvider:
                 elif (extra := (chunk.model_extra or {}).get("x_groq")) and extra.get("usage"):
                     usage = dict(extra["usage"])
                 for choice in chunk.choices or ():
-                    if choice.delta is not None and choice.delta.content:
-                        clock.token(choice.delta.content)
+                    delta = choice.delta
+                    if delta is not None:
+                        if thought := _reasoning(delta):
+                            clock.reasoning(thought)
+                        if delta.content:
+                            clock.token(delta.content)
                     finish = choice.finish_reason or finish
         except Exception as exc:  # noqa: BLE001 - every SDK error becomes one classified line
             raise classify(exc, self.spec.name) from exc
         if finish == "content_filter":
             raise content_filtered(self.spec.name, "finish_reason=content_filter")
-        return clock.finish(input_tokens=usage.get("prompt_tokens") if usage else None,
-                            output_tokens=usage.get("completion_tokens") if usage else None,
-                            finish=finish, attempts=attempts, raw_usage=usage,
-                            prompt=common.prompt_text(request.messages))
+        details = (usage or {}).get("completion_tokens_details") or {}
+        completion = clock.finish(input_tokens=usage.get("prompt_tokens") if usage else None,
+                                  output_tokens=usage.get("completion_tokens") if usage else None,
+                                  finish=finish, attempts=attempts, raw_usage=usage,
+                                  prompt=common.prompt_text(request.messages),
+                                  reasoning_tokens=details.get("reasoning_tokens"))
+        if usage and isinstance(usage.get("cost"), int | float):  # OpenRouter reports its charge
+            completion.cost_usd = float(usage["cost"])
+        return completion
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+def _reasoning(delta: Any) -> str | None:
+    """Thinking text in a delta: ``reasoning_content`` (DeepSeek, vLLM < 0.10, SGLang) or
+    ``reasoning`` (vLLM >= 0.10, Ollama, OpenRouter); the SDK keeps both as extra fields."""
+    extra = delta.model_extra or {}
+    value = extra.get("reasoning_content") or extra.get("reasoning")
+    return value if isinstance(value, str) else None

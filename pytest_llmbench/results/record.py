@@ -41,6 +41,10 @@ class Record:
     attempts: int = 0
     calls: int = 0
     cost_usd: float | None = None
+    reasoning: str | None = None
+    reasoning_tokens: int | None = None
+    reasoning_tokens_estimated: bool = False
+    reasoning_ttft_s: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     started_at: float | None = None

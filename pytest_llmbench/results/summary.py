@@ -16,6 +16,7 @@ SUMMARY_FIELDS = (
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
     "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
+    "reasoning_tokens",
 )
 
 
@@ -32,6 +33,7 @@ class _Group:
     tps: list[float] = field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
     tokens_estimated: bool = False
     cost: float = 0.0
     cost_unknown: bool = False
@@ -63,6 +65,7 @@ class SummaryBuilder:
                 samples.append(value)
         group.input_tokens += record.get("input_tokens") or 0
         group.output_tokens += record.get("output_tokens") or 0
+        group.reasoning_tokens += record.get("reasoning_tokens") or 0
         group.tokens_estimated |= bool(record.get("tokens_estimated"))
         if record.get("cost_usd") is None:
             group.cost_unknown = True
@@ -81,7 +84,7 @@ class SummaryBuilder:
         binary = all(s in (0.0, 1.0) for s in g.scores)
         ci = (wilson_interval(sum(g.scores), scored) if binary else mean_interval(g.scores))
         attempted = n - c["skipped"]
-        cost = None if g.cost_unknown or not g.latency else round(g.cost, 6)
+        cost = None if g.cost_unknown or not g.latency else g.cost
         correct = sum(g.scores)
         return {
             "suite": g.suite, "model": g.model, "n": n, "passed": c["passed"],
@@ -95,6 +98,8 @@ class SummaryBuilder:
             "ttft_p95": percentile(g.ttft, 95),
             "output_tps": sum(g.tps) / len(g.tps) if g.tps else None,
             "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
-            "tokens_estimated": g.tokens_estimated, "cost_usd": cost,
-            "cost_per_correct": cost / correct if cost is not None and correct else None,
+            "tokens_estimated": g.tokens_estimated,
+            "cost_usd": None if cost is None else round(cost, 9),
+            "cost_per_correct": round(cost / correct, 9) if cost is not None and correct else None,
+            "reasoning_tokens": g.reasoning_tokens,
         }

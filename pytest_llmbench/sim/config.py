@@ -17,6 +17,8 @@ from typing import Any
 from pytest_llmbench.sim.distributions import Distribution, DistributionError, parse_distribution
 
 POLICIES = ("echo", "fixed", "key", "lorem")
+REASONING_FORMATS = ("reasoning_content", "reasoning", "think_tags")
+REASONING_TEXT = "Let me think about this step by step before I answer."
 
 PRE_STREAM_FAULTS = (
     "auth", "not_found", "bad_request", "rate_limit", "server_error", "unavailable", "overloaded",
@@ -53,6 +55,12 @@ class ModelProfile:
     max_queue: int | None = None
     api_key: str | None = None
     seed: int | None = None
+    reasoning_tokens: Distribution | None = None  # thinking tokens streamed before the answer
+    reasoning_format: str = "reasoning_content"
+    """How OpenAI-style streams carry thinking: a ``reasoning_content`` delta (DeepSeek,
+    SGLang, vLLM < 0.10), a ``reasoning`` delta (vLLM >= 0.10, Ollama) or ``think_tags``
+    (``<think>...</think>`` inside the content, on every wire). Anthropic streams send
+    thinking blocks and Bedrock ``reasoningContent`` deltas for the first two."""
 
 
 @dataclass
@@ -91,6 +99,9 @@ def ready_models() -> dict[str, ModelProfile]:
                      errors={"rate_limit": 0.1, "server_error": 0.05, "stream_error": 0.02,
                              "drop": 0.02}),
         ModelProfile("echo", policy="echo"),
+        # a reasoning model: 24 thinking tokens before each answer
+        ModelProfile("thinker", ttft_ms=ms("fixed", 20.0), itl_ms=ms("fixed", 1.0),
+                     reasoning_tokens=ms("fixed", 24.0)),
     ]
     return {m.name: m for m in models}
 
@@ -124,7 +135,13 @@ def build_profile(name: str, raw: dict[str, Any], base: ModelProfile | None,
                 kw["until_max_tokens"] = False
     except DistributionError as exc:
         raise SimConfigError(str(exc)) from exc
-    for key in ("policy", "text", "fallback", "api_key"):
+    if "reasoning_tokens" in raw:
+        try:
+            kw["reasoning_tokens"] = (None if raw["reasoning_tokens"] is None else parse_distribution(
+                raw["reasoning_tokens"], f"{where}: {name}.reasoning_tokens"))
+        except DistributionError as exc:
+            raise SimConfigError(str(exc)) from exc
+    for key in ("policy", "text", "fallback", "api_key", "reasoning_format"):
         if key in raw:
             kw[key] = None if raw[key] is None else str(raw[key])
     for key in ("correct_fraction", "stall_s", "retry_after_s"):
@@ -165,6 +182,9 @@ def _errors(value: Any, what: str) -> dict[str, float]:
 def _validate(p: ModelProfile, where: str) -> None:
     if p.policy not in POLICIES:
         raise SimConfigError(f"{where}: model {p.name!r}: policy must be one of {list(POLICIES)}")
+    if p.reasoning_format not in REASONING_FORMATS:
+        raise SimConfigError(f"{where}: model {p.name!r}: reasoning_format must be one of "
+                             f"{list(REASONING_FORMATS)}")
     if not 0.0 <= p.correct_fraction <= 1.0:
         raise SimConfigError(f"{where}: model {p.name!r}: correct_fraction must be in [0, 1]")
     if p.max_concurrency is not None and p.max_concurrency < 1:

@@ -82,6 +82,8 @@ class Wire(Protocol):
     def head(self, plan: Plan) -> bytes: ...
     def first(self, plan: Plan) -> bytes: ...
     def token(self, piece: str) -> bytes: ...
+    def reasoning(self, piece: str) -> bytes: ...
+    def switch(self, plan: Plan) -> bytes: ...
     def tail(self, plan: Plan, latency_s: float) -> list[bytes]: ...
     def stream_error(self, plan: Plan) -> bytes: ...
     def error(self, err: SimError, retry_after_s: float) -> tuple[int, Headers, bytes]: ...
@@ -202,6 +204,7 @@ class PlanResponse:
         mid_fault = plan.fault in ("stream_error", "drop", "stall")
         stop = plan.fault_after if mid_fault else len(pieces)
         monotonic, sleep, token = time.monotonic, asyncio.sleep, wire.token
+        thinking = plan.reasoning
         start = t0 - TIMER_LEAD_S
         for i in range(stop):
             delay = start + offsets[i] - monotonic()
@@ -209,7 +212,12 @@ class PlanResponse:
                 await sleep(delay)
             if gone is not None and gone.disconnected:
                 return
-            data = token(pieces[i])
+            if i < thinking:
+                data = wire.reasoning(pieces[i])
+            elif i == thinking and i:  # the first answer token after the thinking
+                data = wire.switch(plan) + token(pieces[i])
+            else:
+                data = token(pieces[i])
             if i == 0:
                 data = wire.first(plan) + data
             await send({"type": "http.response.body", "body": data, "more_body": True})

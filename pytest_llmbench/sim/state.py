@@ -18,6 +18,7 @@ from pytest_llmbench.sim.answers import AnswerKey, answer_for, load_answer_key
 from pytest_llmbench.sim.config import (
     FAULT_KINDS,
     MID_STREAM_FAULTS,
+    REASONING_TEXT,
     ModelProfile,
     SimConfig,
     strip_prefix,
@@ -69,10 +70,15 @@ class Plan:
     request_id: str = ""
     right: bool | None = None
     ttft: float = 0.0
+    reasoning: int = 0  # the first ``reasoning`` pieces are thinking, not the answer
 
     @property
     def text(self) -> str:
-        return "".join(self.pieces)
+        return "".join(self.pieces[self.reasoning:])
+
+    @property
+    def reasoning_text(self) -> str:
+        return "".join(self.pieces[:self.reasoning])
 
     @property
     def output_tokens(self) -> int:
@@ -194,8 +200,15 @@ class SimState:
             pieces = _fit(pieces, want)
         elif profile.output_tokens is not None:
             pieces = _fit(pieces, max(0, round(profile.output_tokens.sample(rng))))
+        thinking = _thinking(profile, rng)
+        reasoning = len(thinking)
+        if profile.reasoning_format == "think_tags" and thinking:
+            thinking = split_tokens("<think>") + thinking + split_tokens("</think>\n\n")
+            reasoning = 0  # the tags and the thinking are part of the content
+        pieces = thinking + pieces
         if req.max_tokens is not None and len(pieces) > req.max_tokens:
             pieces = pieces[: max(0, req.max_tokens)]
+            reasoning = min(reasoning, len(pieces))
             finish = "length"
         ttft = profile.ttft_ms.sample(rng) / 1000.0
         offsets = _offsets(ttft, len(pieces), profile, rng)
@@ -203,7 +216,15 @@ class SimState:
         return Plan(profile=profile, request=req, pieces=pieces, offsets=offsets, finish=finish,
                     fault=fault, fault_after=min(fault_after, len(pieces)),
                     request_id=f"{next(self.ids):08d}{rng.getrandbits(48):012x}",
-                    right=answer.right, ttft=ttft)
+                    right=answer.right, ttft=ttft, reasoning=reasoning)
+
+
+def _thinking(profile: ModelProfile, rng: random.Random) -> list[str]:
+    """The thinking tokens a reasoning profile streams before its answer."""
+    if profile.reasoning_tokens is None:
+        return []
+    n = max(0, round(profile.reasoning_tokens.sample(rng)))
+    return _fit(split_tokens(REASONING_TEXT), n) if n else []
 
 
 def _fit(pieces: list[str], n: int) -> list[str]:
