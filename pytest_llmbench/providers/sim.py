@@ -15,7 +15,9 @@ import httpx
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError, ProviderError
+from pytest_llmbench.providers import clients
 from pytest_llmbench.providers.base import ChatRequest, Completion
+from pytest_llmbench.providers.errors_map import parse_retry_after
 
 _KINDS = {400: "bad_request", 401: "auth", 403: "auth", 404: "not_found", 408: "timeout",
           429: "rate_limited"}
@@ -30,9 +32,8 @@ class SimProvider:
             raise ConfigError(f"{spec.name}: no simulator running (set settings.base_url)")
         self.spec = spec
         self.url = str(base).rstrip("/") + "/v1/chat/completions"
-        self.client = httpx.AsyncClient(timeout=httpx.Timeout(None),
-                                        limits=httpx.Limits(max_connections=None,
-                                                            max_keepalive_connections=256))
+        self._client_key = ("sim", str(base))
+        self.client: httpx.AsyncClient = clients.acquire(self._client_key, _new_client)
 
     async def complete(self, request: ChatRequest) -> Completion:
         meta = request.metadata
@@ -98,7 +99,13 @@ class SimProvider:
         status = resp.status_code
         return ProviderError(f"{message} (HTTP {status})", model=self.spec.name,
                              kind=_KINDS.get(status, "server_error"),
-                             error_type=_TYPES.get(status, "InternalServerError"))
+                             error_type=_TYPES.get(status, "InternalServerError"),
+                             retry_after=parse_retry_after(resp.headers))
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await clients.release(self._client_key, self.client, lambda c: c.aclose())
+
+
+def _new_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=httpx.Timeout(None),
+                             limits=httpx.Limits(max_connections=None, max_keepalive_connections=256))
