@@ -144,6 +144,7 @@ class Engine:
                     await provider.aclose()
                 except Exception:  # noqa: BLE001 - closing must not mask the run's outcome
                     pass
+            await self._loop.shutdown_asyncgens()
 
         try:
             asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=10)
