@@ -17,7 +17,7 @@ from typing import Any
 from pytest_llmbench import options
 from pytest_llmbench.config import ModelsConfig, ModelSpec, load_models_config, select_models
 from pytest_llmbench.engine import LIMITS_DIR, Engine
-from pytest_llmbench.errors import SuiteError
+from pytest_llmbench.errors import ConfigError, SuiteError
 from pytest_llmbench.prefetch import Prefetcher
 from pytest_llmbench.providers.base import ChatRequest, check_provider
 from pytest_llmbench.ratelimit import RateLimit, RateLimits, bucket_for, provider_limits
@@ -72,8 +72,11 @@ class LLMBenchSession:
         limits = provider_limits(settings, str(models_config.path))
         for spec in models:
             check_provider(spec, source=_models_source(config))
-            retry.for_model(spec)  # bad retry or rate-limit settings fail now, once
-            bucket_for(spec, limits)
+            try:  # bad retry or rate-limit settings fail now, once
+                retry.for_model(spec)
+                bucket_for(spec, limits)
+            except ConfigError as exc:
+                raise ConfigError(f"{models_config.path}: {exc}") from None
         amount = TEST_MODE_ITEMS if get("test_mode") else parse_sample(get("sample"))
         output = Path(get("output"))
         return cls(rootdir=rootdir, models_config=models_config, models=models, seed=get("seed"),
