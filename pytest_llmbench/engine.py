@@ -86,8 +86,6 @@ class Engine:
                 completion = await self._attempt(provider, request, limiter)
             except ProviderError as error:
                 error.attempts = attempt
-                if limiter is not None and error.kind == "rate_limited":
-                    await limiter.throttled(error.retry_after)
                 delay = policy.delay(error, attempt)
                 if delay is None:
                     raise
@@ -98,26 +96,36 @@ class Engine:
 
     async def _attempt(self, provider: Provider, request: ChatRequest,
                        limiter: Limiter | None) -> Completion:
-        """One request: a concurrency slot, the rate limiter's turn, the per-attempt timeout."""
+        """One request: a concurrency slot, the rate limiter's turn, the call. A 429 throttles
+        the shared budget before the slot is given to the next call."""
         assert self._semaphore is not None
         async with self._semaphore:
             reserved = 0
             if limiter is not None:
                 reserved = await limiter.acquire(request.messages, request.params)
             try:
-                async with asyncio.timeout(self.timeout):
-                    completion = await provider.complete(request)
-            except TimeoutError:
-                raise CallTimeout(f"no answer within {self.timeout:g}s (--llmbench-timeout)",
-                                  model=request.model.name) from None
-            except LLMBenchError:
+                completion = await self._call(provider, request)
+            except ProviderError as error:
+                if limiter is not None and error.kind == "rate_limited":
+                    await limiter.throttled(error.retry_after)
                 raise
-            except Exception as exc:  # a provider bug or an SDK error it did not classify
-                raise ProviderError(str(exc) or repr(exc), model=request.model.name,
-                                    error_type=type(exc).__name__) from exc
         if limiter is not None:
             await limiter.settle(reserved, completion.input_tokens, completion.output_tokens)
         return completion
+
+    async def _call(self, provider: Provider, request: ChatRequest) -> Completion:
+        """The provider's call under the per-attempt timeout; every failure a ProviderError."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await provider.complete(request)
+        except TimeoutError:
+            raise CallTimeout(f"no answer within {self.timeout:g}s (--llmbench-timeout)",
+                              model=request.model.name) from None
+        except LLMBenchError:
+            raise
+        except Exception as exc:  # a provider bug or an SDK error it did not classify
+            raise ProviderError(str(exc) or repr(exc), model=request.model.name,
+                                error_type=type(exc).__name__) from exc
 
     def _provider(self, request: ChatRequest) -> Provider:
         key = request.model.name

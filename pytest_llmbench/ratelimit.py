@@ -132,10 +132,16 @@ class SharedBucket:
         self.limit = limit
         self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S)
 
-    def reserve(self, tokens: int = 0) -> float:
-        """Take a slot for one request of ``tokens``; returns seconds to wait before sending."""
+    def reserve(self, tokens: int = 0, unless_since: float | None = None) -> float:
+        """Take a slot for one request of ``tokens``; returns seconds to wait before sending.
+
+        With ``unless_since`` (when a reservation made then has been waited out): take a
+        new slot only if a 429 cut the rate since, else return 0 at once.
+        """
         with self._lock:
             state, now = self._read(), time.time()
+            if unless_since is not None and state.cut_at <= unless_since:
+                return 0.0
             factor = self._factor(state, now)
             start = now
             if self.limit.rpm:
@@ -208,9 +214,13 @@ class Limiter:
     async def acquire(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> int:
         """Wait for this call's turn; returns the tokens reserved (0 without a tpm limit)."""
         tokens = estimate_tokens(messages, params) if self.bucket.limit.tpm else 0
+        since = time.time()
         wait = await asyncio.to_thread(self.bucket.reserve, tokens)
-        if wait > 0:
+        while wait > 0:
             await asyncio.sleep(wait)
+            # a 429 while this call slept holds it off too: it then queues again
+            reserved_at, since = since, time.time()
+            wait = await asyncio.to_thread(self.bucket.reserve, tokens, reserved_at)
         return tokens
 
     async def settle(self, reserved: int, input_tokens: int | None, output_tokens: int | None) -> None:
