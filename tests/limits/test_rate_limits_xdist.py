@@ -67,12 +67,14 @@ def test_records_show_attempts_of_retried_and_failed_items(pytester: pytest.Pyte
         pytester.makefile(".yaml", llmbench=f"""
 models:
   openai-compatible:flaky1: {{base_url: "{sim.base_url}/v1"}}
-  openai-compatible:down: {{base_url: "{sim.base_url}/v1", retry_max_wait: 0.05}}
+  openai-compatible:down: {{base_url: "{sim.base_url}/v1"}}
 """)
         result = pytester.runpytest_subprocess(
             "arith.yaml", "--llmbench-models", "openai-compatible:flaky1,openai-compatible:down",
-            "--llmbench-max-retries", "2", "-p", "no:cacheprovider")
+            "--llmbench-max-retries", "2", "--llmbench-retry-max-wait", "0.05",
+            "-p", "no:cacheprovider")
         sent = sim.metrics["requests_by_model"]
+        down = _arrivals(sim, {"down"})
     result.assert_outcomes(passed=3, errors=3)
     result.stdout.fnmatch_lines(["*openai-compatible:down - InternalServerError: *"
                                  "(after 3 attempts)*"])
@@ -82,6 +84,7 @@ models:
     assert by_model == {"openai-compatible:flaky1": {("passed", 2, None)},
                         "openai-compatible:down": {("error", 3, "server_error")}}
     assert sent == {"flaky1": 6, "down": 9}
+    assert down[-1] - down[0] < 1.0  # backoff waits (up to 0.5 s, 1 s) were capped at 0.05 s
 
 
 @pytest.mark.parametrize(("args", "yaml", "message"), [
