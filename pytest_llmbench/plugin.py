@@ -52,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         bench.run_id = options.resolve(config, "run_id") or new_run_id()
         _start_sim(config, bench)
+        bench.share_rate_limits()
     config.stash[SESSION] = bench
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
     sharded = False

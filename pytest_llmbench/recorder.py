@@ -89,6 +89,8 @@ class ItemRecorder:
             _add_calls(record, self.calls)
         elif self.case is not None and self.suite is not None:
             record.prompt = self.suite.messages(self.case)
+        if self.error is not None:  # the failed call's attempts count too
+            record.attempts += self.error.attempts
         return record
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import anthropic
 
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.providers import common
+from pytest_llmbench.providers import clients, common
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
 
@@ -32,8 +32,8 @@ class AnthropicProvider:
     def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
         self.spec = spec
         self.think_tags = common.think_tags(spec)
-        args: dict[str, Any] = {"max_retries": common.max_retries(spec),
-                                "default_headers": common.headers(spec)}
+        # retries are the engine's (pytest_llmbench.retry), so the SDK makes one attempt
+        args: dict[str, Any] = {"max_retries": 0, "default_headers": common.headers(spec)}
         if spec.settings.get("timeout") is not None:
             args["timeout"] = float(spec.settings["timeout"])
         self.client = self._client(args)
@@ -47,7 +47,9 @@ class AnthropicProvider:
         base_url = settings.get("base_url") or os.environ.get("ANTHROPIC_BASE_URL")
         if base_url:
             args["base_url"] = str(base_url)
-        return anthropic.AsyncAnthropic(api_key=key or None, auth_token=token or None, **args)
+        args.update(api_key=key or None, auth_token=token or None)
+        self._client_key = clients.client_key("anthropic", **args)
+        return clients.acquire(self._client_key, lambda: anthropic.AsyncAnthropic(**args))
 
     async def complete(self, request: ChatRequest) -> Completion:
         system, turns = split_system(request.messages)
@@ -62,7 +64,6 @@ class AnthropicProvider:
         stop: str | None = None
         try:
             stream = await self.client.messages.create(**kwargs)
-            attempts = 1 + common.retry_count(getattr(stream, "response", None))
             async for event in stream:
                 kind = event.type
                 if kind == "content_block_delta":
@@ -82,8 +83,8 @@ class AnthropicProvider:
         if stop == "refusal":
             raise content_filtered(self.spec.name, "stop_reason=refusal")
         return clock.finish(input_tokens=usage.get("input_tokens"),
-                            output_tokens=usage.get("output_tokens"), finish=stop, attempts=attempts,
+                            output_tokens=usage.get("output_tokens"), finish=stop,
                             raw_usage=usage or None, prompt=common.prompt_text(request.messages))
 
     async def aclose(self) -> None:
-        await self.client.close()
+        await clients.release(self._client_key, self.client, lambda c: c.close())

@@ -29,10 +29,6 @@ def headers(spec: ModelSpec) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
 
 
-def max_retries(spec: ModelSpec) -> int:
-    return int(spec.settings.get("max_retries", 2))
-
-
 def estimate_tokens(text: str) -> int:
     """A whitespace estimate, only used when the server reports no usage."""
     return len(text.split())
@@ -85,7 +81,7 @@ class StreamClock:
         self.thinking.append(text)
 
     def finish(self, *, input_tokens: int | None, output_tokens: int | None, finish: str | None,
-               attempts: int, raw_usage: dict[str, Any] | None, prompt: str,
+               raw_usage: dict[str, Any] | None, prompt: str,
                reasoning_tokens: int | None = None, end: float | None = None) -> Completion:
         if self._splitter is not None:
             self._splitter.flush()
@@ -103,7 +99,7 @@ class StreamClock:
                 reasoning_tokens = min(reasoning_tokens, output_tokens)
         return Completion(text=text, input_tokens=input_tokens, output_tokens=output_tokens,
                           tokens_estimated=estimated, ttft_s=self.ttft, latency_s=latency,
-                          itl_s=self.gaps, finish_reason=finish, attempts=attempts,
+                          itl_s=self.gaps, finish_reason=finish,
                           raw_usage=raw_usage, reasoning=thought,
                           reasoning_tokens=reasoning_tokens or (0 if thought else None),
                           reasoning_tokens_estimated=reasoning_estimated,
@@ -117,11 +113,3 @@ def think_tags(spec: ModelSpec) -> str:
 
 def prompt_text(messages: list[dict[str, Any]]) -> str:
     return " ".join(str(m.get("content", "")) for m in messages)
-
-
-def retry_count(response: Any) -> int:
-    """Retries the SDK made, from the ``x-stainless-retry-count`` header it sent."""
-    try:
-        return int(response.request.headers.get("x-stainless-retry-count", 0))
-    except (AttributeError, TypeError, ValueError):
-        return 0

@@ -16,8 +16,10 @@ import httpx
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError, ProviderError
+from pytest_llmbench.providers import clients
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.common import StreamClock, prompt_text, think_tags
+from pytest_llmbench.providers.errors_map import parse_retry_after
 
 _KINDS = {400: "bad_request", 401: "auth", 403: "auth", 404: "not_found", 408: "timeout",
           429: "rate_limited"}
@@ -33,9 +35,8 @@ class SimProvider:
         self.spec = spec
         self.think_tags = think_tags(spec)
         self.url = str(base).rstrip("/") + "/v1/chat/completions"
-        self.client = httpx.AsyncClient(timeout=httpx.Timeout(None),
-                                        limits=httpx.Limits(max_connections=None,
-                                                            max_keepalive_connections=256))
+        self._client_key = ("sim", str(base))
+        self.client: httpx.AsyncClient = clients.acquire(self._client_key, _new_client)
 
     async def complete(self, request: ChatRequest) -> Completion:
         meta = request.metadata
@@ -82,7 +83,7 @@ class SimProvider:
         details = (usage or {}).get("completion_tokens_details") or {}
         return clock.finish(input_tokens=usage.get("prompt_tokens") if usage else None,
                             output_tokens=usage.get("completion_tokens") if usage else None,
-                            finish=finish, attempts=1, raw_usage=usage, prompt=prompt,
+                            finish=finish, raw_usage=usage, prompt=prompt,
                             reasoning_tokens=details.get("reasoning_tokens"), end=clock.last)
 
     def _error(self, resp: httpx.Response) -> ProviderError:
@@ -93,7 +94,13 @@ class SimProvider:
         status = resp.status_code
         return ProviderError(f"{message} (HTTP {status})", model=self.spec.name,
                              kind=_KINDS.get(status, "server_error"),
-                             error_type=_TYPES.get(status, "InternalServerError"))
+                             error_type=_TYPES.get(status, "InternalServerError"),
+                             retry_after=parse_retry_after(resp.headers))
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await clients.release(self._client_key, self.client, lambda c: c.aclose())
+
+
+def _new_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=httpx.Timeout(None),
+                             limits=httpx.Limits(max_connections=None, max_keepalive_connections=256))

@@ -17,6 +17,7 @@ from typing import Any
 import anthropic
 
 from pytest_llmbench.errors import ConfigError
+from pytest_llmbench.providers import clients
 from pytest_llmbench.providers.anthropic_messages import AnthropicProvider
 
 
@@ -39,6 +40,8 @@ class VertexProvider(AnthropicProvider):
                                   "pip install 'pytest-llmbench[vertex]'") from None
         if settings.get("base_url"):
             args["base_url"] = str(settings["base_url"])
-        extra = {"project_id": str(project)} if project else {}
-        return anthropic.AsyncAnthropicVertex(region=str(region), access_token=token, **extra,
-                                              **args)
+        args.update(region=str(region), access_token=token)
+        if project:
+            args["project_id"] = str(project)
+        self._client_key = clients.client_key("vertex", **args)
+        return clients.acquire(self._client_key, lambda: anthropic.AsyncAnthropicVertex(**args))

@@ -51,6 +51,8 @@ class ModelProfile:
     fault_after: int | None = None  # tokens sent before a mid-stream fault
     stall_s: float = 30.0
     retry_after_s: float = 1.0
+    fail_first: int = 0  # the first N requests of each prompt (case id or text) fail ...
+    fail_first_kind: str = "server_error"  # ... with this fault
     max_concurrency: int | None = None
     max_queue: int | None = None
     api_key: str | None = None
@@ -141,13 +143,14 @@ def build_profile(name: str, raw: dict[str, Any], base: ModelProfile | None,
                 raw["reasoning_tokens"], f"{where}: {name}.reasoning_tokens"))
         except DistributionError as exc:
             raise SimConfigError(str(exc)) from exc
-    for key in ("policy", "text", "fallback", "api_key", "reasoning_format"):
+    for key in ("policy", "text", "fallback", "api_key", "reasoning_format", "fail_first_kind"):
         if key in raw:
             kw[key] = None if raw[key] is None else str(raw[key])
     for key in ("correct_fraction", "stall_s", "retry_after_s"):
         if key in raw:
             kw[key] = _number(raw[key], f"{where}: {name}.{key}")
-    for key in ("fault_after", "max_concurrency", "max_queue", "seed", "default_max_tokens"):
+    for key in ("fault_after", "max_concurrency", "max_queue", "seed", "default_max_tokens",
+                "fail_first"):
         if key in raw:
             kw[key] = None if raw[key] is None else int(_number(raw[key], f"{where}: {name}.{key}"))
     if "until_max_tokens" in raw:
@@ -187,6 +190,9 @@ def _validate(p: ModelProfile, where: str) -> None:
                              f"{list(REASONING_FORMATS)}")
     if not 0.0 <= p.correct_fraction <= 1.0:
         raise SimConfigError(f"{where}: model {p.name!r}: correct_fraction must be in [0, 1]")
+    if p.fail_first_kind not in FAULT_KINDS:
+        raise SimConfigError(f"{where}: model {p.name!r}: fail_first_kind must be one of "
+                             f"{list(FAULT_KINDS)}")
     if p.max_concurrency is not None and p.max_concurrency < 1:
         raise SimConfigError(f"{where}: model {p.name!r}: max_concurrency must be >= 1")
 

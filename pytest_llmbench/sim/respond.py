@@ -95,6 +95,11 @@ def arrival_time(scope: Scope) -> float:
     return stamp if isinstance(stamp, float) else time.monotonic()
 
 
+def wall_time(monotonic_stamp: float) -> float:
+    """A ``time.monotonic`` stamp as Unix time, for /metrics readers in other processes."""
+    return round(time.time() - (time.monotonic() - monotonic_stamp), 6)
+
+
 async def send_bytes(send: Send, status: int, headers: Headers, body: bytes) -> None:
     headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -255,6 +260,7 @@ class PlanResponse:
     def _summary(self) -> dict[str, Any]:
         plan, req = self.plan, self.plan.request
         return {
+            "at": wall_time(self.arrival),
             "route": self.route, "model": req.model, "status": self.status, "stream": req.stream,
             "case_id": req.case_id, "max_tokens": req.max_tokens,
             "input_tokens": req.input_tokens, "output_tokens": self.sent_tokens,
@@ -325,8 +331,8 @@ async def handle(
         status, headers, payload = wire.error(err, retry_after)
         name = profile.name if profile is not None else model
         state.metrics.request_done(route, name, status)
-        state.metrics.recent.append({"route": route, "model": model, "status": status,
-                                     "error": err.kind, "message": err.message})
+        state.metrics.recent.append({"at": wall_time(arrival), "route": route, "model": model,
+                                     "status": status, "error": err.kind, "message": err.message})
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await send_bytes(send, status, headers, payload)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 from pytest_llmbench.sim.answers import AnswerKey, answer_for, load_answer_key
@@ -135,6 +136,7 @@ class SimState:
     gates: dict[str, Gate] = field(default_factory=dict)
     rngs: dict[str, random.Random] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=itertools.count)
+    seen: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @classmethod
     def from_config(cls, config: SimConfig) -> SimState:
@@ -184,6 +186,11 @@ class SimState:
         if fault is not None and fault not in FAULT_KINDS:
             raise SimError("bad_request", f"{FAULT_HEADER}: unknown fault {fault!r}; "
                            f"known: {', '.join(FAULT_KINDS)}")
+        if fault is None and profile.fail_first:
+            asked = (profile.name, req.case_id or req.prompt)
+            self.seen[asked] += 1
+            if self.seen[asked] <= profile.fail_first:
+                fault = profile.fail_first_kind
         if fault is None and profile.errors:
             draw = rng.random()
             for kind, rate in profile.errors.items():
