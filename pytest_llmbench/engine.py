@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pytest_llmbench.errors import CallTimeout, LLMBenchError, ProviderError
+from pytest_llmbench.pricing import call_cost
 from pytest_llmbench.providers.base import ChatRequest, Completion, Provider, get_factory
 from pytest_llmbench.ratelimit import Limiter, RateLimits
 from pytest_llmbench.retry import RetryPolicy
@@ -92,6 +93,7 @@ class Engine:
                 await asyncio.sleep(delay)
                 continue
             completion.attempts = attempt
+            completion.cost_usd = call_cost(request.model, completion)
             return completion
 
     async def _attempt(self, provider: Provider, request: ChatRequest,

@@ -12,7 +12,6 @@ from typing import Any
 
 from pytest_llmbench.config import ModelSpec, redact
 from pytest_llmbench.errors import ProviderError, WrongAnswer
-from pytest_llmbench.pricing import call_cost
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.scoring.base import Score, as_score
@@ -49,7 +48,6 @@ class ItemRecorder:
         return score
 
     def add_call(self, request: ChatRequest, completion: Completion) -> None:
-        completion.cost_usd = call_cost(request.model, completion)
         self.calls.append((request, completion))
 
     def check(self, completion: Completion) -> Score:

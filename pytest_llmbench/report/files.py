@@ -32,7 +32,8 @@ def write_summary(run_path: Path, rows: list[dict[str, Any]], extra: dict[str, A
 
 
 class RecordsCsv:
-    """records.csv, one row per record appended as it arrives (beside records.jsonl).
+    """records.csv, one row per record appended as it arrives (beside records.jsonl, the
+    durable log flushed per record; this derived table is flushed by the OS and at close).
 
     Nested values (prompt, score details, metrics...) are JSON cells; numbers are
     written in full precision.
@@ -50,7 +51,6 @@ class RecordsCsv:
             if isinstance(value, dict | list):
                 row[index] = json.dumps(value, ensure_ascii=False, default=str)
         self._writer.writerow(row)
-        self._handle.flush()
 
     def close(self) -> None:
         self._handle.close()
