@@ -12,8 +12,9 @@ concurrency -- 1,000 items with a 0.2 s oracle delay at
 --llmbench-concurrency 16``, against ideal = 1000 * 0.2 / 32 s plus bare
 pytest's own time for 1,000 trivial tests (with ``-n 2`` for the second)
 (target <= 1.25). Every figure is the median of 3 timed runs after one untimed
-warm-up run, baseline and llmbench runs alternating; children run with bytecode caching on. Misses are flagged, never
-asserted; exit status is 0. Run it on an otherwise idle machine.
+warm-up run, baseline and llmbench runs alternating; children run with
+bytecode caching on. Misses are flagged, never asserted; exit status is 0.
+Run it on an otherwise idle machine.
 ``--quick`` divides every item count by 10 for a smoke run (the ideal of the
 concurrency rows then ignores the rounding up to whole waves, so expect misses).
 
