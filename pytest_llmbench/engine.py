@@ -119,7 +119,7 @@ class Engine:
         """The provider's call under the per-attempt timeout; every failure a ProviderError."""
         try:
             async with asyncio.timeout(self.timeout):
-                return await provider.complete(request)
+                completion = await provider.complete(request)
         except TimeoutError:
             raise CallTimeout(f"no answer within {self.timeout:g}s (--llmbench-timeout)",
                               model=request.model.name) from None
@@ -128,6 +128,12 @@ class Engine:
         except Exception as exc:  # a provider bug or an SDK error it did not classify
             raise ProviderError(str(exc) or repr(exc), model=request.model.name,
                                 error_type=type(exc).__name__) from exc
+        missing = missing_metrics(completion)
+        if missing:
+            raise ProviderError(f"the completion lacks {', '.join(missing)}",
+                                model=request.model.name, kind="missing_metric",
+                                error_type="MissingMetric")
+        return completion
 
     def _provider(self, request: ChatRequest) -> Provider:
         key = request.model.name
@@ -163,6 +169,16 @@ class Engine:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self.limits.close()
+
+
+def missing_metrics(completion: Completion) -> list[str]:
+    """Required measurements a provider left out: latency and token counts always, TTFT
+    whenever anything was generated. Summaries must never average over silent gaps."""
+    missing = [name for name in ("latency_s", "input_tokens", "output_tokens")
+               if getattr(completion, name) is None]
+    if completion.ttft_s is None and (completion.text or getattr(completion, "reasoning", None)):
+        missing.append("ttft_s")
+    return missing
 
 
 def _settle(task: asyncio.Task[Completion], future: Future[Completion]) -> None:
