@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     add_sim(sub)
+    from pytest_llmbench.cli_results import add_commands
+
+    add_commands(sub)
     return parser
 
 
