@@ -48,13 +48,14 @@ class RegressionGate:
 
     def worsening(self, base: float, cand: float) -> float:
         """How much worse the candidate is, in this gate's unit (negative: better)."""
-        worse = base - cand if higher_is_better(self.metric) else cand - base
+        # rounded so 0.9 -> 0.85 is a 5-point drop, not 5.000000000000004
+        worse = round(base - cand if higher_is_better(self.metric) else cand - base, 12)
         if self.unit == "pt":
-            return worse * 100
+            return round(worse * 100, 9)
         if self.unit == "%":
             if base == 0:
                 return float("inf") if worse > 0 else 0.0
-            return worse / abs(base) * 100
+            return round(worse / abs(base) * 100, 9)
         return worse
 
     def check(self, row: dict[str, Any]) -> str | None:
