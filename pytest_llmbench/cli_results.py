@@ -102,7 +102,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     import os
 
-    from pytest_llmbench.report.ingest import KEY_ENV, IngestTarget, resend
+    from pytest_llmbench.report.ingest import KEY_ENV, IngestTarget, check_url, resend
     from pytest_llmbench.report.ingest_spool import Spool
 
     try:
@@ -113,6 +113,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             url = spool.load().url
         if not url:
             raise LLMBenchError("no ingest URL: pass --url or set $INGEST_API_URL")
+        check_url(url, "--url / $INGEST_API_URL")
         target = IngestTarget(url=url, key=os.environ.get(KEY_ENV) or None,
                               header=options.resolve_args(args, "ingest_header"),
                               timeout=options.resolve_args(args, "ingest_timeout"))

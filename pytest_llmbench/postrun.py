@@ -48,6 +48,10 @@ class PostRun:
                                     "--llmbench-baseline RUN|latest")
             if baseline and baseline != "latest":
                 _resolve_baseline(bench.output, baseline)
+            if get("ingest_url"):
+                from pytest_llmbench.report.ingest import check_url
+
+                check_url(get("ingest_url"), "--llmbench-ingest-url / $INGEST_API_URL")
             for name in ("ingest_header", "ingest_batch_size", "ingest_timeout", "ingest_required"):
                 get(name)
             sign = get("sign")

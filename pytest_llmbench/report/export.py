@@ -52,9 +52,8 @@ def run_files(run_path: Path) -> list[Path]:
 
 def export_run(run_path: Path, out: Path | None = None, key_file: Path | None = None) -> Path:
     """Write the bundle (signed when ``key_file`` is given) and return its path."""
-    info = json.loads((run_path / RUN_FILE).read_text(encoding="utf-8")) \
-        if (run_path / RUN_FILE).is_file() else {}
     files = run_files(run_path)
+    info = json.loads((run_path / RUN_FILE).read_text(encoding="utf-8"))
     run_id = str(info.get("run_id") or run_path.name)
     out = out or run_path / f"{run_id}.zip"
     private = signing.load_private_key(key_file) if key_file else None

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from pytest_llmbench.errors import ConfigError
 from pytest_llmbench.report.ingest_spool import (
     Spool,
     SpooledBatch,
@@ -31,6 +32,17 @@ RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 ATTEMPT_TIMEOUT_MAX = 30.0
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 10.0
+
+
+def check_url(url: str, source: str) -> str:
+    """A usable http(s) URL, or a one-line error naming where it came from."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ConfigError(f"{source}: invalid ingest URL ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigError(f"{source}: the ingest URL must be http:// or https:// with a host")
+    return url
 
 
 @dataclass
@@ -99,9 +111,7 @@ class _Sender:
             try:
                 response = client.post(self.target.url, content=body, headers=headers,
                                        timeout=min(remaining, self.attempt_timeout))
-            except httpx.TimeoutException as exc:
-                batch.last_error = f"{type(exc).__name__} from {self.where}"
-            except httpx.TransportError as exc:
+            except httpx.TransportError as exc:  # timeouts included
                 batch.last_error = f"{type(exc).__name__} from {self.where}"
             else:
                 if response.is_success:

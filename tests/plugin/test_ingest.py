@@ -80,7 +80,7 @@ def test_failed_ingest_is_spooled_and_resent_by_the_cli(pytester: pytest.Pyteste
     result = bench(pytester, "--llmbench-ingest-url", server.url, "--llmbench-ingest-timeout", "1")
     assert result.ret == pytest.ExitCode.OK  # not required: a warning only
     result.stdout.fnmatch_lines([
-        "*ingest batch 2: HTTP 503 from http://127.0.0.1:*/v1/ingest; gave up after 1s "
+        "*ingest batch 2: * from http://127.0.0.1:*/v1/ingest; gave up after 1s "
         "(--llmbench-ingest-timeout)",
         "*ingest: 2/4 batches acknowledged by *; the rest are spooled in *ingest "
         "(resend: llmbench ingest *r1)"])
@@ -144,3 +144,10 @@ def _env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if k not in ("INGEST_API_KEY", "INGEST_API_URL")}
+
+
+def test_bad_url_is_a_usage_error(pytester: pytest.Pytester, suite: None) -> None:
+    result = bench(pytester, "--llmbench-ingest-url", "ftp://example")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--llmbench-ingest-url / $INGEST_API_URL: the ingest URL must be "
+                                 "http:// or https:// with a host*"])
