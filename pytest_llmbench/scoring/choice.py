@@ -26,7 +26,7 @@ ALL_LETTERS = "ABCDEFGHIJ"
 _KEY = (r"(?:(?:final|correct|right|best)\s+)?answer(?:\s+(?:choice|option|letter))?"
         r"(?:\s+(?:is|would\s+be|should\s+be|will\s+be|must\s+be|=))?"
         r"|(?:correct|right|best)\s+(?:option|choice|letter)(?:\s+(?:is|would\s+be))?"
-        r"|\bI\s+(?:would\s+|'d\s+|will\s+)?(?:choose|pick|select|go\s+with)"
+        r"|\bI(?:\s+would|'d|\s+will)?\s+(?:choose|pick|select|go\s+with)"
         r"|\bmy\s+(?:choice|pick)\s+is")
 _EXPLICIT = re.compile(
     rf"(?i:{_KEY})[\s:*_\"'`=\-]*(?i:(?:option|choice|letter)\s*)?"
@@ -58,8 +58,8 @@ def _is_word(text: str, match: re.Match[str]) -> bool:
     after = text[match.end("letter"):]
     if letter == "I":
         return re.match(r"\s+[a-z]|'", after) is not None
-    if letter == "A":
-        return re.match(r"\s+[a-z]", after) is not None
+    if letter == "A":  # "A good start", but not "A and B"
+        return re.match(r"\s+(?!(?:and|or|nor|vs)\b)[a-z]", after) is not None
     return False
 
 

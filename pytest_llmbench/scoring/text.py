@@ -135,7 +135,9 @@ def regex(pattern: str, group: int | str | None = None, ignore_case: bool = True
     """Extract with ``pattern`` (the last match by default) and compare to expected.
 
     ``group`` defaults to the first capture group (the whole match when there
-    is none). With no expected answer the test passes when the pattern matches.
+    is none). An expected answer the pattern matches is extracted too
+    (``"Answer: B"`` expects ``B``). With no expected answer the test passes
+    when the pattern matches.
     """
     try:
         compiled = re.compile(pattern, regex_flags(flags, ignore_case))
@@ -147,15 +149,22 @@ def regex(pattern: str, group: int | str | None = None, ignore_case: bool = True
         raise ValueError(f"pattern {pattern!r} has no group {group}")
     norm = Normaliser.from_options(ignore_case=ignore_case, **options)
 
-    def score(response: str, case: Any) -> Score:
-        matches = list(compiled.finditer(strip_thinking(response)))
-        details: dict[str, Any] = {"pattern": pattern, "rule": "regex"}
+    def extract(text: str) -> str | None:
+        matches = list(compiled.finditer(text))
         if not matches:
+            return None
+        match = matches[-1] if last else matches[0]
+        return (match.group(group) or "").strip()
+
+    def score(response: str, case: Any) -> Score:
+        extracted = extract(strip_thinking(response))
+        details: dict[str, Any] = {"pattern": pattern, "rule": "regex"}
+        if extracted is None:
             details.update(extracted=None, extraction_failed=True)
             return verdict(False, details)
-        match = matches[-1] if last else matches[0]
-        extracted = (match.group(group) or "").strip()
-        wanted = [norm(str(e)) for e in expected_values(case)]
+        # an expected answer written in the answer's format is read the same way
+        wanted = [norm(found if (found := extract(str(e))) is not None else str(e))
+                  for e in expected_values(case)]
         got = norm(extracted)
         ok = got in wanted if wanted else True
         details.update(extracted=extracted, normalised=got, expected_normalised=wanted,
