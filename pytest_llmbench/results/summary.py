@@ -14,7 +14,8 @@ from pytest_llmbench.results.stats import mean_interval, percentile, wilson_inte
 SUMMARY_FIELDS = (
     "suite", "model", "n", "passed", "failed", "errors", "skipped", "accuracy",
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
-    "truncation_rate",    "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
+    "truncation_rate",
+    "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
 )
 

@@ -120,10 +120,14 @@ def make_scorer(spec: Any, source: str = "suite") -> Scorer:
         except (ImportError, AttributeError) as exc:
             raise ConfigError(f"{source}: cannot import scorer {spec!r}: {exc}") from None
         if getattr(func, "__llmbench_scorer__", False):
-            try:
-                return _bind(func, **options)
-            except TypeError as exc:
-                raise ConfigError(f"{source}: scorer {spec!r}: {exc}") from None
-        return func(**options) if options else func  # type: ignore[no-any-return]
+            factory: Callable[..., Any] = functools.partial(_bind, func)
+        elif options:
+            factory = func  # an undecorated function given options is a factory
+        else:
+            return func  # type: ignore[no-any-return]
+        try:
+            return factory(**options)  # type: ignore[no-any-return]
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{source}: scorer {spec!r}: {exc}") from None
     raise ConfigError(f"{source}: unknown scorer {spec!r} (known: {', '.join(sorted(_REGISTRY))}, "
                       "or module:function)")

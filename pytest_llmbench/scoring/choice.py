@@ -116,6 +116,8 @@ def extract_choice(response: str, letters: str = ALL_LETTERS,
         others = {m.group(1) for m in _OPTION_REF.finditer(text)} | listed
         if others <= {letter}:  # "(A) is wrong, (B) is wrong" names no single answer
             return Extraction(letter, "leading")
+    if len(listed) > 1:  # an echoed option list names no single answer
+        return Extraction(None, None, sorted(listed))
     candidates: list[str] = []
     steps: list[tuple[str, Callable[[], tuple[str | None, list[str]]]]] = [
         ("marked", lambda: _unique([m.group("letter") or m.group("letter2")
@@ -127,7 +129,7 @@ def extract_choice(response: str, letters: str = ALL_LETTERS,
         steps.append(("choice_text", lambda: _by_text(text, options)))
     for rule, step in steps:
         letter, found = step()
-        if letter and len(listed) <= 1:
+        if letter:
             return Extraction(letter, rule)
         candidates = candidates or found
     return Extraction(None, None, candidates)

@@ -69,13 +69,6 @@ class Normaliser:
         return text
 
 
-def normalise(text: str, *, ignore_case: bool = True, strip_punctuation: bool = False) -> str:
-    """Thinking removed, whitespace collapsed, optionally case-folded and edge-stripped."""
-    norm = Normaliser(ignore_case=ignore_case,
-                      punctuation="edges" if strip_punctuation else "keep")
-    return norm(strip_thinking(text))
-
-
 @register_scorer("exact")
 def exact(**options: Any) -> Scorer:
     """The whole (normalised) response equals one of the expected answers."""

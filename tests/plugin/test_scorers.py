@@ -117,7 +117,7 @@ def test_scorers_from_module_function_and_conftest_decorator(pytester: pytest.Py
     _write(pytester, "by_decorator", "{name: ends_with, suffix: ''}", rows)
     _write(pytester, "bad_option", "{name: ends_with, sufix: '!'}", rows)
     pytester.syspathinsert()
-    result = pytester.runpytest("by_module.yaml", "by_decorator.yaml", "bad_option.yaml",
+    result = pytester.runpytest_subprocess("by_module.yaml", "by_decorator.yaml", "bad_option.yaml",
                                 "--llmbench-models", "inproc:oracle", "-n", "2")
     result.assert_outcomes(passed=1, failed=1, errors=1)  # bad scorer option: collection error
     result.stdout.fnmatch_lines(["*bad_option.yaml: scorer 'ends_with': *sufix*"])
