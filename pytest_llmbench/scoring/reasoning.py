@@ -35,6 +35,8 @@ class Split:
 def split_reasoning(text: str) -> Split:
     """Remove thinking blocks; an unclosed block runs to the end, an orphan close tag
     means everything before it was thinking."""
+    if "<" not in text:  # the common case: no tags at all
+        return Split(text)
     removed: list[str] = []
 
     def cut(match: re.Match[str]) -> str:
