@@ -52,6 +52,7 @@ class SuiteFile(pytest.Module):
         session = bench_session(self.config)
         try:
             self.suite = session.load_suite(self.path)
+            session.scorer_for(self.suite)  # a bad scorer: a collection error naming the file
         except LLMBenchError as exc:
             session.suite_errors.add(self.nodeid)
             raise self.CollectError(str(exc)) from None

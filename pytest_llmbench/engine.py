@@ -22,6 +22,7 @@ from typing import Any
 from pytest_llmbench.errors import CallTimeout, LLMBenchError, ProviderError
 from pytest_llmbench.pricing import call_cost
 from pytest_llmbench.providers.base import ChatRequest, Completion, Provider, get_factory
+from pytest_llmbench.providers.common import estimate_tokens, prompt_text
 from pytest_llmbench.ratelimit import Limiter, RateLimits
 from pytest_llmbench.retry import RetryPolicy
 
@@ -128,6 +129,7 @@ class Engine:
         except Exception as exc:  # a provider bug or an SDK error it did not classify
             raise ProviderError(str(exc) or repr(exc), model=request.model.name,
                                 error_type=type(exc).__name__) from exc
+        _estimate_missing_tokens(completion, request)
         missing = missing_metrics(completion)
         if missing:
             raise ProviderError(f"the completion lacks {', '.join(missing)}",
@@ -171,11 +173,20 @@ class Engine:
         self.limits.close()
 
 
+def _estimate_missing_tokens(completion: Completion, request: ChatRequest) -> None:
+    """Token counts a provider could not give are estimated, and marked so."""
+    if completion.input_tokens is None:
+        completion.input_tokens = estimate_tokens(prompt_text(request.messages))
+        completion.tokens_estimated = True
+    if completion.output_tokens is None:
+        completion.output_tokens = estimate_tokens(completion.text)
+        completion.tokens_estimated = True
+
+
 def missing_metrics(completion: Completion) -> list[str]:
-    """Required measurements a provider left out: latency and token counts always, TTFT
-    whenever anything was generated. Summaries must never average over silent gaps."""
-    missing = [name for name in ("latency_s", "input_tokens", "output_tokens")
-               if getattr(completion, name) is None]
+    """Timings a provider left out (they cannot be estimated after the fact): E2E latency
+    always, TTFT whenever anything was generated. Summaries must never average over gaps."""
+    missing = [] if completion.latency_s is not None else ["latency_s"]
     if completion.ttft_s is None and (completion.text or getattr(completion, "reasoning", None)):
         missing.append("ttft_s")
     return missing

@@ -15,6 +15,7 @@ from pytest_llmbench.errors import ProviderError, WrongAnswer
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.scoring.base import Score, as_score
+from pytest_llmbench.scoring.reasoning import is_truncated, prepare_answer
 from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.suites.model import Case, Suite
 
@@ -54,12 +55,10 @@ class ItemRecorder:
         """Score a response with the suite's scorer; a wrong answer fails the test."""
         assert self.suite is not None and self.case is not None
         scorer = self.session.scorer_for(self.suite)
-        score = self.set_score(as_score(scorer(completion.text, self.case)))
+        answer, notes = prepare_answer(completion)  # thinking stripped, truncation flagged
+        score = self.set_score(as_score(scorer(answer, self.case)), **notes)
         if not score.passed and not self.session.score_only:
-            extracted = score.details.get("extracted")
-            got = "no answer extracted" if score.extraction_failed else f"got {extracted!r}"
-            raise WrongAnswer(f"wrong answer: expected {self.case.expected!r}, {got} "
-                              f"(response: {_clip(completion.text, 120)!r})")
+            raise WrongAnswer(_wrong_answer(score, self.case.expected, completion.text))
         return score
 
     def record(self, outcome: str, error: str | None, error_kind: str | None,
@@ -106,6 +105,7 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
     tps = [c.output_tps for c in completions if c.output_tps is not None]
     record.output_tps = sum(tps) / len(tps) if tps else None
     record.finish_reason = last.finish_reason
+    record.truncated = is_truncated(last.finish_reason)
     record.attempts = sum(c.attempts for c in completions)
     costs = [c.cost_usd for c in completions]
     record.cost_usd = None if any(c is None for c in costs) else sum(costs)  # type: ignore[arg-type]
@@ -113,6 +113,17 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
     record.reasoning_tokens = _sum(c.reasoning_tokens for c in completions)
     record.reasoning_tokens_estimated = any(c.reasoning_tokens_estimated for c in completions)
     record.reasoning_ttft_s = first.reasoning_ttft_s
+
+
+def _wrong_answer(score: Score, expected: Any, response: str) -> str:
+    reason = score.details.get("reason")
+    if reason is None:
+        extracted = score.details.get("extracted")
+        got = "no answer extracted" if score.extraction_failed else f"got {extracted!r}"
+        reason = f"expected {_clip(repr(expected), 120)}, {got}"
+    if score.details.get("truncated"):
+        reason += ", truncated at max_tokens"
+    return f"wrong answer: {reason} (response: {_clip(response, 120)!r})"
 
 
 def _sum(values: Any) -> Any:

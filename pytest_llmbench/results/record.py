@@ -26,6 +26,7 @@ class Record:
     score: float | None = None
     score_details: dict[str, Any] = field(default_factory=dict)
     extraction_failed: bool = False
+    truncated: bool = False
     error: str | None = None
     error_kind: str | None = None
     prompt: Any = None

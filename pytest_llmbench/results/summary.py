@@ -14,6 +14,7 @@ from pytest_llmbench.results.stats import mean_interval, percentile, wilson_inte
 SUMMARY_FIELDS = (
     "suite", "model", "n", "passed", "failed", "errors", "skipped", "accuracy",
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
+    "truncation_rate",
     "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
     "reasoning_tokens",
@@ -28,6 +29,7 @@ class _Group:
         ("passed", "failed", "error", "skipped"), 0))
     scores: list[float] = field(default_factory=list)
     extraction_failures: int = 0
+    truncations: int = 0
     latency: list[float] = field(default_factory=list)
     ttft: list[float] = field(default_factory=list)
     tps: list[float] = field(default_factory=list)
@@ -56,6 +58,8 @@ class SummaryBuilder:
                                 (1.0 if outcome == "passed" else 0.0))
             if record.get("extraction_failed"):
                 group.extraction_failures += 1
+            if record.get("truncated"):
+                group.truncations += 1
         if outcome == "skipped" or not record.get("calls"):
             return
         for name, samples in (("latency_s", group.latency), ("ttft_s", group.ttft),
@@ -93,6 +97,7 @@ class SummaryBuilder:
             "accuracy_ci_low": ci[0] if ci else None, "accuracy_ci_high": ci[1] if ci else None,
             "error_rate": c["error"] / attempted if attempted else None,
             "extraction_failure_rate": g.extraction_failures / scored if scored else None,
+            "truncation_rate": g.truncations / scored if scored else None,
             "latency_p50": percentile(g.latency, 50), "latency_p95": percentile(g.latency, 95),
             "latency_p99": percentile(g.latency, 99), "ttft_p50": percentile(g.ttft, 50),
             "ttft_p95": percentile(g.ttft, 95),

@@ -29,7 +29,9 @@ def test_each_case_fails_its_first_requests_then_answers() -> None:
         assert ask("a").choices[0].message.content  # type: ignore[attr-defined]
         with pytest.raises(openai.RateLimitError):
             ask("b")  # another case counts on its own
-        recent = sim.metrics["recent"]
+        deadline = time.monotonic() + 5  # the server logs a request just after answering it
+        while len(recent := sim.metrics["recent"]) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
     assert [r["status"] for r in recent] == [429, 429, 200, 200, 429]
     stamps = [r["at"] for r in recent]
     assert stamps == sorted(stamps) and abs(stamps[-1] - time.time()) < 5
