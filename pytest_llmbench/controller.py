@@ -101,7 +101,8 @@ class LLMBenchController:
         sections = [section for result in self.config.hook.pytest_llmbench_html_sections(
             rows=self.rows, info=info) for section in result or ()]
         try:
-            self.html.write(self.run_dir.path, rows=self.rows, info=info, sections=sections)
+            self.html.write(self.run_dir.path, summary=self.summary, rows=self.rows, info=info,
+                            sections=sections)
         except OSError as exc:  # results are already on disk; a report is not worth a crash
             self.html_error = f"report.html not written: {exc}"
 

@@ -39,29 +39,29 @@ Section = tuple[str, str]  # (title, HTML) added by pytest_llmbench_html_section
 
 
 class HtmlReport:
-    """Collects what report.html shows while records arrive; ``write`` renders it."""
+    """Packs the items while records arrive; ``write`` renders the page with the
+    aggregates of the run's ``SummaryBuilder`` (fed the same records)."""
 
     def __init__(self, *, scrub: Scrubber | None = None, chunk_size: int = CHUNK_SIZE,
                  max_text: int = MAX_TEXT) -> None:
         self.scrub = scrub or Scrubber()
         self.items = ItemChunks(self.scrub, chunk_size=chunk_size, max_text=max_text)
-        self.pooled = SummaryBuilder()
-        self.latency: dict[tuple[str, str], list[float]] = {}
 
     def add(self, record: dict[str, Any]) -> None:
         self.items.add(record)
-        self.pooled.add({**record, "suite": ALL_SUITES})
-        latency = record.get("latency_s")
-        if latency is not None and record.get("calls") and record.get("outcome") != "skipped":
-            self.latency.setdefault((record["suite"], record["model"]), []).append(latency)
 
-    def write(self, run_path: Path, *, rows: Sequence[dict[str, Any]], info: dict[str, Any],
+    def write(self, run_path: Path, *, summary: SummaryBuilder, info: dict[str, Any],
+              rows: Sequence[dict[str, Any]] | None = None,
               sections: Iterable[Section] = ()) -> Path:
-        """Render report.html into ``run_path`` (atomically) and return its path."""
+        """Render report.html into ``run_path`` (atomically) and return its path.
+        ``rows`` are ``summary.rows()`` where the caller has them already."""
         chunks = self.items.finish()
         data = {
-            "run_id": info.get("run_id"), "rows": list(rows), "model_rows": self.pooled.rows(),
-            "latency": self._latency_boxes(), "gate_failures": info.get("gate_failures") or [],
+            "run_id": info.get("run_id"),
+            "rows": list(summary.rows() if rows is None else rows),
+            "model_rows": summary.model_rows(ALL_SUITES),
+            "latency": _latency_boxes(summary.latency_samples()),
+            "gate_failures": info.get("gate_failures") or [],
             "item_fields": ITEM_FIELDS, "suites": list(self.items.suites),
             "models": list(self.items.models), "item_count": self.items.count,
             "max_text": self.items.max_text,
@@ -79,15 +79,18 @@ class HtmlReport:
         os.replace(tmp, path)
         return path
 
-    def _latency_boxes(self) -> list[dict[str, Any]]:
-        boxes = []
-        for (suite, model), samples in sorted(self.latency.items()):
-            samples.sort()
-            box: dict[str, Any] = {"suite": suite, "model": model, "n": len(samples),
-                                   "min": samples[0], "max": samples[-1]}
-            box.update((name, percentile(samples, q)) for name, q in _BOX_QUANTILES)
-            boxes.append(box)
-        return boxes
+
+def _latency_boxes(samples: dict[tuple[str, str], list[float]]) -> list[dict[str, Any]]:
+    boxes = []
+    for (suite, model), values in samples.items():
+        if not values:
+            continue
+        ordered = sorted(values)
+        box: dict[str, Any] = {"suite": suite, "model": model, "n": len(ordered),
+                               "min": ordered[0], "max": ordered[-1]}
+        box.update((name, percentile(ordered, q)) for name, q in _BOX_QUANTILES)
+        boxes.append(box)
+    return boxes
 
 
 def write_report(run_path: Path, sections: Iterable[Section] = ()) -> Path:
@@ -109,7 +112,7 @@ def write_report(run_path: Path, sections: Iterable[Section] = ()) -> Path:
                 continue
             summary.add(record)
             report.add(record)
-    return report.write(run_path, rows=summary.rows(), info=info, sections=sections)
+    return report.write(run_path, summary=summary, info=info, sections=sections)
 
 
 def _render(data: dict[str, Any], info: dict[str, Any], sections: list[Section]) -> str:

@@ -22,6 +22,7 @@ ITEM_FIELDS = (
     "prompt", "response", "expected", "score_details", "reasoning", "finish_reason", "nodeid",
     "target", "metrics",
 )
+_SCALARS = frozenset((type(None), bool, int, float))
 CHUNK_SIZE = 2000
 MAX_TEXT = 4000
 COMPRESS_LEVEL = 3  # zlib's fast strategy: 3x smaller than level 0 and quicker than 6
@@ -78,6 +79,10 @@ class ItemChunks:
         return value
 
     def _nested(self, value: Any, depth: int = 0) -> Any:
+        if isinstance(value, dict) and all(  # the common case, kept as is: flat and short
+                type(v) in _SCALARS or (type(v) is str and len(v) <= self.max_text)
+                for v in value.values()):
+            return value
         if isinstance(value, dict) and depth < 4:
             return {str(k): self._nested(v, depth + 1) for k, v in value.items()}
         if isinstance(value, list) and depth < 4:
