@@ -384,8 +384,14 @@
       host.appendChild(chart);
     }
     if (unknown.length) {
+      var bySuite = {};
+      unknown.forEach(function (p) { (bySuite[p.row.model] = bySuite[p.row.model] || []).push(p.row.suite); });
       host.appendChild(el("div", { class: "chart-note", id: "cost-unknown" }, "Cost unknown (not plotted): " +
-        unknown.map(function (p) { return p.row.model + (suiteNames.length > 1 ? " (" + p.row.suite + ")" : ""); }).join(", ")));
+        Object.keys(bySuite).map(function (m) {
+          var suites = bySuite[m];
+          if (suiteNames.length < 2) return m;
+          return m + " (" + (suites.length === suiteNames.length ? "all suites" : suites.join(", ")) + ")";
+        }).join(", ")));
     }
   }
 
