@@ -64,7 +64,6 @@ class HtmlReport:
             "gate_failures": info.get("gate_failures") or [],
             "item_fields": ITEM_FIELDS, "suites": list(self.items.suites),
             "models": list(self.items.models), "item_count": self.items.count,
-            "max_text": self.items.max_text,
         }
         page = self.scrub(_render(data, info, list(sections)))
         head, _, tail = page.partition(_ITEMS_MARK)

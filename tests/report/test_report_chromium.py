@@ -115,6 +115,24 @@ def test_item_filters_from_the_url(run: dict[str, Any], chromium: Chromium) -> N
     assert page.count(r'<details class="item"') == 4  # w3's prompt, once per model
 
 
+def test_item_details(run: dict[str, Any], chromium: Chromium) -> None:
+    page = chromium.load(run["path"], "#items?suite=words&model=sim:fast&expand=1")
+    assert console_errors(page) == []
+    bodies = re.findall(r'<details class="item" data-outcome="(\w+)"[^>]*open="">(.*?)</details>',
+                        page.dom, re.DOTALL)
+    assert len(bodies) == 6
+    for _outcome, body in bodies:
+        labels = re.findall(r"<dt>([^<]+)</dt>", body)
+        assert labels[:5] == ["prompt", "response", "expected", "extracted answer", "score"]
+        assert "score details" in labels and "measured" in labels and "test" in labels
+        assert '<div class="role">user</div><pre>What is word' in body
+        assert "cost $" in body and "tokens" in body
+    page = chromium.load(run["path"], "#items?filter=errors&model=inproc:error&expand=1")
+    body = re.search(r'<dl class="item-body">.*?</dl>', page.dom, re.DOTALL).group(0)
+    assert "<dt>error</dt>" in body and "[server_error] inproc:error - InternalServerError" in body
+    assert "cost unknown" in body
+
+
 def test_paging_keeps_the_dom_small(run: dict[str, Any], chromium: Chromium) -> None:
     page = chromium.load(run["path"], "#items?page=2")
     assert page.count(r'<details class="item"') == 50

@@ -408,7 +408,7 @@
   var state = defaults();
   var form = document.getElementById("item-filters");
 
-  function defaults() { return { filter: "all", model: "", suite: "", sort: "run", q: "", page: 0 }; }
+  function defaults() { return { filter: "all", model: "", suite: "", sort: "run", q: "", page: 0, expand: "" }; }
 
   function inflate(b64) {
     var bin = atob(b64), bytes = new Uint8Array(bin.length);
@@ -543,6 +543,10 @@
     node.addEventListener("toggle", function () {
       if (node.open && !node.querySelector(".item-body")) node.appendChild(itemBody(it));
     });
+    if (state.expand) {  // #items?expand=1: every row of the page opened (for printing)
+      node.open = true;
+      node.appendChild(itemBody(it));
+    }
     return node;
   }
 
@@ -646,7 +650,7 @@
     if (view === "items" && query !== null) {
       var params = new URLSearchParams(query);
       state = defaults();
-      ["filter", "model", "suite", "sort", "q"].forEach(function (k) { if (params.has(k)) state[k] = params.get(k); });
+      ["filter", "model", "suite", "sort", "q", "expand"].forEach(function (k) { if (params.has(k)) state[k] = params.get(k); });
       if (params.has("page")) state.page = Math.max(0, (parseInt(params.get("page"), 10) || 1) - 1);
       writeForm();
       if (items.length) applyFilters();
