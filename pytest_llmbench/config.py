@@ -58,6 +58,7 @@ class ModelsConfig:
     models: list[ModelSpec] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     missing_env: dict[str, list[str]] = field(default_factory=dict)
+    judge: ModelSpec | None = None  # the ``judge:`` entry: default model of judge scorers
 
     def find(self, name: str) -> ModelSpec | None:
         for spec in self.models:
@@ -110,10 +111,10 @@ def load_models_config(rootdir: Path, explicit: str | None = None) -> ModelsConf
 
 def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     result = ModelsConfig(path=path)
-    unknown = set(data) - {"models", "settings"}
+    unknown = set(data) - {"models", "settings", "judge"}
     if unknown:
         raise ConfigError(f"{path}: unknown top-level keys {sorted(unknown)} "
-                          "(expected 'models' and 'settings')")
+                          "(expected 'models', 'settings' and 'judge')")
     settings = data.get("settings") or {}
     if not isinstance(settings, dict):
         raise ConfigError(f"{path}: 'settings' must be a mapping")
@@ -126,27 +127,43 @@ def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     else:
         raise ConfigError(f"{path}: 'models' must be a list or a mapping")
     for entry in entries:
-        if not isinstance(entry, dict) or "name" not in entry:
-            raise ConfigError(f"{path}: each model needs a 'name' (provider:model): {entry!r}")
-        expanded, missing = _expand(entry)
-        name = str(expanded.pop("name"))
-        base = ModelSpec.parse(name, source=str(path))
-        params = expanded.pop("params", None) or {}
-        if not isinstance(params, dict):
-            raise ConfigError(f"{path}: model {name}: 'params' must be a mapping")
-        categories = expanded.pop("category", None) or expanded.pop("categories", None) or []
-        if isinstance(categories, str):
-            categories = [categories]
-        enabled = expanded.pop("enabled", True)
-        label = expanded.pop("label", None)
-        target = expanded.pop("target", None)
-        spec = ModelSpec(provider=base.provider, model=base.model, params=params,
-                         settings=expanded, categories=tuple(str(c) for c in categories),
-                         label=label, target=target, enabled=bool(enabled))
+        spec, missing = _model_entry(path, entry)
         result.models.append(spec)
         if missing:
             result.missing_env[spec.name] = missing
+    judge = data.get("judge")
+    if judge is not None:
+        spec, missing = _model_entry(path, {"name": judge} if isinstance(judge, str) else judge,
+                                     what="judge")
+        if missing:
+            raise ConfigError(f"{path}: judge {spec.name} needs environment variable "
+                              f"{missing[0]} (unset)")
+        known = result.find(spec.name) if isinstance(judge, str) else None
+        result.judge = known or spec
     return result
+
+
+def _model_entry(path: Path | None, entry: Any, what: str = "model"
+                 ) -> tuple[ModelSpec, list[str]]:
+    """One ``models:`` (or ``judge:``) entry as a spec, with the env vars it lacks."""
+    if not isinstance(entry, dict) or "name" not in entry:
+        raise ConfigError(f"{path}: each {what} needs a 'name' (provider:model): {entry!r}")
+    expanded, missing = _expand(entry)
+    name = str(expanded.pop("name"))
+    base = ModelSpec.parse(name, source=str(path))
+    params = expanded.pop("params", None) or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: model {name}: 'params' must be a mapping")
+    categories = expanded.pop("category", None) or expanded.pop("categories", None) or []
+    if isinstance(categories, str):
+        categories = [categories]
+    enabled = expanded.pop("enabled", True)
+    label = expanded.pop("label", None)
+    target = expanded.pop("target", None)
+    spec = ModelSpec(provider=base.provider, model=base.model, params=params,
+                     settings=expanded, categories=tuple(str(c) for c in categories),
+                     label=label, target=target, enabled=bool(enabled))
+    return spec, missing
 
 
 def _expand(value: Any) -> tuple[Any, list[str]]:

@@ -66,21 +66,25 @@ def bench_response(request: pytest.FixtureRequest, bench_case: Case,
                    bench_record: ItemRecorder) -> Completion:
     """The model's response to the suite's prompt for this case, prefetched.
 
-    A failed call raises here, in setup, so pytest reports an error, not a failure.
+    With several samples (``--llmbench-samples``) all are awaited and kept in
+    ``bench_record.samples``; this is the first. A failed call raises here, in
+    setup, so pytest reports an error, not a failure.
     """
     session = bench_session(request.config)
     if session.prefetcher is not None:
-        call, future = session.prefetcher.response(request.node)
+        calls, futures = session.prefetcher.response(request.node)
     else:
-        call = session.request_for(bench_record.model, bench_case)  # type: ignore[arg-type]
-        future = session.engine.submit(call)
+        calls = session.requests_for(bench_record.model, bench_case)  # type: ignore[arg-type]
+        futures = session.engine.submit_many(calls)
     try:
-        completion = future.result()
+        completions = [future.result() for future in futures]
     except ProviderError as exc:
         bench_record.error = exc
         raise
-    bench_record.add_call(call, completion)
-    return completion
+    for call, completion in zip(calls, completions, strict=True):
+        bench_record.add_call(call, completion)
+    bench_record.samples = completions
+    return completions[0]
 
 
 @pytest.fixture

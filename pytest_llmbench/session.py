@@ -8,6 +8,7 @@ delegate to (the syrupy "thin adapter" shape).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,10 @@ from pytest_llmbench.config import ModelsConfig, ModelSpec, load_models_config, 
 from pytest_llmbench.engine import Engine
 from pytest_llmbench.errors import SuiteError
 from pytest_llmbench.prefetch import Prefetcher
-from pytest_llmbench.providers.base import ChatRequest, check_provider
+from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider
 from pytest_llmbench.results.gates import Gate, parse_gate
 from pytest_llmbench.scoring.base import Scorer, make_scorer
+from pytest_llmbench.scoring.context import ScoringContext
 from pytest_llmbench.suites.loader import load_suite_file
 from pytest_llmbench.suites.model import Case, Suite
 from pytest_llmbench.suites.sampling import parse_sample, sample
@@ -40,6 +42,10 @@ class LLMBenchSession:
     score_only: bool
     gates: list[Gate]
     output: Path
+    samples: int | None = None
+    judge: ModelSpec | None = None
+    sandbox: str | None = None
+    require_docker: bool = False
     run_id: str = ""
     worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
     suites_by_path: dict[Path, Suite] = field(default_factory=dict)
@@ -49,6 +55,7 @@ class LLMBenchSession:
     scorers: dict[str, Scorer] = field(default_factory=dict)
     _engine: Engine | None = None
     prefetcher: Prefetcher | None = None
+    _scoring: ScoringContext | None = None
 
     @classmethod
     def from_config(cls, config: Any) -> LLMBenchSession:
@@ -65,11 +72,17 @@ class LLMBenchSession:
             check_provider(spec, source=_models_source(config))
         amount = TEST_MODE_ITEMS if get("test_mode") else parse_sample(get("sample"))
         output = Path(get("output"))
+        judge = (_find_or_parse(models_config, get("judge"), "--llmbench-judge")
+                 if get("judge") else models_config.judge)
+        if judge is not None:
+            check_provider(judge, source="judge model")
         return cls(rootdir=rootdir, models_config=models_config, models=models, seed=get("seed"),
                    sample=amount, concurrency=get("concurrency"), timeout=get("timeout"),
                    score_only=bool(get("score_only")),
                    gates=[parse_gate(g) for g in get("gate") or []],
-                   output=output if output.is_absolute() else rootdir / output)
+                   output=output if output.is_absolute() else rootdir / output,
+                   samples=get("samples"), judge=judge, sandbox=get("sandbox"),
+                   require_docker=bool(get("require_docker")))
 
     @property
     def model_names(self) -> list[str]:
@@ -109,8 +122,26 @@ class LLMBenchSession:
         scorer = self.scorers.get(suite.name)
         if scorer is None:
             scorer = self.scorers[suite.name] = make_scorer(
-                suite.scorer, source=str(suite.path or suite.name))
+                suite.scorer, source=str(suite.path or suite.name), context=self.scoring)
         return scorer
+
+    @property
+    def scoring(self) -> ScoringContext:
+        """What scorers may use: model calls through this engine, the judge, settings."""
+        if self._scoring is None:
+            self._scoring = ScoringContext(
+                call_many=self._call_many, judge=self.judge,
+                resolve_model=lambda name: _find_or_parse(self.models_config, name, "judge model"),
+                prompt_of=lambda case: self.suite_of(case).messages(case)[-1]["content"],
+                settings={"sandbox": self.sandbox, "require_docker": self.require_docker})
+        return self._scoring
+
+    def _call_many(self, requests: Sequence[ChatRequest]) -> list[Completion]:
+        return [future.result() for future in self.engine.submit_many(requests)]
+
+    def samples_for(self, suite: Suite) -> int:
+        """Completions per item: --llmbench-samples, else the suite's ``samples:``, else 1."""
+        return self.samples or suite.samples or 1
 
     def suite_of(self, case: Case) -> Suite:
         return self.suites_by_name[case.suite]
@@ -123,16 +154,27 @@ class LLMBenchSession:
             self._engine = Engine(self.concurrency, self.timeout, self.context)
         return self._engine
 
-    def request_for(self, model: ModelSpec, case: Case) -> ChatRequest:
+    def request_for(self, model: ModelSpec, case: Case, sample: int = 0) -> ChatRequest:
         suite = self.suite_of(case)
+        metadata = {"suite": suite.name, "case_id": case.id, "expected": case.expected}
+        if sample:
+            metadata["sample"] = sample
         return ChatRequest(model=model, messages=suite.messages(case),
-                           params={**suite.params, **model.params},
-                           metadata={"suite": suite.name, "case_id": case.id,
-                                     "expected": case.expected})
+                           params={**suite.params, **model.params}, metadata=metadata)
+
+    def requests_for(self, model: ModelSpec, case: Case) -> list[ChatRequest]:
+        """One request per sample of the item (``metadata["sample"]`` tells them apart)."""
+        return [self.request_for(model, case, i)
+                for i in range(self.samples_for(self.suite_of(case)))]
 
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
+
+
+def _find_or_parse(config: ModelsConfig, name: str, source: str) -> ModelSpec:
+    """A model named in the models config (with its settings), else parsed as a spec."""
+    return config.find(name) or ModelSpec.parse(name, source=source)
 
 
 def _models_source(config: Any) -> str:

@@ -40,7 +40,7 @@ class LLMBenchWorker:
         if not planned:
             return
         bench = self.session
-        prefetcher = Prefetcher(bench.engine, lambda item: bench.request_for(
+        prefetcher = Prefetcher(bench.engine, lambda item: bench.requests_for(
             item.callspec.params["llm_model"], item.callspec.params["bench_case"]),
             lookahead=bench.concurrency * 4)
         if self.sharded:

@@ -41,6 +41,7 @@ class Record:
     attempts: int = 0
     calls: int = 0
     cost_usd: float | None = None
+    judge_cost_usd: float | None = None  # what scoring calls (an LLM judge) cost, apart
     metrics: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     started_at: float | None = None

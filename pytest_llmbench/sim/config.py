@@ -16,7 +16,7 @@ from typing import Any
 
 from pytest_llmbench.sim.distributions import Distribution, DistributionError, parse_distribution
 
-POLICIES = ("echo", "fixed", "key", "lorem")
+POLICIES = ("echo", "fixed", "judge", "key", "lorem")
 
 PRE_STREAM_FAULTS = (
     "auth", "not_found", "bad_request", "rate_limit", "server_error", "unavailable", "overloaded",
@@ -91,6 +91,8 @@ def ready_models() -> dict[str, ModelProfile]:
                      errors={"rate_limit": 0.1, "server_error": 0.05, "stream_error": 0.02,
                              "drop": 0.02}),
         ModelProfile("echo", policy="echo"),
+        # grades a judge prompt by comparing its <reference> and <response> parts
+        ModelProfile("judge", ttft_ms=ms("fixed", 5.0), itl_ms=ms("fixed", 0.5), policy="judge"),
     ]
     return {m.name: m for m in models}
 

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from pytest_llmbench.errors import LLMBenchError
+
 OUTPUT_LIMIT = 16_000
 STATUSES = ("passed", "failed", "timeout", "memory", "killed", "sandbox_error")
 
@@ -51,7 +53,7 @@ class SandboxResult:
                 "backend": self.backend, **({"isolation": self.notes} if self.notes else {})}
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(LLMBenchError):
     """The chosen backend cannot run here (no Docker engine, no image)."""
 
 
