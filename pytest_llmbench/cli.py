@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     add_sim(sub)
+    add_sandbox_image(sub)
     return parser
 
 
@@ -39,6 +40,23 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from pytest_llmbench.sim.cli import run
 
     return run(args)
+
+
+def add_sandbox_image(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``llmbench sandbox-image``: build the code sandbox's Docker image (no registry)."""
+    parser = sub.add_parser(
+        "sandbox-image", help="build the Docker image the code sandbox runs in",
+        description="docker import a root file system holding this Python and its standard "
+                    "library; needs a running Docker engine, no registry.")
+    parser.add_argument("--tag", default=None, help="image tag (default llmbench-sandbox:pyX.Y)")
+    parser.set_defaults(func=cmd_sandbox_image)
+
+
+def cmd_sandbox_image(args: argparse.Namespace) -> int:
+    from pytest_llmbench.scoring.sandbox.image import DEFAULT_IMAGE, build_image
+
+    print(build_image(args.tag or DEFAULT_IMAGE))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,10 @@ SUMMARY_FIELDS = (
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
     "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
+    "judge_cost_usd",
 )
+# per-k columns, present when records carry them: pass_at_1, pass_at_5, speedup_at_1 ...
+SAMPLE_METRICS = (("pass_at", "pass_at"), ("speedup_at", "speedup_at"), ("opt_at", "opt_at"))
 
 
 @dataclass
@@ -35,6 +38,8 @@ class _Group:
     tokens_estimated: bool = False
     cost: float = 0.0
     cost_unknown: bool = False
+    judge_cost: float | None = None
+    per_k: dict[str, list[float]] = field(default_factory=dict)
 
 
 class SummaryBuilder:
@@ -54,6 +59,9 @@ class SummaryBuilder:
                                 (1.0 if outcome == "passed" else 0.0))
             if record.get("extraction_failed"):
                 group.extraction_failures += 1
+            _add_per_k(group, record, outcome)
+        if record.get("judge_cost_usd") is not None:
+            group.judge_cost = (group.judge_cost or 0.0) + record["judge_cost_usd"]
         if outcome == "skipped" or not record.get("calls"):
             return
         for name, samples in (("latency_s", group.latency), ("ttft_s", group.ttft),
@@ -97,4 +105,31 @@ class SummaryBuilder:
             "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
             "tokens_estimated": g.tokens_estimated, "cost_usd": cost,
             "cost_per_correct": cost / correct if cost is not None and correct else None,
+            "judge_cost_usd": None if g.judge_cost is None else round(g.judge_cost, 6),
+            **{name: sum(v) / len(v) for name, v in sorted(g.per_k.items(), key=lambda kv: _k_order(kv[0]))},
         }
+
+
+def _add_per_k(group: _Group, record: dict[str, Any], outcome: str) -> None:
+    """pass@k, speedup@k and opt@k of one scored item (samples), or speedup@1 of a
+    single timed answer (a wrong one counts 0)."""
+    details = record.get("score_details") or {}
+    for key, column in SAMPLE_METRICS:
+        for k, value in (details.get(key) or {}).items():
+            if value is not None:
+                group.per_k.setdefault(f"{column}_{k}", []).append(float(value))
+    if "speedup" in details and "speedup_at" not in details:
+        speedup = details["speedup"] if outcome == "passed" else 0.0
+        if speedup is not None:
+            group.per_k.setdefault("speedup_at_1", []).append(float(speedup))
+
+
+def _k_order(name: str) -> tuple[str, int]:
+    prefix, _, k = name.rpartition("_")
+    return prefix, int(k) if k.isdigit() else 0
+
+
+def extra_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The per-k columns of these rows, in a stable order (after SUMMARY_FIELDS)."""
+    names = {name for row in rows for name in row if name not in SUMMARY_FIELDS}
+    return sorted(names, key=_k_order)

@@ -3,8 +3,8 @@
 It reads the ``<reference>...</reference>`` and ``<response>...</response>``
 parts of a judge prompt (the tags of pytest-llmbench's default judge
 template) and answers ``VERDICT: CORRECT`` with ``SCORE: 10/10`` when the
-response contains the reference answer (case, spacing and edge punctuation
-ignored; numbers compared as numbers), else ``VERDICT: INCORRECT`` with
+response contains the reference answer, not right after "not" (case,
+spacing and edge punctuation ignored; numbers compared as numbers), else ``VERDICT: INCORRECT`` with
 ``SCORE: 2/10``. A prompt without both parts gets the model's fallback,
 which a judge scorer records as an unparseable verdict.
 """
@@ -32,7 +32,7 @@ def agrees(reference: str, response: str) -> bool:
         return False
     if _NUMBER.fullmatch(ref.replace(" ", "")):
         return float(ref.replace(",", "").replace(" ", "")) in _numbers(got)
-    return re.search(rf"(?<!\w){re.escape(ref)}(?!\w)", got) is not None
+    return re.search(rf"(?<!\w)(?<!not ){re.escape(ref)}(?!\w)", got) is not None
 
 
 def judge_verdict(prompt: str) -> str | None:

@@ -4,7 +4,7 @@ The image is a root file system holding only this interpreter, its standard
 library (no site-packages, tests, tkinter or idle), the shared libraries they
 link and a ``sandbox`` user, streamed as a tar into ``docker import``. It
 takes seconds, needs no network, and the code runs on the same Python
-version as the harness. ``llmbench sandbox-image`` (and CI) call
+version as the harness. ``llmbench sandbox-image`` (and CI) calls
 :func:`build_image`; the docker backend calls :func:`ensure_image` for the
 default tag. Any image with ``python3`` on its PATH works too (``image:``).
 """
@@ -129,12 +129,3 @@ def build_image(tag: str = DEFAULT_IMAGE) -> str:
         raise RuntimeError(f"docker import {tag} failed: {done.stderr.strip()}")
     return tag
 
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="llmbench sandbox-image", description=__doc__)
-    parser.add_argument("--tag", default=DEFAULT_IMAGE, help=f"image tag (default {DEFAULT_IMAGE})")
-    args = parser.parse_args(argv)
-    print(build_image(args.tag))
-    return 0
