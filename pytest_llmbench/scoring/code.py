@@ -27,8 +27,8 @@ from pytest_llmbench.suites.model import Case
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_CODE_HINT = re.compile(r"^\s*(def |class |import |from \S+ import |return |for |while |if )",
-                        re.MULTILINE)
+_CODE_HINT = re.compile(r"^\s*(def |async def |class |import |from \S+ import |return\b|for |"
+                        r"while |if |try:|with |raise\b|assert |yield\b|@\w)", re.MULTILINE)
 _IMPORT = re.compile(r"^(?:import \S.*|from \S+ import .*)$", re.MULTILINE)
 _PYTHON_TAGS = {"", "python", "py", "python3"}
 CODE_LIMIT = 8_000
