@@ -1,5 +1,9 @@
 """End to end through pytest: the code suite in both sandboxes, samples with pass@k,
-the LLM judge (simulated, and through the real OpenAI client), and their options."""
+the LLM judge (simulated, and through the real OpenAI client), and their options.
+
+Runs that start the simulator go through ``runpytest_subprocess``: an in-process run
+would import httpcore's lazily loaded modules inside pytester's sys.modules snapshot.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def code_suite(pytester: pytest.Pytester) -> Path:
 
 
 def test_code_suite_in_the_subprocess_sandbox(pytester: pytest.Pytester, code_suite: Path) -> None:
-    result = pytester.runpytest("python_functions.yaml", "--llmbench-sandbox", "subprocess",
+    result = pytester.runpytest_subprocess("python_functions.yaml", "--llmbench-sandbox", "subprocess",
                                 "-v")
     result.assert_outcomes(passed=8)
     result.stdout.fnmatch_lines(["*python_functions[[]sim:default/py001[]] PASSED*",
@@ -42,7 +46,7 @@ def test_code_suite_in_the_subprocess_sandbox(pytester: pytest.Pytester, code_su
 def test_code_suite_in_docker(pytester: pytest.Pytester, code_suite: Path,
                               request: pytest.FixtureRequest) -> None:
     docker_or_skip(request.config)
-    result = pytester.runpytest("python_functions.yaml", "--llmbench-sandbox", "docker",
+    result = pytester.runpytest_subprocess("python_functions.yaml", "--llmbench-sandbox", "docker",
                                 "-k", "py001 or py003")
     result.assert_outcomes(passed=2)
     details = read_records(pytester)[0]["score_details"]
@@ -73,7 +77,7 @@ def test_wrong_code_fails_the_test_with_the_test_output(pytester: pytest.Pyteste
 
 def test_samples_give_pass_at_k_per_model_and_suite(pytester: pytest.Pytester,
                                                     code_suite: Path) -> None:
-    result = pytester.runpytest("python_functions.yaml", "--llmbench-models", "sim:fast",
+    result = pytester.runpytest_subprocess("python_functions.yaml", "--llmbench-models", "sim:fast",
                                 "--llmbench-samples", "6", "--llmbench-sandbox", "subprocess",
                                 "--llmbench-score-only")
     result.assert_outcomes(passed=8)  # one test per item, whatever the samples
@@ -96,7 +100,7 @@ def test_samples_give_pass_at_k_per_model_and_suite(pytester: pytest.Pytester,
 
 def test_suite_samples_and_pass_at_keys(pytester: pytest.Pytester) -> None:
     write_suite(pytester.path, extra="samples: 4\npass_at: [1, 2, 4]\n")
-    result = pytester.runpytest("arith.yaml", "--llmbench-models", "sim:fast",
+    result = pytester.runpytest_subprocess("arith.yaml", "--llmbench-models", "sim:fast",
                                 "--llmbench-gate", "pass_at_4>=0.9", "--llmbench-score-only")
     assert result.ret == pytest.ExitCode.OK
     row = read_summary(pytester)[0]
@@ -139,7 +143,7 @@ def test_judge_through_the_openai_client_from_the_models_config(
           api_key: sk-test
           max_retries: 0
     """)
-    result = pytester.runpytest("open_questions.yaml")
+    result = pytester.runpytest_subprocess("open_questions.yaml")
     result.assert_outcomes(passed=3, failed=3)
     records = {(r["model"], r["case_id"]): r for r in read_records(pytester)}
     right = records[("sim:default", "q1")]["score_details"]
@@ -151,7 +155,7 @@ def test_judge_through_the_openai_client_from_the_models_config(
 
 def test_judge_cost_is_recorded_apart(pytester: pytest.Pytester) -> None:
     _judge_suite(pytester)
-    result = pytester.runpytest("open_questions.yaml", "--llmbench-judge", "sim:judge",
+    result = pytester.runpytest_subprocess("open_questions.yaml", "--llmbench-judge", "sim:judge",
                                 "--llmbench-models", "sim:default")
     result.assert_outcomes(passed=3)
     record = read_records(pytester)[0]
@@ -183,3 +187,16 @@ def test_bad_sandbox_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--llmbench-sandbox", "chroot")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--llmbench-sandbox: invalid value 'chroot'*"])
+
+
+def test_samples_under_xdist(pytester: pytest.Pytester) -> None:
+    rows = [{"id": f"r{i:02d}", "question": str(i), "answer": str(i)} for i in range(12)]
+    write_suite(pytester.path, rows=rows)
+    result = pytester.runpytest_subprocess("arith.yaml", "--llmbench-models", "sim:fast",
+                                           "--llmbench-samples", "5", "-n", "2",
+                                           "--llmbench-score-only")
+    assert result.ret == pytest.ExitCode.OK
+    records = read_records(pytester)
+    assert len(records) == 12 and {r["calls"] for r in records} == {5}
+    row = read_summary(pytester)[0]
+    assert 0.5 < row["pass_at_1"] < 0.9 and row["pass_at_5"] > row["pass_at_1"]
