@@ -154,12 +154,12 @@ def test_judge_through_the_openai_client_from_the_models_config(
 
 
 def test_judge_cost_is_recorded_apart(pytester: pytest.Pytester) -> None:
-    _judge_suite(pytester)
+    _judge_suite(pytester)  # the simulator starts for the sim: judge alone
     result = pytester.runpytest_subprocess("open_questions.yaml", "--llmbench-judge", "sim:judge",
-                                "--llmbench-models", "sim:default")
+                                           "--llmbench-models", "inproc:oracle")
     result.assert_outcomes(passed=3)
     record = read_records(pytester)[0]
-    assert record["judge_cost_usd"] == 0.0 and record["cost_usd"] == 0.0
+    assert record["judge_cost_usd"] == 0.0 and record["cost_usd"] is None
     assert record["score_details"]["judge"]["model"] == "sim:judge"
     assert read_summary(pytester)[0]["judge_cost_usd"] == 0.0
 
