@@ -29,8 +29,8 @@ def code_suite(pytester: pytest.Pytester) -> Path:
 
 
 def test_code_suite_in_the_subprocess_sandbox(pytester: pytest.Pytester, code_suite: Path) -> None:
-    result = pytester.runpytest_subprocess("python_functions.yaml", "--llmbench-sandbox", "subprocess",
-                                "-v")
+    result = pytester.runpytest_subprocess("python_functions.yaml", "--llmbench-sandbox",
+                                           "subprocess", "-v", "-W", "error")
     result.assert_outcomes(passed=8)
     result.stdout.fnmatch_lines(["*python_functions[[]sim:default/py001[]] PASSED*",
                                  "*speedup@1*"])
@@ -46,8 +46,8 @@ def test_code_suite_in_the_subprocess_sandbox(pytester: pytest.Pytester, code_su
 def test_code_suite_in_docker(pytester: pytest.Pytester, code_suite: Path,
                               request: pytest.FixtureRequest) -> None:
     docker_or_skip(request.config)
-    result = pytester.runpytest_subprocess("python_functions.yaml", "--llmbench-sandbox", "docker",
-                                "-k", "py001 or py003")
+    result = pytester.runpytest_subprocess("python_functions.yaml", "--llmbench-sandbox",
+                                           "docker", "-k", "py001 or py003")
     result.assert_outcomes(passed=2)
     details = read_records(pytester)[0]["score_details"]
     assert details["backend"] == "docker"
@@ -77,9 +77,10 @@ def test_wrong_code_fails_the_test_with_the_test_output(pytester: pytest.Pyteste
 
 def test_samples_give_pass_at_k_per_model_and_suite(pytester: pytest.Pytester,
                                                     code_suite: Path) -> None:
-    result = pytester.runpytest_subprocess("python_functions.yaml", "--llmbench-models", "sim:fast",
-                                "--llmbench-samples", "6", "--llmbench-sandbox", "subprocess",
-                                "--llmbench-score-only")
+    result = pytester.runpytest_subprocess("python_functions.yaml", "--llmbench-models",
+                                           "sim:fast", "--llmbench-samples", "6",
+                                           "--llmbench-sandbox", "subprocess",
+                                           "--llmbench-score-only")
     result.assert_outcomes(passed=8)  # one test per item, whatever the samples
     result.stdout.fnmatch_lines(["*pass@1*pass@5*"])
     records = read_records(pytester)
@@ -101,7 +102,8 @@ def test_samples_give_pass_at_k_per_model_and_suite(pytester: pytest.Pytester,
 def test_suite_samples_and_pass_at_keys(pytester: pytest.Pytester) -> None:
     write_suite(pytester.path, extra="samples: 4\npass_at: [1, 2, 4]\n")
     result = pytester.runpytest_subprocess("arith.yaml", "--llmbench-models", "sim:fast",
-                                "--llmbench-gate", "pass_at_4>=0.9", "--llmbench-score-only")
+                                           "--llmbench-gate", "pass_at_4>=0.9",
+                                           "--llmbench-score-only")
     assert result.ret == pytest.ExitCode.OK
     row = read_summary(pytester)[0]
     assert {"pass_at_1", "pass_at_2", "pass_at_4"} <= set(row)
@@ -193,7 +195,7 @@ def test_samples_under_xdist(pytester: pytest.Pytester) -> None:
     rows = [{"id": f"r{i:02d}", "question": str(i), "answer": str(i)} for i in range(12)]
     write_suite(pytester.path, rows=rows)
     result = pytester.runpytest_subprocess("arith.yaml", "--llmbench-models", "sim:fast",
-                                           "--llmbench-samples", "5", "-n", "2",
+                                           "--llmbench-samples", "5", "-n", "2", "-W", "error",
                                            "--llmbench-score-only")
     assert result.ret == pytest.ExitCode.OK
     records = read_records(pytester)

@@ -136,6 +136,7 @@ def run_bounded(cmd: list[str], stdin: bytes, timeout_s: float, output_chars: in
     elapsed = time.perf_counter() - start
     for drain in drains:
         drain.join(timeout=5)
+        drain.stream.close()
     return (process.returncode, clip(drains[0].text(), output_chars),
             clip(drains[1].text(), output_chars), timed_out, elapsed)
 

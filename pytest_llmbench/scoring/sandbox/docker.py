@@ -104,6 +104,7 @@ class DockerSandbox:
         if code == 125 and not state:
             raise SandboxUnavailable(f"docker run failed: {err.strip().splitlines()[-1:]}")
         exit_code = state.get("ExitCode", code)
+        exit_code = exit_code if isinstance(exit_code, int) else code
         duration = _run_seconds(state) or elapsed
         timed_out = timed_out or duration > limits.timeout_s
         return SandboxResult(status=classify(exit_code, err, timed_out,

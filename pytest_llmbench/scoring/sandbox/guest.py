@@ -60,16 +60,16 @@ if settings.get("guard"):
                    "os.symlink", "os.link", "os.truncate", "os.utime", "shutil.rmtree",
                    "os.listdir", "os.scandir", "os.chdir"}
 
-    def inside(path, allowed):
+    def inside(path: str | bytes, allowed: set[str]) -> bool:
         real = os.path.realpath(os.fsdecode(path))
         return real in devices or any(real == r or real.startswith(r + os.sep) for r in allowed)
 
-    def guard(event, args):
+    def guard(event: str, args: tuple[object, ...]) -> None:
         if event in blocked:
             raise PermissionError(f"sandbox: {blocked[event]} is not allowed ({event})")
         if event == "open":
             path, mode, flags = args
-            if isinstance(path, int) or path is None:
+            if not isinstance(path, str | bytes):
                 return
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & write_flags)
