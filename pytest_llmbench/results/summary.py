@@ -19,7 +19,7 @@ SUMMARY_FIELDS = (
     "judge_cost_usd",
 )
 # per-k columns, present when records carry them: pass_at_1, pass_at_5, speedup_at_1 ...
-SAMPLE_METRICS = (("pass_at", "pass_at"), ("speedup_at", "speedup_at"), ("opt_at", "opt_at"))
+SAMPLE_METRICS = ("pass_at", "speedup_at", "opt_at")
 
 
 @dataclass
@@ -106,7 +106,8 @@ class SummaryBuilder:
             "tokens_estimated": g.tokens_estimated, "cost_usd": cost,
             "cost_per_correct": cost / correct if cost is not None and correct else None,
             "judge_cost_usd": None if g.judge_cost is None else round(g.judge_cost, 6),
-            **{name: sum(v) / len(v) for name, v in sorted(g.per_k.items(), key=lambda kv: _k_order(kv[0]))},
+            **{name: sum(g.per_k[name]) / len(g.per_k[name])
+               for name in sorted(g.per_k, key=_k_order)},
         }
 
 
@@ -114,10 +115,10 @@ def _add_per_k(group: _Group, record: dict[str, Any], outcome: str) -> None:
     """pass@k, speedup@k and opt@k of one scored item (samples), or speedup@1 of a
     single timed answer (a wrong one counts 0)."""
     details = record.get("score_details") or {}
-    for key, column in SAMPLE_METRICS:
-        for k, value in (details.get(key) or {}).items():
+    for metric in SAMPLE_METRICS:
+        for k, value in (details.get(metric) or {}).items():
             if value is not None:
-                group.per_k.setdefault(f"{column}_{k}", []).append(float(value))
+                group.per_k.setdefault(f"{metric}_{k}", []).append(float(value))
     if "speedup" in details and "speedup_at" not in details:
         speedup = details["speedup"] if outcome == "passed" else 0.0
         if speedup is not None:

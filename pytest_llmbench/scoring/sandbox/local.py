@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,14 @@ class SubprocessSandbox:
                              notes=setup.notes)
 
 
+@dataclass(frozen=True)
 class _Setup:
-    def __init__(self, python: str, user: int | None, prefix: list[str],
-                 notes: dict[str, Any]) -> None:
-        self.python, self.user, self.prefix, self.notes = python, user, prefix, notes
+    """How this process runs sandboxed programs (probed once)."""
+
+    python: str
+    user: int | None
+    prefix: list[str]
+    notes: dict[str, Any]
 
 
 def _env(workdir: Path) -> dict[str, str]:
