@@ -107,8 +107,6 @@ class Engine:
             pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
-        if not self._thread.is_alive():
-            self._loop.close()
 
 
 def _settle(task: asyncio.Task[Completion], future: Future[Completion]) -> None:

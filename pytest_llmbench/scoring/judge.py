@@ -117,8 +117,8 @@ class JudgeScorer:
         self.mode = mode
         self.scale = float(scale)
         self.threshold = float(threshold)
-        self.params = {"temperature": 0, "max_tokens": 512, **(params or {}),
-                       **self.model.params}
+        self.params = {"temperature": 0, "max_tokens": 512, **self.model.params,
+                       **(params or {})}
         self.system = system
 
     def prompt(self, response: str, case: Case) -> str:
