@@ -19,7 +19,7 @@ from pytest_llmbench.providers.base import (
     Provider,
     register_provider,
 )
-from pytest_llmbench.scoring.base import Score, register_scorer
+from pytest_llmbench.scoring.base import Score, register_scorer, scorer
 from pytest_llmbench.suites.model import Case, Suite
 
 __all__ = [
@@ -37,4 +37,5 @@ __all__ = [
     "WrongAnswer",
     "register_provider",
     "register_scorer",
+    "scorer",
 ]

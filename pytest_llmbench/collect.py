@@ -18,7 +18,7 @@ import pytest
 
 from pytest_llmbench.config import CONFIG_FILE_NAMES
 from pytest_llmbench.errors import LLMBenchError, SuiteError
-from pytest_llmbench.fixtures import suite_test
+from pytest_llmbench.fixtures import SuiteItem, suite_test
 from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.stash import bench_session
 from pytest_llmbench.suites.loader import build_suite
@@ -52,6 +52,7 @@ class SuiteFile(pytest.Module):
         session = bench_session(self.config)
         try:
             self.suite = session.load_suite(self.path)
+            session.scorer_for(self.suite)  # a bad scorer: a collection error naming the file
         except LLMBenchError as exc:
             session.suite_errors.add(self.nodeid)
             raise self.CollectError(str(exc)) from None
@@ -95,6 +96,10 @@ def suite_from_marker(session: LLMBenchSession, definition: Any) -> Suite | None
 def generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize benchmark functions over (model, case) with stable, readable ids."""
     names = metafunc.fixturenames
+    parent = metafunc.definition.parent
+    if isinstance(parent, SuiteFile) and metafunc.function is suite_test:
+        _parametrize_suite_file(metafunc, parent)
+        return
     if "llm_model" not in names and "bench_case" not in names:
         return
     session = bench_session(metafunc.config)
@@ -102,22 +107,31 @@ def generate_tests(metafunc: pytest.Metafunc) -> None:
     if "bench_case" not in names:
         metafunc.parametrize("llm_model", models, ids=[m.name for m in models], indirect=True)
         return
-    parent = metafunc.definition.parent
-    suite = parent.suite if isinstance(parent, SuiteFile) else None
-    if suite is None:
-        try:
-            suite = suite_from_marker(session, metafunc.definition)
-        except LLMBenchError as exc:
-            session.suite_errors.add(metafunc.definition.nodeid.split("::")[0])
-            raise pytest.Collector.CollectError(str(exc)) from None
+    try:
+        suite = suite_from_marker(session, metafunc.definition)
+    except LLMBenchError as exc:
+        session.suite_errors.add(metafunc.definition.nodeid.split("::")[0])
+        raise pytest.Collector.CollectError(str(exc)) from None
     if suite is None:
         raise pytest.Collector.CollectError(
             f"{metafunc.definition.nodeid}: uses bench_case but has no "
             "@pytest.mark.llmbench(suite=...) naming its suite")
     cases = suite.cases
     values = [(model, case) for model in models for case in cases]
-    ids = [f"{model.name}/{case.id}" for model in models for case in cases]
-    metafunc.parametrize(("llm_model", "bench_case"), values, ids=ids, indirect=True)
+    metafunc.parametrize(("llm_model", "bench_case"), values, ids=_ids(models, cases),
+                         indirect=True)
+
+
+def _parametrize_suite_file(metafunc: pytest.Metafunc, parent: SuiteFile) -> None:
+    """A YAML suite's items: one direct ``bench_item`` parameter per (model x case)."""
+    assert parent.suite is not None
+    models, cases = bench_session(metafunc.config).models, parent.suite.cases
+    values = [SuiteItem(model, case) for model in models for case in cases]
+    metafunc.parametrize("bench_item", values, ids=_ids(models, cases))
+
+
+def _ids(models: list[Any], cases: list[Any]) -> list[str]:
+    return [f"{model.name}/{case.id}" for model in models for case in cases]
 
 
 __all__ = ["SuiteError", "SuiteFile", "generate_tests", "is_suite_file"]

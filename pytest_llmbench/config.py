@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from pytest_llmbench.errors import ConfigError
+from pytest_llmbench.pricing import check_price
 
 CONFIG_FILE_NAMES = ("llmbench.yaml", "llmbench.yml")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -39,6 +40,12 @@ class ModelSpec:
     def name(self) -> str:
         return f"{self.provider}:{self.model}"
 
+    @property
+    def api_model(self) -> str:
+        """The model id sent to the API: ``served_name`` when the config maps this name to
+        another (an alias, or an older server's name for the model), else ``model``."""
+        return str(self.settings.get("served_name") or self.model)
+
     def __str__(self) -> str:
         return self.name
 
@@ -58,9 +65,12 @@ class ModelsConfig:
     models: list[ModelSpec] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     missing_env: dict[str, list[str]] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Short names for ``--llmbench-models`` (``aliases: {mini: openai:gpt-4o-mini}``)."""
     judge: ModelSpec | None = None  # the ``judge:`` entry: default model of judge scorers
 
     def find(self, name: str) -> ModelSpec | None:
+        name = self.aliases.get(name, name)
         for spec in self.models:
             if spec.name == name or spec.label == name:
                 return spec
@@ -111,10 +121,16 @@ def load_models_config(rootdir: Path, explicit: str | None = None) -> ModelsConf
 
 def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     result = ModelsConfig(path=path)
-    unknown = set(data) - {"models", "settings", "judge"}
+    unknown = set(data) - {"models", "settings", "aliases", "judge"}
     if unknown:
         raise ConfigError(f"{path}: unknown top-level keys {sorted(unknown)} "
-                          "(expected 'models', 'settings' and 'judge')")
+                          "(expected 'models', 'settings', 'aliases' and 'judge')")
+    aliases = data.get("aliases") or {}
+    if not isinstance(aliases, dict):
+        raise ConfigError(f"{path}: 'aliases' must map a short name to provider:model")
+    for alias, target in aliases.items():
+        ModelSpec.parse(str(target), source=f"{path}: aliases.{alias}")
+        result.aliases[str(alias)] = str(target).strip()
     settings = data.get("settings") or {}
     if not isinstance(settings, dict):
         raise ConfigError(f"{path}: 'settings' must be a mapping")
@@ -160,10 +176,22 @@ def _model_entry(path: Path | None, entry: Any, what: str = "model"
     enabled = expanded.pop("enabled", True)
     label = expanded.pop("label", None)
     target = expanded.pop("target", None)
+    _check_settings(expanded, f"{path}: model {name}")
     spec = ModelSpec(provider=base.provider, model=base.model, params=params,
                      settings=expanded, categories=tuple(str(c) for c in categories),
                      label=label, target=target, enabled=bool(enabled))
     return spec, missing
+
+
+def _check_settings(settings: dict[str, Any], where: str) -> None:
+    """The settings the config itself understands: price, price_as, served_name."""
+    if "price" in settings:
+        check_price(settings["price"], where)
+    if "price_as" in settings:
+        ModelSpec.parse(str(settings["price_as"]), source=f"{where}: price_as")
+    served = settings.get("served_name")
+    if "served_name" in settings and (not isinstance(served, str) or not served.strip()):
+        raise ConfigError(f"{where}: served_name must be the model id the server expects")
 
 
 def _expand(value: Any) -> tuple[Any, list[str]]:
@@ -198,8 +226,9 @@ def select_models(cli_models: str | None, categories: str | None, file_config: M
     wanted_categories = {c.strip() for c in (categories or "").split(",") if c.strip()}
     if cli_models:
         specs = []
-        for text in (t for t in cli_models.split(",") if t.strip()):
-            known = file_config.find(text.strip())
+        for text in (t.strip() for t in cli_models.split(",") if t.strip()):
+            known = file_config.find(text)
+            text = file_config.aliases.get(text, text)
             specs.append(known if known is not None else ModelSpec.parse(text, source=source))
         if wanted_categories:
             specs = [s for s in specs if wanted_categories & set(s.categories)]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pytest_llmbench.config import redact
-from pytest_llmbench.report.files import write_records_csv, write_summary
+from pytest_llmbench.report.files import RecordsCsv, write_summary
 from pytest_llmbench.report.terminal import summary_table
 from pytest_llmbench.results.gates import Gate, evaluate, parse_gate
 from pytest_llmbench.results.run_dir import RunDir, environment_info
@@ -26,6 +26,7 @@ class LLMBenchController:
         self.config = config
         self.bench = session
         self.run_dir = RunDir(session.output, session.run_id)
+        self.records_csv: RecordsCsv | None = None
         self.summary = SummaryBuilder()
         self.suite_gates: dict[str, list[Gate]] = {}
         self.rows: list[dict[str, Any]] = []
@@ -55,7 +56,9 @@ class LLMBenchController:
             info = self._run_info()
             self.config.hook.pytest_llmbench_update_run_info(info=info)
             self.run_dir.start(info)
+            self.records_csv = RecordsCsv(self.run_dir.path)
         self.run_dir.append(payload)
+        self.records_csv.append(payload)  # type: ignore[union-attr]
         self.summary.add(payload)
 
     def _gates(self) -> list[Gate]:
@@ -72,13 +75,14 @@ class LLMBenchController:
         if not self.run_dir.started:
             return
         self.run_dir.close()
+        if self.records_csv is not None:
+            self.records_csv.close()
         self.rows = self.summary.rows()
         self.gates = self._gates()
         self.gate_failures = evaluate(self.gates, self.rows)
         path = self.run_dir.path
         write_summary(path, self.rows, {"run_id": self.bench.run_id,
                                         "gate_failures": self.gate_failures})
-        write_records_csv(path)
         info = self.run_dir.info
         info.update(status="interrupted" if exitstatus == pytest.ExitCode.INTERRUPTED
                     else "completed", finished_at=time.time(), exitstatus=int(exitstatus),

@@ -4,6 +4,11 @@ Tests stay synchronous and isolated for pytest while the engine keeps up to
 ``concurrency`` model calls in flight underneath, so prefetched requests of
 upcoming items overlap. Latency is measured by providers per request, never
 as test duration.
+
+Every call goes through the same loop of attempts: wait for the rate limiter,
+call the provider under the per-attempt timeout, and on a transient failure
+wait (``retry-after`` or backoff, with the concurrency slot released) and try
+again, as :mod:`pytest_llmbench.retry` decides.
 """
 
 from __future__ import annotations
@@ -15,17 +20,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from pytest_llmbench.errors import CallTimeout, LLMBenchError, ProviderError
+from pytest_llmbench.pricing import call_cost
 from pytest_llmbench.providers.base import ChatRequest, Completion, Provider, get_factory
+from pytest_llmbench.providers.common import estimate_tokens, prompt_text
+from pytest_llmbench.ratelimit import Limiter, RateLimits
+from pytest_llmbench.retry import RetryPolicy
 
 Future = concurrent.futures.Future
+LIMITS_DIR = "limits_dir"
+"""Context key: the rate limiters' folder, made by the controller, shared by workers."""
 
 
 class Engine:
     def __init__(self, concurrency: int = 8, timeout: float = 120.0,
-                 context: dict[str, Any] | None = None) -> None:
+                 context: dict[str, Any] | None = None, retry: RetryPolicy | None = None,
+                 limits: RateLimits | None = None) -> None:
         self.concurrency = concurrency
         self.timeout = timeout
         self.context = context or {}
+        self.retry = retry or RetryPolicy()
+        self.limits = limits or RateLimits(folder=self.context.get(LIMITS_DIR))
+        self._policies: dict[str, RetryPolicy] = {}
         self._providers: dict[str, Provider] = {}
         self._failed: dict[str, LLMBenchError] = {}
         self._loop = asyncio.new_event_loop()
@@ -60,20 +75,67 @@ class Engine:
                 task.add_done_callback(lambda t, f=future: _settle(t, f))
 
     async def _run(self, request: ChatRequest) -> Completion:
+        provider = self._provider(request)
+        name = request.model.name
+        policy = self._policies.get(name)
+        if policy is None:
+            policy = self._policies[name] = self.retry.for_model(request.model)
+        limiter = self.limits.for_model(request.model)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                completion = await self._attempt(provider, request, limiter)
+            except ProviderError as error:
+                error.attempts = attempt
+                delay = policy.delay(error, attempt)
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
+                continue
+            completion.attempts = attempt
+            completion.cost_usd = call_cost(request.model, completion)
+            return completion
+
+    async def _attempt(self, provider: Provider, request: ChatRequest,
+                       limiter: Limiter | None) -> Completion:
+        """One request: a concurrency slot, the rate limiter's turn, the call. A 429 throttles
+        the shared budget before the slot is given to the next call."""
         assert self._semaphore is not None
         async with self._semaphore:
-            provider = self._provider(request)
+            reserved = 0
+            if limiter is not None:
+                reserved = await limiter.acquire(request.messages, request.params)
             try:
-                async with asyncio.timeout(self.timeout):
-                    return await provider.complete(request)
-            except TimeoutError:
-                raise CallTimeout(f"no answer within {self.timeout:g}s (--llmbench-timeout)",
-                                  model=request.model.name) from None
-            except LLMBenchError:
+                completion = await self._call(provider, request)
+            except ProviderError as error:
+                if limiter is not None and error.kind == "rate_limited":
+                    await limiter.throttled(error.retry_after)
                 raise
-            except Exception as exc:  # a provider bug or an SDK error it did not classify
-                raise ProviderError(str(exc) or repr(exc), model=request.model.name,
-                                    error_type=type(exc).__name__) from exc
+        if limiter is not None:
+            await limiter.settle(reserved, completion.input_tokens, completion.output_tokens)
+        return completion
+
+    async def _call(self, provider: Provider, request: ChatRequest) -> Completion:
+        """The provider's call under the per-attempt timeout; every failure a ProviderError."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                completion = await provider.complete(request)
+        except TimeoutError:
+            raise CallTimeout(f"no answer within {self.timeout:g}s (--llmbench-timeout)",
+                              model=request.model.name) from None
+        except LLMBenchError:
+            raise
+        except Exception as exc:  # a provider bug or an SDK error it did not classify
+            raise ProviderError(str(exc) or repr(exc), model=request.model.name,
+                                error_type=type(exc).__name__) from exc
+        _estimate_missing_tokens(completion, request)
+        missing = missing_metrics(completion)
+        if missing:
+            raise ProviderError(f"the completion lacks {', '.join(missing)}",
+                                model=request.model.name, kind="missing_metric",
+                                error_type="MissingMetric")
+        return completion
 
     def _provider(self, request: ChatRequest) -> Provider:
         key = request.model.name
@@ -100,6 +162,7 @@ class Engine:
                     await provider.aclose()
                 except Exception:  # noqa: BLE001 - closing must not mask the run's outcome
                     pass
+            await self._loop.shutdown_asyncgens()
 
         try:
             asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=10)
@@ -107,6 +170,26 @@ class Engine:
             pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        self.limits.close()
+
+
+def _estimate_missing_tokens(completion: Completion, request: ChatRequest) -> None:
+    """Token counts a provider could not give are estimated, and marked so."""
+    if completion.input_tokens is None:
+        completion.input_tokens = estimate_tokens(prompt_text(request.messages))
+        completion.tokens_estimated = True
+    if completion.output_tokens is None:
+        completion.output_tokens = estimate_tokens(completion.text)
+        completion.tokens_estimated = True
+
+
+def missing_metrics(completion: Completion) -> list[str]:
+    """Timings a provider left out (they cannot be estimated after the fact): E2E latency
+    always, TTFT whenever anything was generated. Summaries must never average over gaps."""
+    missing = [] if completion.latency_s is not None else ["latency_s"]
+    if completion.ttft_s is None and (completion.text or getattr(completion, "reasoning", None)):
+        missing.append("ttft_s")
+    return missing
 
 
 def _settle(task: asyncio.Task[Completion], future: Future[Completion]) -> None:

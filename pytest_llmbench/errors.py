@@ -29,24 +29,32 @@ class ProviderError(LLMBenchError):
     """A model call failed; ``kind`` classifies it for records and summaries.
 
     Kinds: auth, not_found, bad_request, rate_limited, timeout, server_error,
-    content_filtered, connection, missing_metric, other.
+    content_filtered, connection, missing_metric, other. ``retry_after`` is the
+    server's hint in seconds (a 429's ``retry-after``), ``attempts`` the requests
+    the engine made before giving up (0: none was sent).
     """
 
     kind = "other"
 
     def __init__(self, message: str, *, model: str = "", kind: str | None = None,
-                 error_type: str | None = None) -> None:
+                 error_type: str | None = None, retry_after: float | None = None) -> None:
         self.model = model
         if kind is not None:
             self.kind = kind
         self.error_type = error_type or type(self).__name__
         self.message = message
+        self.retry_after = retry_after
+        self.attempts = 0
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
-        """``openai:bad-model - NotFoundError: model not found``."""
+        """``openai:bad-model - NotFoundError: model not found`` (+ ``(after 4 attempts)``)."""
         prefix = f"{self.model} - " if self.model else ""
-        return f"{prefix}{self.error_type}: {self.message}"
+        after = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
+        return f"{prefix}{self.error_type}: {self.message}{after}"
+
+    def __str__(self) -> str:
+        return self.one_line()
 
 
 class CallTimeout(ProviderError):

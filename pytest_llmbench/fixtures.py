@@ -3,6 +3,7 @@ bench_record and llm."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,36 +16,90 @@ from pytest_llmbench.stash import RECORDER, bench_session
 from pytest_llmbench.suites.model import Case, Suite
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class SuiteItem:
+    """The one parameter of a YAML suite test: which model answers which case.
+
+    One direct parameter instead of four fixtures keeps pytest's per-item fixture
+    cost at that of a plain parametrized test.
+    """
+
+    model: ModelSpec
+    case: Case
+
+
+def item_params(item: pytest.Item) -> tuple[ModelSpec | None, Case | None]:
+    """The (model, case) a benchmark item runs; (None, None) for other tests."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None, None
+    params = callspec.params
+    bench_item = params.get("bench_item")
+    if isinstance(bench_item, SuiteItem):
+        return bench_item.model, bench_item.case
+    model, case = params.get("llm_model"), params.get("bench_case")
+    return (model if isinstance(model, ModelSpec) else None,
+            case if isinstance(case, Case) else None)
+
+
 def recorder_for(item: pytest.Item) -> ItemRecorder | None:
     """The item's recorder, created on first use; None for tests that are not benchmarks."""
     recorder = item.stash.get(RECORDER, None)
     if recorder is not None:
         return recorder
-    callspec = getattr(item, "callspec", None)
-    params = callspec.params if callspec is not None else {}
-    model = params.get("llm_model")
-    if not isinstance(model, ModelSpec):
+    model, case = item_params(item)
+    if model is None:
         return None
-    case = params.get("bench_case")
     session = bench_session(item.config)
-    suite = session.suite_of(case) if isinstance(case, Case) else None
-    recorder = ItemRecorder(session, model, case if isinstance(case, Case) else None, suite,
+    suite = session.suite_of(case) if case is not None else None
+    recorder = ItemRecorder(session, model, case, suite,
                             name=getattr(item, "originalname", item.name))
     item.stash[RECORDER] = recorder
     return recorder
 
 
+def fetch_response(item: pytest.Item, recorder: ItemRecorder) -> Completion:
+    """The item's response to its suite's prompt, prefetched where planned. A failed call
+    is kept on the recorder and raised, so pytest reports an error (it runs in setup)."""
+    session = recorder.session
+    if session.prefetcher is not None:
+        calls, futures = session.prefetcher.response(item)
+    else:
+        calls = session.requests_for(recorder.model, recorder.case)  # type: ignore[arg-type]
+        futures = session.engine.submit_many(calls)
+    try:
+        completions = [future.result() for future in futures]
+    except ProviderError as exc:
+        recorder.error = exc
+        raise
+    for call, completion in zip(calls, completions, strict=True):
+        recorder.add_call(call, completion)
+    recorder.samples = completions  # all n with --llmbench-samples; this returns the first
+    return completions[0]
+
+
+def _param(request: pytest.FixtureRequest, index: int, name: str) -> Any:
+    """An indirect parameter, or (for a YAML suite item) that part of its ``bench_item``."""
+    if hasattr(request, "param"):
+        return request.param
+    value = item_params(request.node)[index]
+    if value is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: {name} is only available to "
+                                "benchmark tests")
+    return value
+
+
 @pytest.fixture
 def llm_model(request: pytest.FixtureRequest) -> ModelSpec:
     """The model this test runs against (one test per model)."""
-    return request.param  # type: ignore[no-any-return]
+    return _param(request, 0, "llm_model")  # type: ignore[no-any-return]
 
 
 @pytest.fixture
 def bench_case(request: pytest.FixtureRequest, llm_model: ModelSpec) -> Case:
     """The benchmark case (dataset row) this test runs; depends on ``llm_model`` because
     every case runs once per model."""
-    return request.param  # type: ignore[no-any-return]
+    return _param(request, 1, "bench_case")  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -70,21 +125,7 @@ def bench_response(request: pytest.FixtureRequest, bench_case: Case,
     ``bench_record.samples``; this is the first. A failed call raises here, in
     setup, so pytest reports an error, not a failure.
     """
-    session = bench_session(request.config)
-    if session.prefetcher is not None:
-        calls, futures = session.prefetcher.response(request.node)
-    else:
-        calls = session.requests_for(bench_record.model, bench_case)  # type: ignore[arg-type]
-        futures = session.engine.submit_many(calls)
-    try:
-        completions = [future.result() for future in futures]
-    except ProviderError as exc:
-        bench_record.error = exc
-        raise
-    for call, completion in zip(calls, completions, strict=True):
-        bench_record.add_call(call, completion)
-    bench_record.samples = completions
-    return completions[0]
+    return fetch_response(request.node, bench_record)
 
 
 @pytest.fixture
@@ -115,9 +156,11 @@ class _RunningSim:
         self.base_url = base_url
 
 
-def suite_test(bench_response: Completion, bench_record: ItemRecorder) -> None:
-    """The test body of every YAML suite case: score the response, fail if wrong."""
-    bench_record.check(bench_response)
+def suite_test(bench_item: SuiteItem) -> None:
+    """The test function of every YAML suite case. The worker plugin fetches the response
+    in setup (a failed call is an error) and scores it in ``pytest_pyfunc_call`` (a wrong
+    answer is a failure), since both need the item; this body runs only without it."""
+    raise RuntimeError("YAML suite tests run under the llmbench plugin")
 
 
 __all__: list[Any] = ["bench_case", "bench_record", "bench_response", "bench_suite", "llm",

@@ -22,6 +22,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -78,8 +85,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("test_mode", "run only 5 items per suite", default=False, flag=True),
     Option("concurrency", "model calls kept in flight per process", default=8,
            parse=_positive_int, metavar="N"),
-    Option("timeout", "per-call timeout in seconds", default=120.0, parse=_positive_float,
+    Option("timeout", "timeout of each attempt of a call, in seconds", default=120.0, parse=_positive_float,
            metavar="SECONDS"),
+    Option("max_retries", "retries of a call that failed transiently (429, 5xx, timeout, "
+           "dropped connection); a model's max_retries setting overrides", default=3,
+           parse=_non_negative_int, env="LLMBENCH_MAX_RETRIES", metavar="N"),
+    Option("retry_max_wait", "longest single wait before a retry, in seconds (caps "
+           "retry-after too)", default=30.0, parse=_positive_float, metavar="SECONDS"),
     Option("output", "folder holding run directories", default=".llmbench/runs",
            env="LLMBENCH_OUTPUT", metavar="DIR"),
     Option("run_id", "name of this run's directory (default: time-sortable id)",

@@ -37,12 +37,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "llmbench(suite=None, rows=None, **suite_options): run this test once per "
         "(case x model) of the named suite (a YAML path, a Suite, or inline rows)")
+    workerinput = getattr(config, "workerinput", None)
     try:
         bench = LLMBenchSession.from_config(config)
         dist_mode = options.resolve(config, "dist", bench.models_config.settings)
+        bench.expand_models(_discovered(workerinput))
     except LLMBenchError as exc:
         raise pytest.UsageError(str(exc)) from None
-    workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         from pytest_llmbench.xdist_glue import CONTEXT, RUN_ID
 
@@ -51,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         bench.run_id = options.resolve(config, "run_id") or new_run_id()
         _start_sim(config, bench)
+        bench.share_rate_limits()
     config.stash[SESSION] = bench
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
     sharded = False
@@ -63,6 +65,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
+
+
+def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | None:
+    """A worker's model lists from the controller; None on the controller (it asks)."""
+    if workerinput is None:
+        return None
+    from pytest_llmbench.xdist_glue import DISCOVERED
+
+    return dict(workerinput.get(DISCOVERED, {}))
 
 
 def _start_sim(config: pytest.Config, bench: Any) -> None:

@@ -16,6 +16,7 @@ from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.scoring.base import Score, as_score
 from pytest_llmbench.scoring.passk import aggregate, score_samples
+from pytest_llmbench.scoring.reasoning import is_truncated, prepare_answer
 from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.suites.model import Case, Suite
 
@@ -58,20 +59,21 @@ class ItemRecorder:
         assert self.suite is not None and self.case is not None
         scorer = self.session.scorer_for(self.suite)
         samples = self.samples if len(self.samples) > 1 else [completion]
+        prepared = [prepare_answer(c) for c in samples]  # thinking stripped, truncation flagged
         if len(samples) > 1:
-            scores = score_samples(scorer, [c.text for c in samples], self.case)
+            scores = score_samples(scorer, [answer for answer, _ in prepared], self.case)
+            for sample_score, (_, notes) in zip(scores, prepared, strict=True):
+                sample_score.details.update(notes)
             score = self.set_score(aggregate(scores, [c.text for c in samples],
                                              self.suite.pass_at))
         else:
-            score = self.set_score(as_score(scorer(completion.text, self.case)))
+            answer, notes = prepared[0]
+            score = self.set_score(as_score(scorer(answer, self.case)), **notes)
         if not score.passed and not self.session.score_only:
             if len(samples) > 1:
                 raise WrongAnswer(f"wrong answer: 0/{len(samples)} samples passed "
                                   f"(first response: {_clip(completion.text, 120)!r})")
-            extracted = score.details.get("extracted")
-            got = "no answer extracted" if score.extraction_failed else f"got {extracted!r}"
-            raise WrongAnswer(f"wrong answer: expected {self.case.expected!r}, {got} "
-                              f"(response: {_clip(completion.text, 120)!r})")
+            raise WrongAnswer(_wrong_answer(score, self.case.expected, completion.text))
         return score
 
     def record(self, outcome: str, error: str | None, error_kind: str | None,
@@ -103,6 +105,8 @@ class ItemRecorder:
                 record.ttft_s = _mean(c.ttft_s for c in self.samples)
         elif self.case is not None and self.suite is not None:
             record.prompt = self.suite.messages(self.case)
+        if self.error is not None:  # the failed call's attempts count too
+            record.attempts += self.error.attempts
         return record
 
 
@@ -120,9 +124,25 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
     tps = [c.output_tps for c in completions if c.output_tps is not None]
     record.output_tps = sum(tps) / len(tps) if tps else None
     record.finish_reason = last.finish_reason
+    record.truncated = is_truncated(last.finish_reason)
     record.attempts = sum(c.attempts for c in completions)
     costs = [c.cost_usd for c in completions]
     record.cost_usd = None if any(c is None for c in costs) else sum(costs)  # type: ignore[arg-type]
+    record.reasoning = _clip(last.reasoning, _RESPONSE_LIMIT) if last.reasoning else None
+    record.reasoning_tokens = _sum(c.reasoning_tokens for c in completions)
+    record.reasoning_tokens_estimated = any(c.reasoning_tokens_estimated for c in completions)
+    record.reasoning_ttft_s = first.reasoning_ttft_s
+
+
+def _wrong_answer(score: Score, expected: Any, response: str) -> str:
+    reason = score.details.get("reason")
+    if reason is None:
+        extracted = score.details.get("extracted")
+        got = "no answer extracted" if score.extraction_failed else f"got {extracted!r}"
+        reason = f"expected {_clip(repr(expected), 120)}, {got}"
+    if score.details.get("truncated"):
+        reason += ", truncated at max_tokens"
+    return f"wrong answer: {reason} (response: {_clip(response, 120)!r})"
 
 
 def _mean(values: Any) -> float | None:

@@ -8,6 +8,8 @@ delegate to (the syrupy "thin adapter" shape).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +17,13 @@ from typing import Any
 
 from pytest_llmbench import options
 from pytest_llmbench.config import ModelsConfig, ModelSpec, load_models_config, select_models
-from pytest_llmbench.engine import Engine
-from pytest_llmbench.errors import SuiteError
+from pytest_llmbench.engine import LIMITS_DIR, Engine
+from pytest_llmbench.errors import ConfigError, SuiteError
 from pytest_llmbench.prefetch import Prefetcher
 from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider
+from pytest_llmbench.ratelimit import RateLimit, RateLimits, bucket_for, provider_limits
 from pytest_llmbench.results.gates import Gate, parse_gate
+from pytest_llmbench.retry import RetryPolicy
 from pytest_llmbench.scoring.base import Scorer, make_scorer
 from pytest_llmbench.scoring.context import ScoringContext
 from pytest_llmbench.suites.loader import load_suite_file
@@ -53,7 +57,11 @@ class LLMBenchSession:
     context: dict[str, Any] = field(default_factory=dict)
     suite_errors: set[str] = field(default_factory=set)
     scorers: dict[str, Scorer] = field(default_factory=dict)
+    discovered: dict[str, list[str]] = field(default_factory=dict)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    rate_limits: dict[str, RateLimit] = field(default_factory=dict)
     _engine: Engine | None = None
+    _owned_limits_dir: str | None = None
     prefetcher: Prefetcher | None = None
     _scoring: ScoringContext | None = None
 
@@ -68,8 +76,15 @@ class LLMBenchSession:
 
         models = select_models(get("models"), get("category"), models_config, DEFAULT_MODEL,
                                source=_models_source(config))
+        retry = RetryPolicy(get("max_retries"), get("retry_max_wait"))
+        limits = provider_limits(settings, str(models_config.path))
         for spec in models:
             check_provider(spec, source=_models_source(config))
+            try:  # bad retry or rate-limit settings fail now, once
+                retry.for_model(spec)
+                bucket_for(spec, limits)
+            except ConfigError as exc:
+                raise ConfigError(f"{models_config.path}: {exc}") from None
         amount = TEST_MODE_ITEMS if get("test_mode") else parse_sample(get("sample"))
         output = Path(get("output"))
         judge = (_find_or_parse(models_config, get("judge"), "--llmbench-judge")
@@ -81,8 +96,20 @@ class LLMBenchSession:
                    score_only=bool(get("score_only")),
                    gates=[parse_gate(g) for g in get("gate") or []],
                    output=output if output.is_absolute() else rootdir / output,
-                   samples=get("samples"), judge=judge, sandbox=get("sandbox"),
-                   require_docker=bool(get("require_docker")))
+                   retry=retry, rate_limits=limits, samples=get("samples"), judge=judge,
+                   sandbox=get("sandbox"), require_docker=bool(get("require_docker")))
+
+    def expand_models(self, listed: dict[str, list[str]] | None) -> None:
+        """Expand ``provider:*`` models: the controller asks the servers (``listed`` None),
+        workers use the controller's lists. A listed model that has its own config entry
+        keeps that entry's params and settings."""
+        from pytest_llmbench.providers import discovery  # noqa: PLC0415 - only with wildcards
+
+        if listed is None and not any(m.model == discovery.WILDCARD for m in self.models):
+            return
+        self.discovered = discovery.discover(self.models) if listed is None else listed
+        expanded = discovery.expand(self.models, self.discovered)
+        self.models = [self.models_config.find(m.name) or m for m in expanded]
 
     @property
     def model_names(self) -> list[str]:
@@ -151,7 +178,8 @@ class LLMBenchSession:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = Engine(self.concurrency, self.timeout, self.context)
+            self._engine = Engine(self.concurrency, self.timeout, self.context, retry=self.retry,
+                                  limits=RateLimits(self.rate_limits, self.context.get(LIMITS_DIR)))
         return self._engine
 
     def request_for(self, model: ModelSpec, case: Case, sample: int = 0) -> ChatRequest:
@@ -167,9 +195,19 @@ class LLMBenchSession:
         return [self.request_for(model, case, i)
                 for i in range(self.samples_for(self.suite_of(case)))]
 
+    def share_rate_limits(self) -> None:
+        """On the controller: make the folder every worker's rate limiters share, when a
+        model of the run is limited (handed to workers in ``context``)."""
+        if LIMITS_DIR not in self.context and any(
+                bucket_for(m, self.rate_limits) for m in self.models):
+            self.context[LIMITS_DIR] = tempfile.mkdtemp(prefix="llmbench-limits-")
+            self._owned_limits_dir = self.context[LIMITS_DIR]
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
+        if self._owned_limits_dir:
+            shutil.rmtree(self._owned_limits_dir, ignore_errors=True)
 
 
 def _find_or_parse(config: ModelsConfig, name: str, source: str) -> ModelSpec:

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from pytest_llmbench.errors import ProviderError, WrongAnswer
-from pytest_llmbench.fixtures import recorder_for
+from pytest_llmbench.fixtures import fetch_response, item_params, recorder_for, suite_test
 from pytest_llmbench.prefetch import Prefetcher
+from pytest_llmbench.providers.base import Completion
 from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.sharding import assign_shards, shard_size
+from pytest_llmbench.stash import RECORDER
 
 
 class LLMBenchWorker:
@@ -34,15 +36,12 @@ class LLMBenchWorker:
 
             post_answer_key(sim_url, self.session.suites_by_name.values())
         planned = [item for item in session.items
-                   if "bench_response" in getattr(item, "fixturenames", ())
-                   and getattr(item, "callspec", None) is not None
-                   and item.get_closest_marker("skip") is None]
+                   if _runs_suite_prompt(item) and item.get_closest_marker("skip") is None]
         if not planned:
             return
         bench = self.session
-        prefetcher = Prefetcher(bench.engine, lambda item: bench.requests_for(
-            item.callspec.params["llm_model"], item.callspec.params["bench_case"]),
-            lookahead=bench.concurrency * 4)
+        prefetcher = Prefetcher(bench.engine, lambda item: bench.requests_for(*item_params(item)),
+                                lookahead=bench.concurrency * 4)
         if self.sharded:
             scopes = assign_shards((i.nodeid for i in planned), bench.model_names,
                                    shard_size(bench.concurrency))
@@ -54,6 +53,26 @@ class LLMBenchWorker:
         else:
             prefetcher.add_lane(planned)
         bench.prefetcher = prefetcher
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """A YAML suite item's response, fetched after its fixtures are set up."""
+        if _is_suite_item(item):
+            recorder = recorder_for(item)
+            assert recorder is not None
+            item.stash[RESPONSE] = fetch_response(item, recorder)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        """A YAML suite item's test body: score the response; a wrong answer fails."""
+        if not _is_suite_item(pyfuncitem):
+            return None
+        recorder = recorder_for(pyfuncitem)
+        assert recorder is not None
+        completion = pyfuncitem.stash[RESPONSE]
+        del pyfuncitem.stash[RESPONSE]
+        recorder.check(completion)
+        return True
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
@@ -81,10 +100,26 @@ class LLMBenchWorker:
             kind = "harness" if call.when == "call" else "setup"
             outcome, error = "error", _one_line(exc)
         record = recorder.record(outcome, error, kind, item.nodeid, report.duration)
+        del item.stash[RECORDER]  # the record holds what is kept; free the calls
         data = record.to_dict()
         item.config.hook.pytest_llmbench_update_record(record=data, item=item)
         report.llmbench = data  # type: ignore[attr-defined]
         return report
+
+
+RESPONSE = pytest.StashKey[Completion]()
+
+
+def _is_suite_item(item: pytest.Item) -> bool:
+    return getattr(item, "obj", None) is suite_test
+
+
+def _runs_suite_prompt(item: pytest.Item) -> bool:
+    """Whether the item sends its suite's own prompt (so its call can be prefetched)."""
+    if _is_suite_item(item):
+        return True
+    return ("bench_response" in getattr(item, "fixturenames", ())
+            and getattr(item, "callspec", None) is not None)
 
 
 def _skip_reason(report: pytest.TestReport) -> str | None:

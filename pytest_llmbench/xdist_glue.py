@@ -2,6 +2,7 @@
 
 The controller makes the run id once and hands it to workers (they re-parse
 the command line, so anything made at option time would differ per worker),
+with the model lists it discovered for ``provider:*`` models,
 and schedules whole shards so each worker knows which items it runs next.
 """
 
@@ -18,6 +19,7 @@ from pytest_llmbench.sharding import assign_shards, shard_size
 RUN_ID = "llmbench_run_id"
 CONTEXT = "llmbench_context"
 SHARDED = "llmbench_sharded"
+DISCOVERED = "llmbench_discovered"
 
 
 class ShardScheduling(LoadScopeScheduling):
@@ -48,6 +50,7 @@ class XdistGlue:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[RUN_ID] = self.bench.run_id
         node.workerinput[CONTEXT] = dict(self.bench.context)
+        node.workerinput[DISCOVERED] = self.bench.discovered
         node.workerinput[SHARDED] = self.dist_mode == "shard" and node.config.getoption("dist") == "load"
 
     @pytest.hookimpl(tryfirst=True)

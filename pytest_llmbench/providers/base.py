@@ -44,13 +44,22 @@ class Completion:
     attempts: int = 1
     cost_usd: float | None = None
     raw_usage: dict[str, Any] | None = None
+    reasoning: str | None = None
+    """A reasoning model's thinking, kept apart from ``text`` (the answer)."""
+    reasoning_tokens: int | None = None
+    """The part of ``output_tokens`` spent thinking."""
+    reasoning_tokens_estimated: bool = False
+    reasoning_ttft_s: float | None = None
+    """Request sent -> first reasoning token (``ttft_s`` stays the first answer token)."""
 
     @property
     def output_tps(self) -> float | None:
-        """Output tokens per second over the decode phase (after the first token)."""
+        """Output tokens per second over the decode phase (after the first token of the
+        thinking or the answer, whichever came first)."""
         if not self.output_tokens or self.latency_s is None:
             return None
-        decode = self.latency_s - (self.ttft_s or 0.0)
+        starts = [t for t in (self.ttft_s, self.reasoning_ttft_s) if t is not None]
+        decode = self.latency_s - (min(starts) if starts else 0.0)
         if self.output_tokens > 1 and decode > 0:
             return (self.output_tokens - 1) / decode
         return self.output_tokens / self.latency_s if self.latency_s > 0 else None
@@ -98,6 +107,7 @@ _BUILTINS: dict[str, str] = {
     "openai-compatible": _OPENAI,
     "anthropic": "pytest_llmbench.providers.anthropic_messages:AnthropicProvider",
     "bedrock": "pytest_llmbench.providers.bedrock_converse:BedrockProvider",
+    "vertex": "pytest_llmbench.providers.vertex:VertexProvider",
 }
 _entry_points_loaded = False
 

@@ -19,7 +19,7 @@ from botocore.config import Config
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError, ProviderError
-from pytest_llmbench.providers import common
+from pytest_llmbench.providers import clients, common
 from pytest_llmbench.providers.anthropic_messages import split_system
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
@@ -54,12 +54,13 @@ def converse_args(model: str, messages: list[dict[str, Any]], params: dict[str, 
 class BedrockProvider:
     def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
         self.spec = spec
+        self.think_tags = common.think_tags(spec)
         settings = spec.settings
-        session = boto3.session.Session(
-            profile_name=settings.get("profile"),
-            aws_access_key_id=settings.get("aws_access_key_id"),
-            aws_secret_access_key=settings.get("aws_secret_access_key"),
-            aws_session_token=settings.get("aws_session_token"))
+        session_args = {"profile_name": settings.get("profile"),
+                        "aws_access_key_id": settings.get("aws_access_key_id"),
+                        "aws_secret_access_key": settings.get("aws_secret_access_key"),
+                        "aws_session_token": settings.get("aws_session_token")}
+        session = boto3.session.Session(**session_args)
         region = (settings.get("region") or os.environ.get("AWS_REGION")
                   or os.environ.get("AWS_DEFAULT_REGION") or session.region_name)
         if not region:
@@ -68,23 +69,18 @@ class BedrockProvider:
             raise ProviderError("configure AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
                                 "AWS_PROFILE or a role; or AWS_BEARER_TOKEN_BEDROCK)",
                                 model=spec.name, kind="auth", error_type="NoCredentialsError")
-        workers = int(settings.get("max_connections", 64))
-        config = Config(retries={"total_max_attempts": common.max_retries(spec) + 1, "mode": "standard"},
-                        read_timeout=float(settings.get("timeout", 60)),
-                        connect_timeout=float(settings.get("connect_timeout", 10)),
-                        max_pool_connections=workers)
-        self.client = session.client("bedrock-runtime", region_name=region, config=config,
-                                     endpoint_url=settings.get("endpoint_url"))
-        extra = common.headers(spec)
-        if extra:
-            def add_headers(request: Any, **_: Any) -> None:
-                for key, value in extra.items():
-                    request.headers[key] = value
-            self.client.meta.events.register("before-sign.bedrock-runtime.*", add_headers)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmbench-bedrock")
+        options = {**session_args, "region": region, "endpoint_url": settings.get("endpoint_url"),
+                   "workers": int(settings.get("max_connections", 64)),
+                   "read_timeout": float(settings.get("timeout", 60)),
+                   "connect_timeout": float(settings.get("connect_timeout", 10)),
+                   "headers": common.headers(spec)}
+        self._client_key = clients.client_key("bedrock", **options)
+        self._shared: tuple[Any, ThreadPoolExecutor] = clients.acquire(
+            self._client_key, lambda: _build(session, options))
+        self.client, self._pool = self._shared
 
     async def complete(self, request: ChatRequest) -> Completion:
-        kwargs = converse_args(self.spec.model, request.messages, dict(request.params))
+        kwargs = converse_args(self.spec.api_model, request.messages, dict(request.params))
         loop = asyncio.get_running_loop()
         completion = await loop.run_in_executor(self._pool, self._call, kwargs)
         completion_prompt = common.prompt_text(request.messages)
@@ -94,18 +90,19 @@ class BedrockProvider:
 
     def _call(self, kwargs: dict[str, Any]) -> Completion:
         """Runs on a pool thread: the whole stream, with timestamps taken as events arrive."""
-        clock = common.StreamClock()
+        clock = common.StreamClock(think_tags=self.think_tags)
         usage: dict[str, Any] | None = None
         metrics: dict[str, Any] = {}
         stop: str | None = None
         try:
             response = self.client.converse_stream(**kwargs)
-            attempts = 1 + int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
             for event in response["stream"]:
                 if "contentBlockDelta" in event:
-                    text = event["contentBlockDelta"].get("delta", {}).get("text")
-                    if text:
-                        clock.token(text)
+                    delta = event["contentBlockDelta"].get("delta", {})
+                    if delta.get("text"):
+                        clock.token(delta["text"])
+                    elif thought := (delta.get("reasoningContent") or {}).get("text"):
+                        clock.reasoning(thought)
                 elif "messageStop" in event:
                     stop = event["messageStop"].get("stopReason")
                 elif "metadata" in event:
@@ -120,8 +117,31 @@ class BedrockProvider:
             raw["latencyMs"] = metrics["latencyMs"]
         return clock.finish(input_tokens=usage.get("inputTokens") if usage else None,
                             output_tokens=usage.get("outputTokens") if usage else None,
-                            finish=stop, attempts=attempts, raw_usage=raw or None, prompt="")
+                            finish=stop, raw_usage=raw or None, prompt="")
 
     async def aclose(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self.client.close()
+        await clients.release(self._client_key, self._shared, _close)
+
+
+def _build(session: Any, options: dict[str, Any]) -> tuple[Any, ThreadPoolExecutor]:
+    """A bedrock-runtime client making one attempt per call (retries are the engine's)
+    and the thread pool its blocking calls run on."""
+    workers = options["workers"]
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                    read_timeout=options["read_timeout"], connect_timeout=options["connect_timeout"],
+                    max_pool_connections=workers)
+    client = session.client("bedrock-runtime", region_name=options["region"], config=config,
+                            endpoint_url=options["endpoint_url"])
+    extra = options["headers"]
+    if extra:
+        def add_headers(request: Any, **_: Any) -> None:
+            for key, value in extra.items():
+                request.headers[key] = value
+        client.meta.events.register("before-sign.bedrock-runtime.*", add_headers)
+    return client, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmbench-bedrock")
+
+
+def _close(shared: tuple[Any, ThreadPoolExecutor]) -> None:
+    client, pool = shared
+    pool.shutdown(wait=False, cancel_futures=True)
+    client.close()

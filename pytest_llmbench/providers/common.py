@@ -10,6 +10,7 @@ from typing import Any
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.providers.base import Completion
 from pytest_llmbench.providers.errors_map import missing_key
+from pytest_llmbench.providers.reasoning import ThinkSplitter, think_mode
 
 
 def api_key(spec: ModelSpec, env_var: str | None, required: bool, placeholder: str = "none") -> str:
@@ -28,10 +29,6 @@ def headers(spec: ModelSpec) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
 
 
-def max_retries(spec: ModelSpec) -> int:
-    return int(spec.settings.get("max_retries", 2))
-
-
 def estimate_tokens(text: str) -> int:
     """A whitespace estimate, only used when the server reports no usage."""
     return len(text.split())
@@ -40,16 +37,36 @@ def estimate_tokens(text: str) -> int:
 @dataclass
 class StreamClock:
     """Timestamps of one streamed call: TTFT at the first content token, gaps between
-    content chunks, E2E at the last byte (vLLM benchmark_serving definitions)."""
+    content chunks, E2E at the last byte (vLLM benchmark_serving definitions).
+
+    Thinking (``reasoning()``, or ``<think>`` text found in content when
+    ``think_tags`` is set) is collected apart and timed by its first token only.
+    """
 
     start: float = field(default_factory=time.perf_counter)
     ttft: float | None = None
     last: float | None = None
     gaps: list[float] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    reasoning_ttft: float | None = None
+    think_tags: str = "off"
+    _splitter: ThinkSplitter | None = field(default=None, repr=False)
 
-    def token(self, text: str, now: float | None = None) -> None:
-        now = time.perf_counter() if now is None else now
+    def __post_init__(self) -> None:
+        if self.think_tags != "off":
+            self._splitter = ThinkSplitter(self._content, self.reasoning,
+                                           inside=self.think_tags == "open")
+
+    def token(self, text: str) -> None:
+        """A piece of streamed content (the answer, or ``<think>`` text when parsed)."""
+        if self._splitter is not None:
+            self._splitter.feed(text)
+        else:
+            self._content(text)
+
+    def _content(self, text: str) -> None:
+        now = time.perf_counter()
         if self.ttft is None:
             self.ttft = now - self.start
         elif self.last is not None:
@@ -57,28 +74,42 @@ class StreamClock:
         self.last = now
         self.parts.append(text)
 
+    def reasoning(self, text: str) -> None:
+        """A piece of thinking; its first one sets ``reasoning_ttft``."""
+        if self.reasoning_ttft is None:
+            self.reasoning_ttft = time.perf_counter() - self.start
+        self.thinking.append(text)
+
     def finish(self, *, input_tokens: int | None, output_tokens: int | None, finish: str | None,
-               attempts: int, raw_usage: dict[str, Any] | None, prompt: str,
-               end: float | None = None) -> Completion:
+               raw_usage: dict[str, Any] | None, prompt: str,
+               reasoning_tokens: int | None = None, end: float | None = None) -> Completion:
+        if self._splitter is not None:
+            self._splitter.flush()
         text = "".join(self.parts)
+        thought = "".join(self.thinking) or None
         latency = (time.perf_counter() if end is None else end) - self.start
         estimated = output_tokens is None
         if estimated:
-            output_tokens = estimate_tokens(text)
+            output_tokens = estimate_tokens(text) + (estimate_tokens(thought) if thought else 0)
             input_tokens = input_tokens if input_tokens is not None else estimate_tokens(prompt)
+        reasoning_estimated = False
+        if thought and not reasoning_tokens:  # servers that stream thinking often report 0
+            reasoning_tokens, reasoning_estimated = estimate_tokens(thought), True
+            if output_tokens is not None:
+                reasoning_tokens = min(reasoning_tokens, output_tokens)
         return Completion(text=text, input_tokens=input_tokens, output_tokens=output_tokens,
                           tokens_estimated=estimated, ttft_s=self.ttft, latency_s=latency,
-                          itl_s=self.gaps, finish_reason=finish, attempts=attempts,
-                          raw_usage=raw_usage)
+                          itl_s=self.gaps, finish_reason=finish,
+                          raw_usage=raw_usage, reasoning=thought,
+                          reasoning_tokens=reasoning_tokens or (0 if thought else None),
+                          reasoning_tokens_estimated=reasoning_estimated,
+                          reasoning_ttft_s=self.reasoning_ttft)
+
+
+def think_tags(spec: ModelSpec) -> str:
+    """The ``think_tags`` setting (see :mod:`providers.reasoning`)."""
+    return think_mode(spec.settings.get("think_tags"), spec.name)
 
 
 def prompt_text(messages: list[dict[str, Any]]) -> str:
     return " ".join(str(m.get("content", "")) for m in messages)
-
-
-def retry_count(response: Any) -> int:
-    """Retries the SDK made, from the ``x-stainless-retry-count`` header it sent."""
-    try:
-        return int(response.request.headers.get("x-stainless-retry-count", 0))
-    except (AttributeError, TypeError, ValueError):
-        return 0

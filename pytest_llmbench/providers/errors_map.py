@@ -7,6 +7,9 @@ Classes are matched by module and name so that no SDK must be importable here.
 
 from __future__ import annotations
 
+import email.utils
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from pytest_llmbench.errors import LLMBenchError, ProviderError
@@ -75,6 +78,40 @@ def _body_type(exc: BaseException) -> str | None:
     return None
 
 
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from a response's headers: ``retry-after-ms`` (OpenAI, Anthropic),
+    ``x-amz-retry-after`` (milliseconds) or ``retry-after`` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    for name in ("retry-after-ms", "x-amz-retry-after"):
+        try:
+            return max(0.0, float(lowered[name]) / 1000.0)
+        except (KeyError, ValueError):
+            continue
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _headers_of(exc: BaseException) -> Mapping[str, str] | None:
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):  # botocore ClientError
+        headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders")
+        return headers if isinstance(headers, Mapping) else None
+    headers = getattr(response, "headers", None)
+    return headers if isinstance(headers, Mapping) else None
+
+
 def classify(exc: BaseException, model: str) -> LLMBenchError:
     """The ProviderError for ``exc`` (our own errors pass through unchanged)."""
     if isinstance(exc, LLMBenchError):
@@ -120,7 +157,8 @@ def classify(exc: BaseException, model: str) -> LLMBenchError:
                 break
         if module == "botocore" and "NoCredentialsError" in names:
             kind = "auth"
-    return ProviderError(message, model=model, kind=kind, error_type=error_type)
+    return ProviderError(message, model=model, kind=kind, error_type=error_type,
+                         retry_after=parse_retry_after(_headers_of(exc)))
 
 
 def content_filtered(model: str, reason: str) -> ProviderError:

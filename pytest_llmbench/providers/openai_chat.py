@@ -15,7 +15,7 @@ import openai
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError
-from pytest_llmbench.providers import common
+from pytest_llmbench.providers import clients, common
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
 from pytest_llmbench.providers.hosts import HOSTS, base_url_for
@@ -28,13 +28,14 @@ class OpenAIChatProvider:
         self.spec = spec
         settings = spec.settings
         timeout = settings.get("timeout")
-        common_args: dict[str, Any] = {"max_retries": common.max_retries(spec),
-                                       "default_headers": common.headers(spec)}
+        # retries are the engine's (pytest_llmbench.retry), so the SDK makes one attempt
+        common_args: dict[str, Any] = {"max_retries": 0, "default_headers": common.headers(spec)}
         if timeout is not None:
             common_args["timeout"] = float(timeout)
         self.include_usage = bool(settings.get("include_usage", True))
+        self.think_tags = common.think_tags(spec)
         if spec.provider == "azure":
-            self.client: openai.AsyncOpenAI = self._azure(common_args)
+            self._share("azure", openai.AsyncAzureOpenAI, self._azure(common_args))
             return
         if spec.provider not in HOSTS:
             raise ConfigError(f"{spec.name}: no OpenAI-compatible host named {spec.provider!r}")
@@ -45,10 +46,15 @@ class OpenAIChatProvider:
         self.include_usage = bool(settings.get("include_usage", host.include_usage))
         key = common.api_key(spec, host.key_env, required=not host.local,
                              placeholder=os.environ.get("OPENAI_COMPATIBLE_API_KEY", "none"))
-        self.client = openai.AsyncOpenAI(api_key=key, base_url=base_url_for(spec.provider, settings),
-                                         **common_args)
+        self._share("openai", openai.AsyncOpenAI,
+                    {"api_key": key, "base_url": base_url_for(spec.provider, settings), **common_args})
 
-    def _azure(self, args: dict[str, Any]) -> openai.AsyncAzureOpenAI:
+    def _share(self, family: str, cls: Any, args: dict[str, Any]) -> None:
+        """One client per (family, key, base URL, options) and event loop."""
+        self._client_key = clients.client_key(family, **args)
+        self.client: openai.AsyncOpenAI = clients.acquire(self._client_key, lambda: cls(**args))
+
+    def _azure(self, args: dict[str, Any]) -> dict[str, Any]:
         settings = self.spec.settings
         endpoint = settings.get("azure_endpoint") or os.environ.get("AZURE_OPENAI_ENDPOINT")
         base_url = settings.get("base_url")
@@ -62,38 +68,53 @@ class OpenAIChatProvider:
         ad_token = settings.get("azure_ad_token") or os.environ.get("AZURE_OPENAI_AD_TOKEN")
         key = None if ad_token else common.api_key(self.spec, "AZURE_OPENAI_API_KEY", required=True)
         where = {"base_url": base_url} if base_url else {"azure_endpoint": endpoint}
-        return openai.AsyncAzureOpenAI(api_key=key, azure_ad_token=ad_token, api_version=str(version),
-                                       azure_deployment=settings.get("azure_deployment"),
-                                       **where, **args)
+        return {"api_key": key, "azure_ad_token": ad_token, "api_version": str(version),
+                "azure_deployment": settings.get("azure_deployment"), **where, **args}
 
     async def complete(self, request: ChatRequest) -> Completion:
-        kwargs: dict[str, Any] = {"model": self.spec.model, "messages": request.messages,
+        kwargs: dict[str, Any] = {"model": self.spec.api_model, "messages": request.messages,
                                   "stream": True, **request.params}
         if self.include_usage:
             kwargs["stream_options"] = {"include_usage": True}
-        clock = common.StreamClock()
+        clock = common.StreamClock(think_tags=self.think_tags)
         usage: dict[str, Any] | None = None
         finish: str | None = None
         try:
             stream = await self.client.chat.completions.create(**kwargs)
-            attempts = 1 + common.retry_count(getattr(stream, "response", None))
             async for chunk in stream:
                 if chunk.usage is not None:
                     usage = chunk.usage.model_dump()
                 elif (extra := (chunk.model_extra or {}).get("x_groq")) and extra.get("usage"):
                     usage = dict(extra["usage"])
                 for choice in chunk.choices or ():
-                    if choice.delta is not None and choice.delta.content:
-                        clock.token(choice.delta.content)
+                    delta = choice.delta
+                    if delta is not None:
+                        if thought := _reasoning(delta):
+                            clock.reasoning(thought)
+                        if delta.content:
+                            clock.token(delta.content)
                     finish = choice.finish_reason or finish
         except Exception as exc:  # noqa: BLE001 - every SDK error becomes one classified line
             raise classify(exc, self.spec.name) from exc
         if finish == "content_filter":
             raise content_filtered(self.spec.name, "finish_reason=content_filter")
-        return clock.finish(input_tokens=usage.get("prompt_tokens") if usage else None,
-                            output_tokens=usage.get("completion_tokens") if usage else None,
-                            finish=finish, attempts=attempts, raw_usage=usage,
-                            prompt=common.prompt_text(request.messages))
+        details = (usage or {}).get("completion_tokens_details") or {}
+        completion = clock.finish(input_tokens=usage.get("prompt_tokens") if usage else None,
+                                  output_tokens=usage.get("completion_tokens") if usage else None,
+                                  finish=finish, raw_usage=usage,
+                                  prompt=common.prompt_text(request.messages),
+                                  reasoning_tokens=details.get("reasoning_tokens"))
+        if usage and isinstance(usage.get("cost"), int | float):  # OpenRouter reports its charge
+            completion.cost_usd = float(usage["cost"])
+        return completion
 
     async def aclose(self) -> None:
-        await self.client.close()
+        await clients.release(self._client_key, self.client, lambda c: c.close())
+
+
+def _reasoning(delta: Any) -> str | None:
+    """Thinking text in a delta: ``reasoning_content`` (DeepSeek, vLLM < 0.10, SGLang) or
+    ``reasoning`` (vLLM >= 0.10, Ollama, OpenRouter); the SDK keeps both as extra fields."""
+    extra = delta.model_extra or {}
+    value = extra.get("reasoning_content") or extra.get("reasoning")
+    return value if isinstance(value, str) else None

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.results.record import FIELD_NAMES
-from pytest_llmbench.results.run_dir import RECORDS_FILE, write_json
+from pytest_llmbench.results.run_dir import write_json
 from pytest_llmbench.results.summary import SUMMARY_FIELDS, extra_columns
+
+RECORDS_CSV = "records.csv"
 
 
 def _cell(value: Any) -> Any:
@@ -30,16 +32,26 @@ def write_summary(run_path: Path, rows: list[dict[str, Any]], extra: dict[str, A
             writer.writerow([_cell(row.get(name)) for name in columns])
 
 
-def write_records_csv(run_path: Path) -> None:
-    """records.csv from records.jsonl, streamed so large runs stay cheap."""
-    source = run_path / RECORDS_FILE
-    with source.open(encoding="utf-8") as src, \
-            (run_path / "records.csv").open("w", encoding="utf-8", newline="") as dst:
-        writer = csv.writer(dst)
-        writer.writerow(FIELD_NAMES)
-        for line in src:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            writer.writerow([_cell(record.get(name)) for name in FIELD_NAMES])
+class RecordsCsv:
+    """records.csv, one row per record appended as it arrives (beside records.jsonl, the
+    durable log flushed per record; this derived table is flushed by the OS and at close).
+
+    Nested values (prompt, score details, metrics...) are JSON cells; numbers are
+    written in full precision.
+    """
+
+    def __init__(self, run_path: Path) -> None:
+        self._handle = (run_path / RECORDS_CSV).open("a", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._handle)
+        if self._handle.tell() == 0:
+            self._writer.writerow(FIELD_NAMES)
+
+    def append(self, record: dict[str, Any]) -> None:
+        row = [record.get(name) for name in FIELD_NAMES]
+        for index, value in enumerate(row):
+            if isinstance(value, dict | list):
+                row[index] = json.dumps(value, ensure_ascii=False, default=str)
+        self._writer.writerow(row)
+
+    def close(self) -> None:
+        self._handle.close()

@@ -11,7 +11,7 @@ COLUMNS = (
     ("pass", "passed", "{}"), ("fail", "failed", "{}"), ("err", "errors", "{}"),
     ("accuracy [95% CI]", "accuracy", None), ("p50 s", "latency_p50", "{:.3f}"),
     ("p95 s", "latency_p95", "{:.3f}"), ("ttft p50", "ttft_p50", "{:.3f}"),
-    ("tok/s", "output_tps", "{:.1f}"), ("cost $", "cost_usd", "{:.4f}"),
+    ("tok/s", "output_tps", "{:.1f}"), ("cost $", "cost_usd", "{:.6f}"),
 )
 
 
@@ -29,7 +29,7 @@ def _format(row: dict[str, Any], key: str, fmt: str | None) -> str:
         return f"{acc:.1%} [{row['accuracy_ci_low']:.1%}, {row['accuracy_ci_high']:.1%}]"
     value = row.get(key)
     if value is None:
-        return "?" if key == "cost_usd" else "-"
+        return "unknown" if key == "cost_usd" else "-"
     return fmt.format(value) if fmt else str(value)
 
 

@@ -15,8 +15,9 @@ _GATE = re.compile(r"^\s*(?:(?P<suite>[^:<>=!\s]+)\s*:\s*)?(?P<metric>[a-z_0-9]+
                    r"(?P<op><=|>=|<|>|==)\s*(?P<value>[^\s]+)\s*$")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq}
-METRICS = ("accuracy", "error_rate", "extraction_failure_rate", "latency_p50", "latency_p95",
-           "latency_p99", "ttft_p50", "ttft_p95", "output_tps", "cost_usd", "cost_per_correct")
+METRICS = ("accuracy", "error_rate", "extraction_failure_rate", "truncation_rate",
+           "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
+           "cost_usd", "cost_per_correct")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class Record:
     score: float | None = None
     score_details: dict[str, Any] = field(default_factory=dict)
     extraction_failed: bool = False
+    truncated: bool = False
     error: str | None = None
     error_kind: str | None = None
     prompt: Any = None
@@ -41,6 +42,10 @@ class Record:
     attempts: int = 0
     calls: int = 0
     cost_usd: float | None = None
+    reasoning: str | None = None
+    reasoning_tokens: int | None = None
+    reasoning_tokens_estimated: bool = False
+    reasoning_ttft_s: float | None = None
     judge_cost_usd: float | None = None  # what scoring calls (an LLM judge) cost, apart
     metrics: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)

@@ -14,9 +14,10 @@ from pytest_llmbench.results.stats import mean_interval, percentile, wilson_inte
 SUMMARY_FIELDS = (
     "suite", "model", "n", "passed", "failed", "errors", "skipped", "accuracy",
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
+    "truncation_rate",
     "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
-    "judge_cost_usd",
+    "reasoning_tokens", "judge_cost_usd",
 )
 # per-k columns, present when records carry them: pass_at_1, pass_at_5, speedup_at_1 ...
 SAMPLE_METRICS = ("pass_at", "speedup_at", "opt_at")
@@ -30,11 +31,13 @@ class _Group:
         ("passed", "failed", "error", "skipped"), 0))
     scores: list[float] = field(default_factory=list)
     extraction_failures: int = 0
+    truncations: int = 0
     latency: list[float] = field(default_factory=list)
     ttft: list[float] = field(default_factory=list)
     tps: list[float] = field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
     tokens_estimated: bool = False
     cost: float = 0.0
     cost_unknown: bool = False
@@ -59,6 +62,8 @@ class SummaryBuilder:
                                 (1.0 if outcome == "passed" else 0.0))
             if record.get("extraction_failed"):
                 group.extraction_failures += 1
+            if record.get("truncated"):
+                group.truncations += 1
             _add_per_k(group, record, outcome)
         if record.get("judge_cost_usd") is not None:
             group.judge_cost = (group.judge_cost or 0.0) + record["judge_cost_usd"]
@@ -71,6 +76,7 @@ class SummaryBuilder:
                 samples.append(value)
         group.input_tokens += record.get("input_tokens") or 0
         group.output_tokens += record.get("output_tokens") or 0
+        group.reasoning_tokens += record.get("reasoning_tokens") or 0
         group.tokens_estimated |= bool(record.get("tokens_estimated"))
         if record.get("cost_usd") is None:
             group.cost_unknown = True
@@ -89,7 +95,7 @@ class SummaryBuilder:
         binary = all(s in (0.0, 1.0) for s in g.scores)
         ci = (wilson_interval(sum(g.scores), scored) if binary else mean_interval(g.scores))
         attempted = n - c["skipped"]
-        cost = None if g.cost_unknown or not g.latency else round(g.cost, 6)
+        cost = None if g.cost_unknown or not g.latency else g.cost
         correct = sum(g.scores)
         return {
             "suite": g.suite, "model": g.model, "n": n, "passed": c["passed"],
@@ -98,14 +104,17 @@ class SummaryBuilder:
             "accuracy_ci_low": ci[0] if ci else None, "accuracy_ci_high": ci[1] if ci else None,
             "error_rate": c["error"] / attempted if attempted else None,
             "extraction_failure_rate": g.extraction_failures / scored if scored else None,
+            "truncation_rate": g.truncations / scored if scored else None,
             "latency_p50": percentile(g.latency, 50), "latency_p95": percentile(g.latency, 95),
             "latency_p99": percentile(g.latency, 99), "ttft_p50": percentile(g.ttft, 50),
             "ttft_p95": percentile(g.ttft, 95),
             "output_tps": sum(g.tps) / len(g.tps) if g.tps else None,
             "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
-            "tokens_estimated": g.tokens_estimated, "cost_usd": cost,
-            "cost_per_correct": cost / correct if cost is not None and correct else None,
-            "judge_cost_usd": None if g.judge_cost is None else round(g.judge_cost, 6),
+            "tokens_estimated": g.tokens_estimated,
+            "cost_usd": None if cost is None else round(cost, 9),
+            "cost_per_correct": round(cost / correct, 9) if cost is not None and correct else None,
+            "reasoning_tokens": g.reasoning_tokens,
+            "judge_cost_usd": None if g.judge_cost is None else round(g.judge_cost, 9),
             **{name: sum(g.per_k[name]) / len(g.per_k[name])
                for name in sorted(g.per_k, key=_k_order)},
         }

@@ -2,11 +2,13 @@
 
 A scorer is any callable ``(response_text, case) -> Score`` (or a bool or a
 number, normalised here). Named in a suite as ``exact``, ``{name: regex, ...}``
-or ``package.module:function``.
+or ``package.module:function``. Users register their own with ``@scorer("name")``
+(a function ``(response, case, **options)``) or ``register_scorer(name, factory)``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from collections.abc import Callable
@@ -46,6 +48,41 @@ def register_scorer(name: str, factory: ScorerFactory | None = None) -> Any:
     return factory
 
 
+def scorer(name: str | Callable[..., Any] | None = None) -> Any:
+    """Register ``func(response, case, **options)`` as a scorer named ``name``.
+
+    Suite options (``{name: mine, threshold: 0.5}``) are passed as keyword
+    arguments; ``@scorer`` alone uses the function's name.
+    """
+    if callable(name):
+        return scorer(None)(name)
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        register_scorer(name or func.__name__, functools.partial(_bind, func))
+        func.__llmbench_scorer__ = True  # type: ignore[attr-defined]
+        return func
+
+    return wrap
+
+
+def _bind(func: Callable[..., Any], **options: Any) -> Scorer:
+    if not options:
+        return func
+    inspect.signature(func).bind(None, None, **options)  # TypeError names a bad option
+    return functools.partial(func, **options)
+
+
+def expected_values(case: Case) -> list[Any]:
+    """The case's accepted answers (a list means "any of"), None dropped."""
+    value = case.expected
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if v is not None]
+
+
+def verdict(ok: bool, details: dict[str, Any]) -> Score:
+    return Score(1.0 if ok else 0.0, ok, details)
+
+
 def as_score(result: Any) -> Score:
     if isinstance(result, Score):
         return result
@@ -62,7 +99,14 @@ def make_scorer(spec: Any, source: str = "suite", context: ScoringContext | None
     A factory with a ``context`` parameter gets the run's ScoringContext (model calls,
     judge model, sandbox settings); others get only their options.
     """
-    from pytest_llmbench.scoring import code, judge, text  # noqa: F401, PLC0415 - built-ins
+    from pytest_llmbench.scoring import (  # noqa: F401, PLC0415 - registers built-ins
+        choice,
+        code,
+        ifeval,
+        judge,
+        numeric,
+        text,
+    )
 
     options: dict[str, Any] = {}
     if callable(spec):
@@ -78,7 +122,7 @@ def make_scorer(spec: Any, source: str = "suite", context: ScoringContext | None
             options["context"] = context if context is not None else ScoringContext()
         try:
             return factory(**options)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: scorer {spec!r}: {exc}") from None
     if ":" in spec:
         module_name, _, attr = spec.partition(":")
@@ -86,6 +130,15 @@ def make_scorer(spec: Any, source: str = "suite", context: ScoringContext | None
             func = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             raise ConfigError(f"{source}: cannot import scorer {spec!r}: {exc}") from None
-        return func(**options) if options else func  # type: ignore[no-any-return]
+        if getattr(func, "__llmbench_scorer__", False):
+            factory: Callable[..., Any] = functools.partial(_bind, func)
+        elif options:
+            factory = func  # an undecorated function given options is a factory
+        else:
+            return func  # type: ignore[no-any-return]
+        try:
+            return factory(**options)  # type: ignore[no-any-return]
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{source}: scorer {spec!r}: {exc}") from None
     raise ConfigError(f"{source}: unknown scorer {spec!r} (known: {', '.join(sorted(_REGISTRY))}, "
                       "or module:function)")

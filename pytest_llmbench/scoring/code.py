@@ -22,11 +22,11 @@ from typing import Any
 from pytest_llmbench.errors import ConfigError
 from pytest_llmbench.scoring.base import Score, register_scorer
 from pytest_llmbench.scoring.context import ScoringContext
+from pytest_llmbench.scoring.reasoning import split_reasoning
 from pytest_llmbench.scoring.sandbox import BACKENDS, Limits, SandboxResult, get_sandbox
 from pytest_llmbench.suites.model import Case
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _CODE_HINT = re.compile(r"^\s*(def |async def |class |import |from \S+ import |return\b|for |"
                         r"while |if |try:|with |raise\b|assert |yield\b|@\w)", re.MULTILINE)
 _IMPORT = re.compile(r"^(?:import \S.*|from \S+ import .*)$", re.MULTILINE)
@@ -36,7 +36,7 @@ CODE_LIMIT = 8_000
 
 def extract_code(text: str, entry_point: str | None = None) -> str | None:
     """The program in a response, or None when there is none."""
-    text = _THINK.sub("", text)
+    text = split_reasoning(text).answer
     blocks = [(tag.lower(), body) for tag, body in _FENCE.findall(text)]
     python = [body for tag, body in blocks if tag in _PYTHON_TAGS] or [b for _, b in blocks]
     if entry_point:

@@ -23,6 +23,7 @@ from pytest_llmbench.errors import ConfigError
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.scoring.base import Score, register_scorer
 from pytest_llmbench.scoring.context import ScoringContext
+from pytest_llmbench.scoring.reasoning import split_reasoning
 from pytest_llmbench.suites.model import Case, placeholders, render
 
 DEFAULT_RUBRIC = ("The response is correct if its final answer agrees with the reference "
@@ -57,7 +58,6 @@ _SCORE_OF = re.compile(r"(?:score|rating|grade)\s*[:=]?\s*[\s*_\[]*" + _NUM +
 _SCORE_BRACKETS = re.compile(r"\[\[\s*" + _NUM + r"\s*\]\]")
 _SCORE_PLAIN = re.compile(r"(?:score|rating|grade)\s*[:=]\s*[\s*_\[]*" + _NUM, re.IGNORECASE)
 _POSITIVE = {"correct", "pass", "passed", "yes", "right"}
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 MODES = ("verdict", "score")
 
 
@@ -72,7 +72,7 @@ class Verdict:
 
 def parse_verdict(text: str, scale: float = 10.0) -> Verdict:
     """The last verdict and the last score in a judge's reply (reasoning comes first)."""
-    text = _THINK.sub("", text)
+    text = split_reasoning(text).answer
     correct: bool | None = None
     matches = list(_VERDICT.finditer(text))
     word = matches[-1].group(1) if matches else None
@@ -134,7 +134,7 @@ class JudgeScorer:
                               "question, response, reference, rubric") from None
 
     def __call__(self, response: str, case: Case) -> Score:
-        prompt = self.prompt(_THINK.sub("", response).strip(), case)
+        prompt = self.prompt(response.strip(), case)
         messages = [{"role": "system", "content": self.system}] if self.system else []
         messages.append({"role": "user", "content": prompt})
         request = ChatRequest(model=self.model, messages=messages, params=self.params,

@@ -40,15 +40,16 @@ def api_key(headers: Any) -> str | None:
     return None
 
 
-def parse_messages(headers: Any, body: bytes) -> SimRequest:
-    """A ``SimRequest`` from a Messages body; ``SimError`` if malformed."""
+def parse_messages(headers: Any, body: bytes, model_override: str | None = None) -> SimRequest:
+    """A ``SimRequest`` from a Messages body; ``SimError`` if malformed. Vertex puts the
+    model in the URL (``model_override``), not the body."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SimError("bad_request", f"invalid JSON in request body: {exc}") from exc
     if not isinstance(data, dict):
         raise SimError("bad_request", "the request body must be a JSON object")
-    model = data.get("model")
+    model = model_override or data.get("model")
     if not isinstance(model, str) or not model:
         raise SimError("bad_request", "model: Field required")
     max_tokens = data.get("max_tokens")
@@ -69,8 +70,11 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: ".encode() + json.dumps(data).encode() + b"\n\n"
 
 
-_DELTA_PREFIX = (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+_DELTA_PREFIX = (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
                  b'"delta":{"type":"text_delta","text":')
+_THINKING_PREFIX = (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+                    b'"delta":{"type":"thinking_delta","thinking":')
+SIGNATURE = "c2ltdWxhdGVkIHRoaW5raW5nIHNpZ25hdHVyZQ=="
 
 
 class AnthropicWire:
@@ -82,6 +86,9 @@ class AnthropicWire:
         self.request_id = f"req_011sim{plan.request_id}" if plan else "req_011simerror"
         self.id = f"msg_01sim{plan.request_id}" if plan else ""
         self.model = plan.request.model if plan else ""
+        thinks = bool(plan and plan.reasoning)
+        self._text_index = 1 if thinks else 0
+        self._delta_prefix = _DELTA_PREFIX % self._text_index
 
     def headers(self) -> Headers:
         return [(b"request-id", self.request_id.encode())]
@@ -95,25 +102,43 @@ class AnthropicWire:
 
     def complete(self, plan: Plan, latency_s: float) -> bytes:
         usage = {"input_tokens": plan.request.input_tokens, "output_tokens": plan.output_tokens}
-        return json.dumps(self._message([{"type": "text", "text": plan.text}],
-                                        _STOP[plan.finish], usage)).encode()
+        content: list[dict[str, Any]] = [{"type": "text", "text": plan.text}]
+        if plan.reasoning:
+            content.insert(0, {"type": "thinking", "thinking": plan.reasoning_text,
+                               "signature": SIGNATURE})
+        return json.dumps(self._message(content, _STOP[plan.finish], usage)).encode()
 
     def head(self, plan: Plan) -> bytes:
         usage = {"input_tokens": plan.request.input_tokens, "output_tokens": 1}
+        block = ({"type": "thinking", "thinking": "", "signature": ""} if plan.reasoning
+                 else {"type": "text", "text": ""})
         return (_event("message_start", {"type": "message_start",
                                          "message": self._message([], None, usage)})
                 + _event("content_block_start", {"type": "content_block_start", "index": 0,
-                                                 "content_block": {"type": "text", "text": ""}})
+                                                 "content_block": block})
                 + _event("ping", {"type": "ping"}))
 
     def first(self, plan: Plan) -> bytes:
         return b""
 
     def token(self, piece: str) -> bytes:
-        return _DELTA_PREFIX + json.dumps(piece).encode() + b"}}\n\n"
+        return self._delta_prefix + json.dumps(piece).encode() + b"}}\n\n"
+
+    def reasoning(self, piece: str) -> bytes:
+        return _THINKING_PREFIX + json.dumps(piece).encode() + b"}}\n\n"
+
+    def switch(self, plan: Plan) -> bytes:
+        """Close the thinking block (with its signature) and open the text block."""
+        return (_event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                               "delta": {"type": "signature_delta",
+                                                         "signature": SIGNATURE}})
+                + _event("content_block_stop", {"type": "content_block_stop", "index": 0})
+                + _event("content_block_start", {"type": "content_block_start", "index": 1,
+                                                 "content_block": {"type": "text", "text": ""}}))
 
     def tail(self, plan: Plan, latency_s: float) -> list[bytes]:
-        return [_event("content_block_stop", {"type": "content_block_stop", "index": 0})
+        open_block = 1 if plan.reasoning and plan.output_tokens > plan.reasoning else 0
+        return [_event("content_block_stop", {"type": "content_block_stop", "index": open_block})
                 + _event("message_delta", {"type": "message_delta",
                                            "delta": {"stop_reason": _STOP[plan.finish],
                                                      "stop_sequence": None},

@@ -24,6 +24,7 @@ from pytest_llmbench.sim.state import Plan, SimRequest, SimState
 
 OPENAI_CHAT = "/v1/chat/completions"
 ANTHROPIC_MESSAGES = "/v1/messages"
+VERTEX_ANTHROPIC = "/v1/projects/{p}/locations/{r}/publishers/anthropic/models/{model}"
 BEDROCK_CONVERSE = "/model/{modelId}/converse"
 BEDROCK_STREAM = "/model/{modelId}/converse-stream"
 
@@ -70,6 +71,10 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
     def parse_messages(scope: Scope, body: bytes) -> SimRequest:
         return anthropic_api.parse_messages(Headers(scope=scope), body)
 
+    def parse_vertex(scope: Scope, body: bytes) -> SimRequest:
+        model = scope["path_params"]["model_action"].rpartition(":")[0]
+        return anthropic_api.parse_messages(Headers(scope=scope), body, model or None)
+
     def parse_converse(stream: bool) -> Callable[[Scope, bytes], SimRequest]:
         def parse(scope: Scope, body: bytes) -> SimRequest:
             model_id = scope["path_params"]["model_id"]
@@ -79,12 +84,19 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
 
     chat = Generation(state, OPENAI_CHAT, parse_chat, openai_api.OpenAIWire)
     messages = Generation(state, ANTHROPIC_MESSAGES, parse_messages, anthropic_api.AnthropicWire)
+    vertex = Generation(state, VERTEX_ANTHROPIC, parse_vertex, anthropic_api.AnthropicWire)
     converse = Generation(state, BEDROCK_CONVERSE, parse_converse(False), bedrock_api.BedrockWire)
     converse_stream = Generation(state, BEDROCK_STREAM, parse_converse(True),
                                  bedrock_api.BedrockWire)
 
     async def models(request: Request) -> Response:
+        state.metrics.request_done(request.url.path, "-", 200)
         return Response(openai_api.models_list(list(state.config.models)),
+                        media_type="application/json")
+
+    async def tags(request: Request) -> Response:
+        state.metrics.request_done(request.url.path, "-", 200)
+        return Response(openai_api.ollama_tags(list(state.config.models)),
                         media_type="application/json")
 
     async def health(request: Request) -> Response:
@@ -116,10 +128,14 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
         Route("/chat/completions", chat, methods=["POST"]),
         Route("/openai/deployments/{deployment}/chat/completions", chat, methods=["POST"]),
         Route("/v1/messages", messages, methods=["POST"]),
+        # Claude on Vertex: {model}:rawPredict or {model}:streamRawPredict (stream is in the body)
+        Route("/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model_action}",
+              vertex, methods=["POST"]),
         Route("/model/{model_id:path}/converse-stream", converse_stream, methods=["POST"]),
         Route("/model/{model_id:path}/converse", converse, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
         Route("/models", models, methods=["GET"]),
+        Route("/api/tags", tags, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET", "DELETE"]),
         Route("/llmbench/answer-key", add_answers, methods=["POST"]),

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from pytest_llmbench.sim import eventstream
+from pytest_llmbench.sim.anthropic_api import SIGNATURE
 from pytest_llmbench.sim.prompt import flatten
 from pytest_llmbench.sim.respond import Headers
 from pytest_llmbench.sim.state import CASE_HEADER, FAULT_HEADER, Plan, SimError, SimRequest, sample_of
@@ -75,6 +76,8 @@ class BedrockWire:
     def __init__(self, plan: Plan | None) -> None:
         rid = plan.request_id if plan else "000000000000000000000000"
         self.request_id = f"{rid[:8]}-{rid[8:12]}-{rid[12:16]}-{rid[16:20]}-{rid[20:]:0<12}"
+        self._text_index = 1 if plan and plan.reasoning else 0
+        self._text_prefix = b'{"contentBlockIndex":%d,"delta":{"text":' % self._text_index
 
     def headers(self) -> Headers:
         return [(b"x-amzn-requestid", self.request_id.encode())]
@@ -86,7 +89,7 @@ class BedrockWire:
 
     def complete(self, plan: Plan, latency_s: float) -> bytes:
         return json.dumps({
-            "output": {"message": {"role": "assistant", "content": [{"text": plan.text}]}},
+            "output": {"message": {"role": "assistant", "content": self._content(plan)}},
             "stopReason": _STOP[plan.finish], "usage": self._usage(plan),
             "metrics": {"latencyMs": round(latency_s * 1000)},
         }).encode()
@@ -97,13 +100,32 @@ class BedrockWire:
     def first(self, plan: Plan) -> bytes:
         return b""
 
+    @staticmethod
+    def _content(plan: Plan) -> list[dict[str, Any]]:
+        content: list[dict[str, Any]] = [{"text": plan.text}]
+        if plan.reasoning:
+            content.insert(0, {"reasoningContent": {"reasoningText": {
+                "text": plan.reasoning_text, "signature": SIGNATURE}}})
+        return content
+
     def token(self, piece: str) -> bytes:
-        payload = b'{"contentBlockIndex":0,"delta":{"text":' + json.dumps(piece).encode() + b"}}"
+        payload = self._text_prefix + json.dumps(piece).encode() + b"}}"
         return eventstream.message(_DELTA_HEADERS, payload)
 
+    def reasoning(self, piece: str) -> bytes:
+        return eventstream.event("contentBlockDelta", {
+            "contentBlockIndex": 0, "delta": {"reasoningContent": {"text": piece}}})
+
+    def switch(self, plan: Plan) -> bytes:
+        """Sign and close the reasoning block; the answer is block 1."""
+        return (eventstream.event("contentBlockDelta", {
+                    "contentBlockIndex": 0, "delta": {"reasoningContent": {"signature": SIGNATURE}}})
+                + eventstream.event("contentBlockStop", {"contentBlockIndex": 0}))
+
     def tail(self, plan: Plan, latency_s: float) -> list[bytes]:
+        open_block = 1 if plan.reasoning and plan.output_tokens > plan.reasoning else 0
         return [
-            eventstream.event("contentBlockStop", {"contentBlockIndex": 0}),
+            eventstream.event("contentBlockStop", {"contentBlockIndex": open_block}),
             eventstream.event("messageStop", {"stopReason": _STOP[plan.finish]}),
             eventstream.event("metadata", {"usage": self._usage(plan),
                                            "metrics": {"latencyMs": round(latency_s * 1000)}}),

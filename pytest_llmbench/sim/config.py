@@ -17,6 +17,8 @@ from typing import Any
 from pytest_llmbench.sim.distributions import Distribution, DistributionError, parse_distribution
 
 POLICIES = ("echo", "fixed", "judge", "key", "lorem")
+REASONING_FORMATS = ("reasoning_content", "reasoning", "think_tags")
+REASONING_TEXT = "Let me think about this step by step before I answer."
 
 PRE_STREAM_FAULTS = (
     "auth", "not_found", "bad_request", "rate_limit", "server_error", "unavailable", "overloaded",
@@ -49,10 +51,18 @@ class ModelProfile:
     fault_after: int | None = None  # tokens sent before a mid-stream fault
     stall_s: float = 30.0
     retry_after_s: float = 1.0
+    fail_first: int = 0  # the first N requests of each prompt (case id or text) fail ...
+    fail_first_kind: str = "server_error"  # ... with this fault
     max_concurrency: int | None = None
     max_queue: int | None = None
     api_key: str | None = None
     seed: int | None = None
+    reasoning_tokens: Distribution | None = None  # thinking tokens streamed before the answer
+    reasoning_format: str = "reasoning_content"
+    """How OpenAI-style streams carry thinking: a ``reasoning_content`` delta (DeepSeek,
+    SGLang, vLLM < 0.10), a ``reasoning`` delta (vLLM >= 0.10, Ollama) or ``think_tags``
+    (``<think>...</think>`` inside the content, on every wire). Anthropic streams send
+    thinking blocks and Bedrock ``reasoningContent`` deltas for the first two."""
 
 
 @dataclass
@@ -91,6 +101,9 @@ def ready_models() -> dict[str, ModelProfile]:
                      errors={"rate_limit": 0.1, "server_error": 0.05, "stream_error": 0.02,
                              "drop": 0.02}),
         ModelProfile("echo", policy="echo"),
+        # a reasoning model: 24 thinking tokens before each answer
+        ModelProfile("thinker", ttft_ms=ms("fixed", 20.0), itl_ms=ms("fixed", 1.0),
+                     reasoning_tokens=ms("fixed", 24.0)),
         # grades a judge prompt by comparing its <reference> and <response> parts
         ModelProfile("judge", ttft_ms=ms("fixed", 5.0), itl_ms=ms("fixed", 0.5), policy="judge"),
     ]
@@ -126,13 +139,20 @@ def build_profile(name: str, raw: dict[str, Any], base: ModelProfile | None,
                 kw["until_max_tokens"] = False
     except DistributionError as exc:
         raise SimConfigError(str(exc)) from exc
-    for key in ("policy", "text", "fallback", "api_key"):
+    if "reasoning_tokens" in raw:
+        try:
+            kw["reasoning_tokens"] = (None if raw["reasoning_tokens"] is None else parse_distribution(
+                raw["reasoning_tokens"], f"{where}: {name}.reasoning_tokens"))
+        except DistributionError as exc:
+            raise SimConfigError(str(exc)) from exc
+    for key in ("policy", "text", "fallback", "api_key", "reasoning_format", "fail_first_kind"):
         if key in raw:
             kw[key] = None if raw[key] is None else str(raw[key])
     for key in ("correct_fraction", "stall_s", "retry_after_s"):
         if key in raw:
             kw[key] = _number(raw[key], f"{where}: {name}.{key}")
-    for key in ("fault_after", "max_concurrency", "max_queue", "seed", "default_max_tokens"):
+    for key in ("fault_after", "max_concurrency", "max_queue", "seed", "default_max_tokens",
+                "fail_first"):
         if key in raw:
             kw[key] = None if raw[key] is None else int(_number(raw[key], f"{where}: {name}.{key}"))
     if "until_max_tokens" in raw:
@@ -167,8 +187,14 @@ def _errors(value: Any, what: str) -> dict[str, float]:
 def _validate(p: ModelProfile, where: str) -> None:
     if p.policy not in POLICIES:
         raise SimConfigError(f"{where}: model {p.name!r}: policy must be one of {list(POLICIES)}")
+    if p.reasoning_format not in REASONING_FORMATS:
+        raise SimConfigError(f"{where}: model {p.name!r}: reasoning_format must be one of "
+                             f"{list(REASONING_FORMATS)}")
     if not 0.0 <= p.correct_fraction <= 1.0:
         raise SimConfigError(f"{where}: model {p.name!r}: correct_fraction must be in [0, 1]")
+    if p.fail_first_kind not in FAULT_KINDS:
+        raise SimConfigError(f"{where}: model {p.name!r}: fail_first_kind must be one of "
+                             f"{list(FAULT_KINDS)}")
     if p.max_concurrency is not None and p.max_concurrency < 1:
         raise SimConfigError(f"{where}: model {p.name!r}: max_concurrency must be >= 1")
 

@@ -9,6 +9,7 @@ to its exception classes. Chunk bytes are pre-built around each token.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
@@ -84,6 +85,9 @@ class OpenAIWire:
         self._prefix = f'data: {head},"choices":[{{"index":0,"delta":{{"content":'.encode()
         usage = ',"usage":null' if self.include_usage else ""
         self._suffix = f'}},"logprobs":null,"finish_reason":null}}]{usage}}}\n\n'.encode()
+        field = plan.profile.reasoning_format
+        self._think_prefix = self._prefix.replace(b'"content":', f'"{field}":'.encode())
+        self._think_field = field
 
     def headers(self) -> Headers:
         return [(b"x-request-id", self.request_id.encode())]
@@ -92,7 +96,7 @@ class OpenAIWire:
         n_in, n_out = plan.request.input_tokens, plan.output_tokens
         return {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out,
                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                "completion_tokens_details": {"reasoning_tokens": plan.reasoning, "audio_tokens": 0,
                                               "accepted_prediction_tokens": 0,
                                               "rejected_prediction_tokens": 0}}
 
@@ -101,7 +105,8 @@ class OpenAIWire:
             "id": self.id, "object": "chat.completion", "created": self.created,
             "model": self.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": plan.text,
-                                                 "refusal": None, "annotations": []},
+                                                 "refusal": None, "annotations": [],
+                                                 **self._thought(plan)},
                          "logprobs": None, "finish_reason": plan.finish}],
             "usage": self._usage(plan), "service_tier": "default",
             "system_fingerprint": FINGERPRINT,
@@ -125,6 +130,15 @@ class OpenAIWire:
 
     def token(self, piece: str) -> bytes:
         return self._prefix + json.dumps(piece).encode() + self._suffix
+
+    def reasoning(self, piece: str) -> bytes:
+        return self._think_prefix + json.dumps(piece).encode() + self._suffix
+
+    def switch(self, plan: Plan) -> bytes:
+        return b""
+
+    def _thought(self, plan: Plan) -> dict[str, str]:
+        return {self._think_field: plan.reasoning_text} if plan.reasoning else {}
 
     def tail(self, plan: Plan, latency_s: float) -> list[bytes]:
         out = self._chunk([{"index": 0, "delta": {}, "logprobs": None,
@@ -158,6 +172,15 @@ def models_list(names: list[str]) -> bytes:
     data = [{"id": n, "object": "model", "created": created, "owned_by": "llmbench-sim"}
             for n in sorted(names)]
     return json.dumps({"object": "list", "data": data}).encode()
+
+
+def ollama_tags(names: list[str]) -> bytes:
+    """Ollama's native ``GET /api/tags``: the same models, as Ollama lists local ones."""
+    data = [{"name": n, "model": n, "modified_at": "2024-01-01T00:00:00Z", "size": 0,
+             "digest": hashlib.sha256(n.encode()).hexdigest(),
+             "details": {"format": "gguf", "family": "llmbench-sim", "parameter_size": "0B",
+                         "quantization_level": "none"}} for n in sorted(names)]
+    return json.dumps({"models": data}).encode()
 
 
 def _seconds(value: float) -> bytes:

@@ -82,6 +82,8 @@ class Wire(Protocol):
     def head(self, plan: Plan) -> bytes: ...
     def first(self, plan: Plan) -> bytes: ...
     def token(self, piece: str) -> bytes: ...
+    def reasoning(self, piece: str) -> bytes: ...
+    def switch(self, plan: Plan) -> bytes: ...
     def tail(self, plan: Plan, latency_s: float) -> list[bytes]: ...
     def stream_error(self, plan: Plan) -> bytes: ...
     def error(self, err: SimError, retry_after_s: float) -> tuple[int, Headers, bytes]: ...
@@ -91,6 +93,11 @@ def arrival_time(scope: Scope) -> float:
     """When the request reached the server (``time.monotonic``), as early as known."""
     stamp = scope.get(ARRIVAL_KEY)
     return stamp if isinstance(stamp, float) else time.monotonic()
+
+
+def wall_time(monotonic_stamp: float) -> float:
+    """A ``time.monotonic`` stamp as Unix time, for /metrics readers in other processes."""
+    return round(time.time() - (time.monotonic() - monotonic_stamp), 6)
 
 
 async def send_bytes(send: Send, status: int, headers: Headers, body: bytes) -> None:
@@ -202,6 +209,7 @@ class PlanResponse:
         mid_fault = plan.fault in ("stream_error", "drop", "stall")
         stop = plan.fault_after if mid_fault else len(pieces)
         monotonic, sleep, token = time.monotonic, asyncio.sleep, wire.token
+        thinking = plan.reasoning
         start = t0 - TIMER_LEAD_S
         for i in range(stop):
             delay = start + offsets[i] - monotonic()
@@ -209,7 +217,12 @@ class PlanResponse:
                 await sleep(delay)
             if gone is not None and gone.disconnected:
                 return
-            data = token(pieces[i])
+            if i < thinking:
+                data = wire.reasoning(pieces[i])
+            elif i == thinking and i:  # the first answer token after the thinking
+                data = wire.switch(plan) + token(pieces[i])
+            else:
+                data = token(pieces[i])
             if i == 0:
                 data = wire.first(plan) + data
             await send({"type": "http.response.body", "body": data, "more_body": True})
@@ -247,6 +260,7 @@ class PlanResponse:
     def _summary(self) -> dict[str, Any]:
         plan, req = self.plan, self.plan.request
         return {
+            "at": wall_time(self.arrival),
             "route": self.route, "model": req.model, "status": self.status, "stream": req.stream,
             "case_id": req.case_id, "max_tokens": req.max_tokens,
             "input_tokens": req.input_tokens, "output_tokens": self.sent_tokens,
@@ -317,8 +331,8 @@ async def handle(
         status, headers, payload = wire.error(err, retry_after)
         name = profile.name if profile is not None else model
         state.metrics.request_done(route, name, status)
-        state.metrics.recent.append({"route": route, "model": model, "status": status,
-                                     "error": err.kind, "message": err.message})
+        state.metrics.recent.append({"at": wall_time(arrival), "route": route, "model": model,
+                                     "status": status, "error": err.kind, "message": err.message})
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await send_bytes(send, status, headers, payload)

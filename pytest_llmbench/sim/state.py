@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from pytest_llmbench.sim.answers import AnswerKey, answer_for, load_answer_key
 from pytest_llmbench.sim.config import (
     FAULT_KINDS,
     MID_STREAM_FAULTS,
+    REASONING_TEXT,
     ModelProfile,
     SimConfig,
     strip_prefix,
@@ -78,10 +80,15 @@ class Plan:
     request_id: str = ""
     right: bool | None = None
     ttft: float = 0.0
+    reasoning: int = 0  # the first ``reasoning`` pieces are thinking, not the answer
 
     @property
     def text(self) -> str:
-        return "".join(self.pieces)
+        return "".join(self.pieces[self.reasoning:])
+
+    @property
+    def reasoning_text(self) -> str:
+        return "".join(self.pieces[:self.reasoning])
 
     @property
     def output_tokens(self) -> int:
@@ -138,6 +145,7 @@ class SimState:
     gates: dict[str, Gate] = field(default_factory=dict)
     rngs: dict[str, random.Random] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=itertools.count)
+    seen: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @classmethod
     def from_config(cls, config: SimConfig) -> SimState:
@@ -187,6 +195,11 @@ class SimState:
         if fault is not None and fault not in FAULT_KINDS:
             raise SimError("bad_request", f"{FAULT_HEADER}: unknown fault {fault!r}; "
                            f"known: {', '.join(FAULT_KINDS)}")
+        if fault is None and profile.fail_first:
+            asked = (profile.name, req.case_id or req.prompt)
+            self.seen[asked] += 1
+            if self.seen[asked] <= profile.fail_first:
+                fault = profile.fail_first_kind
         if fault is None and profile.errors:
             draw = rng.random()
             for kind, rate in profile.errors.items():
@@ -203,8 +216,15 @@ class SimState:
             pieces = _fit(pieces, want)
         elif profile.output_tokens is not None:
             pieces = _fit(pieces, max(0, round(profile.output_tokens.sample(rng))))
+        thinking = _thinking(profile, rng)
+        reasoning = len(thinking)
+        if profile.reasoning_format == "think_tags" and thinking:
+            thinking = split_tokens("<think>") + thinking + split_tokens("</think>\n\n")
+            reasoning = 0  # the tags and the thinking are part of the content
+        pieces = thinking + pieces
         if req.max_tokens is not None and len(pieces) > req.max_tokens:
             pieces = pieces[: max(0, req.max_tokens)]
+            reasoning = min(reasoning, len(pieces))
             finish = "length"
         ttft = profile.ttft_ms.sample(rng) / 1000.0
         offsets = _offsets(ttft, len(pieces), profile, rng)
@@ -212,7 +232,15 @@ class SimState:
         return Plan(profile=profile, request=req, pieces=pieces, offsets=offsets, finish=finish,
                     fault=fault, fault_after=min(fault_after, len(pieces)),
                     request_id=f"{next(self.ids):08d}{rng.getrandbits(48):012x}",
-                    right=answer.right, ttft=ttft)
+                    right=answer.right, ttft=ttft, reasoning=reasoning)
+
+
+def _thinking(profile: ModelProfile, rng: random.Random) -> list[str]:
+    """The thinking tokens a reasoning profile streams before its answer."""
+    if profile.reasoning_tokens is None:
+        return []
+    n = max(0, round(profile.reasoning_tokens.sample(rng)))
+    return _fit(split_tokens(REASONING_TEXT), n) if n else []
 
 
 def _fit(pieces: list[str], n: int) -> list[str]:

@@ -12,8 +12,9 @@ concurrency -- 1,000 items with a 0.2 s oracle delay at
 --llmbench-concurrency 16``, against ideal = 1000 * 0.2 / 32 s plus bare
 pytest's own time for 1,000 trivial tests (with ``-n 2`` for the second)
 (target <= 1.25). Every figure is the median of 3 timed runs after one untimed
-warm-up run; children run with bytecode caching on. Misses are flagged, never
-asserted; exit status is 0. Run it on an otherwise idle machine.
+warm-up run, baseline and llmbench runs alternating; children run with
+bytecode caching on. Misses are flagged, never asserted; exit status is 0.
+Run it on an otherwise idle machine.
 ``--quick`` divides every item count by 10 for a smoke run (the ideal of the
 concurrency rows then ignores the rounding up to whole waves, so expect misses).
 
@@ -71,16 +72,24 @@ def run_pytest(cwd: Path, args: list[str], log_name: str) -> Run:
     return Run(wall, usage.ru_maxrss / 1024, proc.returncode)  # Linux: ru_maxrss in KiB
 
 
-def repeated(cwd: Path, args: list[str], repeats: int, label: str) -> tuple[float, float]:
-    """Median wall time and median peak RSS over ``repeats`` runs, after one untimed
-    warm-up run (bytecode and page caches)."""
-    run_pytest(cwd, args, f"{label}-warmup.log")
-    runs = [run_pytest(cwd, args, f"{label}-{i}.log") for i in range(repeats)]
-    walls = ", ".join(f"{r.wall_s:.2f}" for r in runs)
-    print(f"  {label}: wall {walls} s; rss {statistics.median(r.maxrss_mb for r in runs):.0f} MB",
-          flush=True)
-    return (statistics.median(r.wall_s for r in runs),
-            statistics.median(r.maxrss_mb for r in runs))
+def paired(cwd: Path, base_args: list[str], ours_args: list[str], repeats: int, label: str
+           ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Median (wall, peak RSS) of the baseline and of ours, after one untimed warm-up run of
+    each (bytecode and page caches). Runs alternate baseline/ours, so a load change on a
+    shared machine hits both alike."""
+    run_pytest(cwd, base_args, f"{label}-base-warmup.log")
+    run_pytest(cwd, ours_args, f"{label}-ours-warmup.log")
+    base_runs, our_runs = [], []
+    for i in range(repeats):
+        base_runs.append(run_pytest(cwd, base_args, f"{label}-base-{i}.log"))
+        our_runs.append(run_pytest(cwd, ours_args, f"{label}-ours-{i}.log"))
+    out = []
+    for name, runs in (("baseline", base_runs), ("llmbench", our_runs)):
+        walls = ", ".join(f"{r.wall_s:.2f}" for r in runs)
+        rss = statistics.median(r.maxrss_mb for r in runs)
+        print(f"  {label} {name}: wall {walls} s; rss {rss:.0f} MB", flush=True)
+        out.append((statistics.median(r.wall_s for r in runs), rss))
+    return out[0], out[1]
 
 
 def make_dir(root: Path, name: str, n: int, delay: float | None = None) -> Path:
@@ -126,18 +135,17 @@ def main() -> int:
         # 1. per-item overhead with the instant provider
         print(f"[1] overhead: {n_run} items", flush=True)
         d = make_dir(root, "overhead", n_run)
-        bare, _ = repeated(d, ["test_bare.py", *BASE_ARGS, *NO_PLUGIN], reps, "bare")
-        bench, _ = repeated(d, [*bench_args(d), *BASE_ARGS], reps, "llmbench")
+        (bare, _), (bench, _) = paired(d, ["test_bare.py", *BASE_ARGS, *NO_PLUGIN],
+                                       [*bench_args(d), *BASE_ARGS], reps, "run")
         rows.append((f"run {n_run:,} items, instant oracle", f"{bench:.2f} s", f"{bare:.2f} s",
                      bench / bare, 1.3))
 
         # 2. collection time and memory
         print(f"[2] collection: {n_collect} items", flush=True)
         d = make_dir(root, "collect", n_collect)
-        bare, bare_rss = repeated(d, ["test_bare.py", "--collect-only", *BASE_ARGS, *NO_PLUGIN],
-                                  reps, "bare")
-        bench, bench_rss = repeated(d, [*bench_args(d), "--collect-only", *BASE_ARGS], reps,
-                                    "llmbench")
+        (bare, bare_rss), (bench, bench_rss) = paired(
+            d, ["test_bare.py", "--collect-only", *BASE_ARGS, *NO_PLUGIN],
+            [*bench_args(d), "--collect-only", *BASE_ARGS], reps, "collect")
         rows.append((f"collect {n_collect:,} items: time", f"{bench:.2f} s", f"{bare:.2f} s",
                      bench / bare, 1.5))
         rows.append((f"collect {n_collect:,} items: peak RSS", f"{bench_rss:.0f} MB",
@@ -147,15 +155,15 @@ def main() -> int:
         ideal = n_conc * DELAY / 32
         print(f"[3] concurrency: {n_conc} items, delay {DELAY}s", flush=True)
         d = make_dir(root, "concurrency", n_conc, delay=DELAY)
-        bare, _ = repeated(d, ["test_bare.py", *BASE_ARGS, *NO_PLUGIN], reps, "bare")
-        bench, _ = repeated(d, [*bench_args(d), *BASE_ARGS, "--llmbench-concurrency", "32"],
-                            reps, "llmbench-c32")
+        (bare, _), (bench, _) = paired(
+            d, ["test_bare.py", *BASE_ARGS, *NO_PLUGIN],
+            [*bench_args(d), *BASE_ARGS, "--llmbench-concurrency", "32"], reps, "c32")
         rows.append((f"{n_conc:,} x {DELAY}s, c=32, 1 process", f"{bench:.2f} s",
                      f"{ideal:.2f}+{bare:.2f} s", bench / (ideal + bare), 1.25))
-        bare, _ = repeated(d, ["test_bare.py", *BASE_ARGS, *NO_PLUGIN, "-n", "2"], reps,
-                           "bare-n2")
-        bench, _ = repeated(d, [*bench_args(d), *BASE_ARGS, "-n", "2",
-                                "--llmbench-concurrency", "16"], reps, "llmbench-n2-c16")
+        (bare, _), (bench, _) = paired(
+            d, ["test_bare.py", *BASE_ARGS, *NO_PLUGIN, "-n", "2"],
+            [*bench_args(d), *BASE_ARGS, "-n", "2", "--llmbench-concurrency", "16"], reps,
+            "n2-c16")
         rows.append((f"{n_conc:,} x {DELAY}s, c=16, -n 2", f"{bench:.2f} s",
                      f"{ideal:.2f}+{bare:.2f} s", bench / (ideal + bare), 1.25))
 

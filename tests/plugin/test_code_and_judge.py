@@ -157,21 +157,27 @@ def test_judge_through_the_openai_client_from_the_models_config(
 
 def test_judge_cost_is_recorded_apart(pytester: pytest.Pytester) -> None:
     _judge_suite(pytester)  # the simulator starts for the sim: judge alone
+    pytester.makefile(".yaml", llmbench="""
+        models:
+          sim:judge: {price: {input_per_mtok: 1000, output_per_mtok: 2000}}
+    """)
     result = pytester.runpytest_subprocess("open_questions.yaml", "--llmbench-judge", "sim:judge",
                                            "--llmbench-models", "inproc:oracle")
     result.assert_outcomes(passed=3)
-    record = read_records(pytester)[0]
-    assert record["judge_cost_usd"] == 0.0 and record["cost_usd"] is None
-    assert record["score_details"]["judge"]["model"] == "sim:judge"
-    assert read_summary(pytester)[0]["judge_cost_usd"] == 0.0
+    records = read_records(pytester)
+    judge = records[0]["score_details"]["judge"]
+    assert judge["model"] == "sim:judge" and judge["cost_usd"] > 0
+    assert records[0]["judge_cost_usd"] == judge["cost_usd"]
+    assert records[0]["cost_usd"] is None  # the benchmarked model's own cost stays apart
+    total = sum(r["judge_cost_usd"] for r in records)
+    assert read_summary(pytester)[0]["judge_cost_usd"] == pytest.approx(total)
 
 
 def test_judge_without_a_model_is_a_clear_error(pytester: pytest.Pytester) -> None:
     _judge_suite(pytester)
     result = pytester.runpytest("open_questions.yaml", "--llmbench-models", "inproc:oracle")
-    result.assert_outcomes(failed=3)
-    result.stdout.fnmatch_lines(["*ConfigError: judge scorer: the judge scorer needs a model*"])
-    assert {r["outcome"] for r in read_records(pytester)} == {"error"}
+    result.assert_outcomes(errors=1)  # the suite's scorer is built at collection
+    result.stdout.fnmatch_lines(["*judge scorer: the judge scorer needs a model*"])
 
 
 def test_require_docker_turns_a_missing_engine_into_errors(

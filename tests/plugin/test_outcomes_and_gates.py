@@ -10,12 +10,15 @@ from tests.conftest import read_records, read_summary
 
 
 def test_call_failure_is_an_error_with_one_clear_line(pytester: pytest.Pytester, suite_dir) -> None:
-    result = pytester.runpytest("arith.yaml", "--llmbench-models", "inproc:error", "-k", "q001")
+    result = pytester.runpytest("arith.yaml", "--llmbench-models", "inproc:error", "-k", "q001",
+                                "--llmbench-max-retries", "1")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*inproc:error - InternalServerError: simulated server error*"])
     record = read_records(pytester)[0]
     assert record["outcome"] == "error" and record["error_kind"] == "server_error"
-    assert record["error"] == "inproc:error - InternalServerError: simulated server error"
+    assert record["error"] == ("inproc:error - InternalServerError: simulated server error "
+                               "(after 2 attempts)")
+    assert record["attempts"] == 2
     assert read_summary(pytester)[0]["error_rate"] == 1.0
 
 

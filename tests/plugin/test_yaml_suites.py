@@ -136,3 +136,27 @@ def test_few_shot_system_and_params_reach_the_request(pytester: pytest.Pytester)
     assert record["prompt"] == [
         {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Q: 1+1"},
         {"role": "assistant", "content": "2"}, {"role": "user", "content": "Q: 2+2"}]
+
+
+def test_autouse_fixtures_see_the_model_case_and_recorder_of_suite_items(
+        pytester: pytest.Pytester, suite_dir) -> None:
+    """Suite items take one parameter (bench_item), yet conftest fixtures can still ask for
+    llm_model, bench_case and bench_record."""
+    pytester.makeconftest("""
+        import pytest
+        @pytest.fixture(autouse=True)
+        def tag(request):
+            if "bench_item" not in request.fixturenames:
+                yield
+                return
+            model = request.getfixturevalue("llm_model")
+            case = request.getfixturevalue("bench_case")
+            record = request.getfixturevalue("bench_record")
+            record.metric("seen", f"{model.name}|{case.id}")
+            yield
+    """)
+    result = pytester.runpytest("arith.yaml", "--llmbench-models", "inproc:oracle", "-k", "q002")
+    result.assert_outcomes(passed=1)
+    record = read_records(pytester)[0]
+    assert record["metrics"] == {"seen": "inproc:oracle|q002"}
+    assert record["response"] == record["expected"] == "4"

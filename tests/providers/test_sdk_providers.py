@@ -110,15 +110,16 @@ def test_bedrock_unknown_model_reads_as_one_line(sim: SimServer) -> None:
     assert info.value.one_line().startswith("bedrock:bad-model - ResourceNotFoundException: ")
 
 
-def test_retries_are_counted(sim: SimServer) -> None:
-    # a 429 every time: the SDK retries max_retries times, then the error is classified
-    spec = spec_for("openai", "fast", sim, max_retries=1,
-                    headers={"x-llmbench-fault": "rate_limit"})
+@pytest.mark.parametrize("provider", ["openai", "azure", "anthropic", "bedrock"])
+def test_sdk_makes_one_attempt_and_exposes_retry_after(sim: SimServer, provider: str) -> None:
+    # retries are the engine's: the SDK sends once and the 429's retry-after is on the error
+    spec = spec_for(provider, "fast", sim, max_retries=5, headers={"x-llmbench-fault": "rate_limit"})
     before = _rate_limits(sim)
     with pytest.raises(ProviderError) as info:
         call(spec)
     assert info.value.kind == "rate_limited"
-    assert _rate_limits(sim) - before == 2
+    assert info.value.retry_after == pytest.approx(1.0)  # the simulator's retry_after_s
+    assert _rate_limits(sim) - before == 1
 
 
 def _rate_limits(sim: SimServer) -> int:
