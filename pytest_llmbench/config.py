@@ -148,14 +148,15 @@ def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
         if missing:
             result.missing_env[spec.name] = missing
     judge = data.get("judge")
-    if judge is not None:
-        spec, missing = _model_entry(path, {"name": judge} if isinstance(judge, str) else judge,
-                                     what="judge")
+    known = result.find(judge) if isinstance(judge, str) else None
+    if known is not None:  # a model entry (or its label / alias) serves as the judge
+        result.judge = known
+    elif judge is not None:
+        entry = {"name": result.aliases.get(judge, judge)} if isinstance(judge, str) else judge
+        result.judge, missing = _model_entry(path, entry, what="judge")
         if missing:
-            raise ConfigError(f"{path}: judge {spec.name} needs environment variable "
+            raise ConfigError(f"{path}: judge {result.judge.name} needs environment variable "
                               f"{missing[0]} (unset)")
-        known = result.find(spec.name) if isinstance(judge, str) else None
-        result.judge = known or spec
     return result
 
 

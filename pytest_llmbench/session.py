@@ -212,7 +212,7 @@ class LLMBenchSession:
 
 def _find_or_parse(config: ModelsConfig, name: str, source: str) -> ModelSpec:
     """A model named in the models config (with its settings), else parsed as a spec."""
-    return config.find(name) or ModelSpec.parse(name, source=source)
+    return config.find(name) or ModelSpec.parse(config.aliases.get(name, name), source=source)
 
 
 def _models_source(config: Any) -> str:

@@ -114,3 +114,25 @@ def test_judge_configuration_errors() -> None:
                          context=ScoringContext())
     with pytest.raises(ConfigError, match="'nope'"):
         scorer.prompt("x", CASE)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("judge: openai:gpt-4o\n", "openai:gpt-4o"),
+    ("aliases: {strict: sim:judge}\njudge: strict\n", "sim:judge"),
+    ("judge: {name: sim:judge, params: {temperature: 0}}\n", "sim:judge"),
+    ("models:\n  sim:judge: {label: grader}\njudge: grader\n", "sim:judge"),
+])
+def test_judge_in_the_models_config(tmp_path, text: str, expected: str) -> None:
+    from pytest_llmbench.config import load_models_config
+
+    (tmp_path / "llmbench.yaml").write_text(text)
+    judge = load_models_config(tmp_path).judge
+    assert judge is not None and judge.name == expected
+
+
+def test_bad_judge_entry_names_the_file(tmp_path) -> None:
+    from pytest_llmbench.config import load_models_config
+
+    (tmp_path / "llmbench.yaml").write_text("judge: {params: {}}\n")
+    with pytest.raises(ConfigError, match=r"llmbench.yaml: each judge needs a 'name'"):
+        load_models_config(tmp_path)
