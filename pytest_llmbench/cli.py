@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     add_sim(sub)
     add_sandbox_image(sub)
+    from pytest_llmbench.cli_results import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -15,3 +15,9 @@ def pytest_llmbench_update_record(record: dict[str, Any], item: pytest.Item) -> 
 @pytest.hookspec
 def pytest_llmbench_update_run_info(info: dict[str, Any]) -> None:
     """Add or change fields of run.json (machine, versions, custom metadata)."""
+
+
+@pytest.hookspec
+def pytest_llmbench_ingest_payload(payload: dict[str, Any], config: pytest.Config) -> None:
+    """Change the ingest payload (run, summaries, compare, records) in place before it is
+    split into batches, spooled and posted."""

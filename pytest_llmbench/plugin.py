@@ -65,6 +65,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
+        from pytest_llmbench.postrun import PostRun
+
+        config.pluginmanager.register(PostRun.from_config(config, bench), "llmbench-postrun")
 
 
 def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | None:
