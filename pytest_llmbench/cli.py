@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     add_sim(sub)
+    add_sandbox_image(sub)
     from pytest_llmbench.cli_results import add_commands
 
     add_commands(sub)
@@ -74,6 +75,23 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"llmbench report: {exc}", file=sys.stderr)
         return 2
     print(path)
+    return 0
+
+
+def add_sandbox_image(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``llmbench sandbox-image``: build the code sandbox's Docker image (no registry)."""
+    parser = sub.add_parser(
+        "sandbox-image", help="build the Docker image the code sandbox runs in",
+        description="docker import a root file system holding this Python and its standard "
+                    "library; needs a running Docker engine, no registry.")
+    parser.add_argument("--tag", default=None, help="image tag (default llmbench-sandbox:pyX.Y)")
+    parser.set_defaults(func=cmd_sandbox_image)
+
+
+def cmd_sandbox_image(args: argparse.Namespace) -> int:
+    from pytest_llmbench.scoring.sandbox.image import DEFAULT_IMAGE, build_image
+
+    print(build_image(args.tag or DEFAULT_IMAGE))
     return 0
 
 

@@ -36,6 +36,12 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _sandbox(text: str) -> str:
+    if text not in ("auto", "docker", "subprocess"):
+        raise ValueError("expected auto, docker or subprocess")
+    return text
+
+
 def _bool(text: str) -> bool:
     lowered = str(text).strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -94,6 +100,16 @@ OPTIONS: tuple[Option, ...] = (
            "'gsm8k:latency_p95<=2s' (repeatable)", multiple=True, metavar="EXPR"),
     Option("score_only", "record wrong answers without failing their tests "
            "(exit status then comes from errors and gates)", default=False, flag=True),
+    Option("samples", "completions per (case x model) item, for pass@k (default: the suite's "
+           "'samples:', else 1)", parse=_positive_int, env="LLMBENCH_SAMPLES", metavar="N"),
+    Option("judge", "judge model for 'judge' scorers that name none (default: the models "
+           "config's 'judge:')", env="LLMBENCH_JUDGE", metavar="SPEC"),
+    Option("sandbox", "where code scorers run generated code: auto (Docker when an engine "
+           "answers, else a restricted subprocess), docker or subprocess",
+           parse=_sandbox, env="LLMBENCH_SANDBOX", metavar="auto|docker|subprocess"),
+    Option("require_docker", "fail instead of falling back or skipping when no Docker engine "
+           "answers (code sandboxes; Docker tests)", default=False, flag=True,
+           env="LLMBENCH_REQUIRE_DOCKER"),
     Option("dist", "xdist scheduling of benchmark items: 'shard' hands each worker whole "
            "model x chunk shards so it can keep calls in flight; 'off' keeps --dist",
            default="shard", metavar="shard|off"),

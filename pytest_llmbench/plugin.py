@@ -80,8 +80,11 @@ def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | No
 
 
 def _start_sim(config: pytest.Config, bench: Any) -> None:
-    """One simulator per run (shared by xdist workers) when a sim: model has no base_url."""
-    wanted = any(m.provider == "sim" and not m.settings.get("base_url") for m in bench.models)
+    """One simulator per run (shared by xdist workers) when a sim: model (or judge) has no
+    base_url."""
+    judges = [bench.judge] if bench.judge is not None else []
+    wanted = any(m.provider == "sim" and not m.settings.get("base_url")
+                 for m in [*bench.models, *judges])
     if not wanted or "sim_url" in bench.context:
         return
     from pytest_llmbench.sim_link import start_for_run
