@@ -38,7 +38,9 @@ class ModelSpec:
 
     @property
     def name(self) -> str:
-        return f"{self.provider}:{self.model}"
+        """``provider:model``, with ``@target`` when the model runs against a target."""
+        base = f"{self.provider}:{self.model}"
+        return f"{base}@{self.target}" if self.target else base
 
     @property
     def api_model(self) -> str:
@@ -67,6 +69,8 @@ class ModelsConfig:
     missing_env: dict[str, list[str]] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     """Short names for ``--llmbench-models`` (``aliases: {mini: openai:gpt-4o-mini}``)."""
+    targets: Any = None
+    """The raw ``targets:`` section (parsed by ``targets.spec``)."""
 
     def find(self, name: str) -> ModelSpec | None:
         name = self.aliases.get(name, name)
@@ -120,10 +124,11 @@ def load_models_config(rootdir: Path, explicit: str | None = None) -> ModelsConf
 
 def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     result = ModelsConfig(path=path)
-    unknown = set(data) - {"models", "settings", "aliases"}
+    unknown = set(data) - {"models", "settings", "aliases", "targets"}
     if unknown:
         raise ConfigError(f"{path}: unknown top-level keys {sorted(unknown)} "
-                          "(expected 'models', 'settings' and 'aliases')")
+                          "(expected 'models', 'settings', 'aliases' and 'targets')")
+    result.targets, _ = _expand(data.get("targets"))
     aliases = data.get("aliases") or {}
     if not isinstance(aliases, dict):
         raise ConfigError(f"{path}: 'aliases' must map a short name to provider:model")

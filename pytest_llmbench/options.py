@@ -97,6 +97,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("dist", "xdist scheduling of benchmark items: 'shard' hands each worker whole "
            "model x chunk shards so it can keep calls in flight; 'off' keeps --dist",
            default="shard", metavar="shard|off"),
+    Option("commits", "commits to expand target templates over ({commit} in a target's "
+           "image or command): 'a1b2c3,d4e5f6' or 'baseline=a1b2c3,agent=d4e5f6'",
+           env="LLMBENCH_COMMITS", metavar="LIST"),
+    Option("baseline_target", "the target others are compared with (speedup columns); "
+           "default: the target named 'baseline', else the first", metavar="NAME"),
+    Option("gpu_telemetry", "sample GPU utilisation, memory, power and clocks with nvidia-smi "
+           "every SECONDS into the run directory (0: off)", default=0.0,
+           parse=float, metavar="SECONDS"),
+    Option("require_docker", "fail instead of falling back or skipping when no Docker engine "
+           "answers (code sandboxes; Docker tests)", default=False, flag=True),
 )
 
 BY_NAME = {option.name: option for option in OPTIONS}

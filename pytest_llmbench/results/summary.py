@@ -12,12 +12,12 @@ from typing import Any
 from pytest_llmbench.results.stats import mean_interval, percentile, wilson_interval
 
 SUMMARY_FIELDS = (
-    "suite", "model", "n", "passed", "failed", "errors", "skipped", "accuracy",
+    "suite", "model", "target", "commit", "n", "passed", "failed", "errors", "skipped", "accuracy",
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
     "truncation_rate",
     "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
-    "reasoning_tokens",
+    "reasoning_tokens", "speedup", "ttft_speedup", "tps_ratio",
 )
 
 
@@ -25,6 +25,7 @@ SUMMARY_FIELDS = (
 class _Group:
     suite: str
     model: str
+    target: str | None = None
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("passed", "failed", "error", "skipped"), 0))
     scores: list[float] = field(default_factory=list)
@@ -43,13 +44,14 @@ class _Group:
 
 class SummaryBuilder:
     def __init__(self) -> None:
-        self._groups: dict[tuple[str, str], _Group] = {}
+        self._groups: dict[tuple[str, str, str], _Group] = {}
 
     def add(self, record: dict[str, Any]) -> None:
-        key = (record["suite"], record["model"])
+        key = (record["suite"], record["model"], record.get("target") or "")
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(*key)
+            group = self._groups[key] = _Group(record["suite"], record["model"],
+                                               record.get("target"))
         outcome = record["outcome"]
         group.counts[outcome] = group.counts.get(outcome, 0) + 1
         if outcome in ("passed", "failed"):
@@ -91,7 +93,7 @@ class SummaryBuilder:
         cost = None if g.cost_unknown or not g.latency else g.cost
         correct = sum(g.scores)
         return {
-            "suite": g.suite, "model": g.model, "n": n, "passed": c["passed"],
+            "suite": g.suite, "model": g.model, "target": g.target, "n": n, "passed": c["passed"],
             "failed": c["failed"], "errors": c["error"], "skipped": c["skipped"],
             "accuracy": accuracy,
             "accuracy_ci_low": ci[0] if ci else None, "accuracy_ci_high": ci[1] if ci else None,
