@@ -21,6 +21,7 @@ from pytest_llmbench.targets.base import Endpoint, TargetError
 from pytest_llmbench.targets.spec import TargetSpec
 
 _PR_SET_PDEATHSIG = 1
+_SECRET_HINTS = ("key", "token", "secret", "password", "credential")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -33,6 +34,24 @@ def resolve_port(spec: TargetSpec) -> int | None:
     if spec.port == "auto":
         return free_port(spec.host)
     return int(spec.port) if spec.port is not None else None
+
+
+def redact_args(argv: list[str]) -> list[str]:
+    """The command for run.json, without the values of secret-looking flags
+    (``--api-key X``, ``--hf-token=X``)."""
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        flag, eq, _ = arg.partition("=")
+        secret = arg.startswith("-") and any(h in flag.lower() for h in _SECRET_HINTS)
+        if hide_next:
+            out.append("***")
+        elif secret and eq:
+            out.append(f"{flag}=***")
+        else:
+            out.append(arg)
+        hide_next = secret and not eq
+    return out
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -69,7 +88,7 @@ class ProcessTarget:
         url = spec.base_url(port)
         return Endpoint(name=spec.name, kind="process", url=url, commit=spec.commit,
                         log=str(log), pid=self.proc.pid, health_url=spec.health_url(url, port),
-                        extra={"command": argv})
+                        extra={"command": redact_args(argv)})
 
     def alive(self) -> str | None:
         if self.proc is None:

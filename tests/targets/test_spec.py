@@ -142,3 +142,11 @@ def test_docker_missing_is_an_error_when_required(pytester: pytest.Pytester,
                                            "--llmbench-require-docker")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--llmbench-require-docker: target engine: no Docker engine*"])
+
+
+def test_secret_flags_are_not_recorded() -> None:
+    from pytest_llmbench.targets.process import redact_args
+
+    assert redact_args(["vllm", "serve", "m", "--api-key", "sk-1", "--hf-token=hf_2", "--port",
+                        "8000"]) == ["vllm", "serve", "m", "--api-key", "***", "--hf-token=***",
+                                     "--port", "8000"]
