@@ -116,7 +116,8 @@ def add_options(parser: Any) -> None:
     """Register the table on a pytest parser (options and ini keys)."""
     group = parser.getgroup("llmbench", "LLM benchmarks (pytest-llmbench)")
     for option in OPTIONS:
-        kwargs: dict[str, Any] = {"dest": "llmbench_" + option.name, "help": option.help}
+        kwargs: dict[str, Any] = {"dest": "llmbench_" + option.name,
+                                  "help": option.help.replace("%", "%%")}  # argparse formats help
         if option.flag:
             kwargs.update(action="store_true", default=None)
         elif option.multiple:

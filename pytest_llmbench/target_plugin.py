@@ -31,6 +31,7 @@ TARGET_SET = pytest.StashKey[Any]()
 TELEMETRY = pytest.StashKey[Any]()
 DOWN = pytest.StashKey[dict[str, str]]()
 ITEM_ERROR = pytest.StashKey[str]()
+_CONFIG = pytest.StashKey[TargetsConfig]()
 _DOWN_KINDS = {"connection", "server_error", "timeout"}
 _ERROR_LIMIT = 4000
 
@@ -48,13 +49,13 @@ def resolve_models(config: pytest.Config, bench: LLMBenchSession) -> None:
     config.stash[_CONFIG] = targets
 
 
-_CONFIG = pytest.StashKey[TargetsConfig]()
-
-
 def start(config: pytest.Config, bench: LLMBenchSession) -> None:
-    """On the controller: start the targets the models name and share their endpoints."""
+    """On the controller: start the targets the models name and share their endpoints
+    (not when pytest only lists things: --help, --collect-only, --fixtures, --markers)."""
     from pytest_llmbench.targets.lifecycle import TargetSet  # noqa: PLC0415
 
+    if _only_listing(config):
+        return
     specs = binding.used_targets(bench.models, config.stash[_CONFIG])
     if specs and TARGETS not in bench.context:
         settings = bench.models_config.settings
@@ -73,6 +74,12 @@ def start(config: pytest.Config, bench: LLMBenchSession) -> None:
         sampler = gpu.TelemetrySampler(bench.output / bench.run_id / "gpu_telemetry.csv", interval)
         if sampler.start():
             config.stash[TELEMETRY] = sampler
+
+
+def _only_listing(config: pytest.Config) -> bool:
+    option = config.option
+    return any(getattr(option, name, False) for name in (
+        "help", "version", "collectonly", "showfixtures", "show_fixtures_per_test", "markers"))
 
 
 def bind(bench: LLMBenchSession) -> None:

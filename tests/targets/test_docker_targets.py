@@ -156,3 +156,29 @@ def test_leftovers_of_a_killed_run_are_removed(pytester: pytest.Pytester,
                           capture_output=True, text=True, check=True)
     assert "llmbench-leftover-test" in done.stdout
     assert containers_of("leftover") == []
+
+
+def test_killed_worker_leaves_the_target_to_the_run(pytester: pytest.Pytester,
+                                                    docker_image: str) -> None:
+    """A worker killed mid-run does not take the target down; the run still removes it."""
+    write_config(pytester.path, {"engine": docker_target(docker_image, sim_command())})
+    pytester.makepyfile(test_it="""
+        import os
+
+        def test_before(llm):
+            assert llm.complete("hi", max_tokens=4).text
+
+        def test_killed(llm_model):
+            if not os.path.exists("died"):
+                open("died", "w").close()
+                os.kill(os.getpid(), 9)
+
+        def test_after(llm):
+            assert llm.complete("hi", max_tokens=4).text
+    """)
+    result = pytester.runpytest_subprocess("--llmbench-models", "sim:default@engine", "-n", "2",
+                                           "--llmbench-run-id", "docker-killed-worker")
+    result.stdout.fnmatch_lines(["*worker 'gw*' crashed while running*test_killed*"])
+    outcomes = {r["case_id"]: r["outcome"] for r in read_records(pytester)}
+    assert outcomes["test_before"] == outcomes["test_after"] == "passed"
+    assert containers_of("docker-killed-worker") == []

@@ -173,3 +173,14 @@ def _running(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as handle:
         return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("flag", ["--collect-only", "--help", "--fixtures"])
+def test_listing_starts_no_target(pytester: pytest.Pytester, flag: str) -> None:
+    write_suite(pytester.path, rows=ROWS[:1])
+    touch = [PYTHON, "-c", "open('started', 'w').close()"]
+    write_config(pytester.path, {"engine": {"command": touch, "port": "auto"}})
+    result = pytester.runpytest_subprocess("arith.yaml", "--llmbench-models", "sim:default@engine",
+                                           flag)
+    assert result.ret == pytest.ExitCode.OK
+    assert not (pytester.path / "started").exists()
