@@ -32,6 +32,7 @@ TELEMETRY = pytest.StashKey[Any]()
 DOWN = pytest.StashKey[dict[str, str]]()
 ITEM_ERROR = pytest.StashKey[str]()
 _CONFIG = pytest.StashKey[TargetsConfig]()
+_TELEMETRY_SUMMARY = pytest.StashKey[Any]()
 _DOWN_KINDS = {"connection", "server_error", "timeout"}
 _ERROR_LIMIT = 4000
 
@@ -167,11 +168,36 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if sampler is None:
         return
     summary = sampler.stop()
+    session.config.stash[_TELEMETRY_SUMMARY] = summary
     controller = session.config.pluginmanager.get_plugin("llmbench-controller")
     run_dir = getattr(controller, "run_dir", None)
     if summary is not None and run_dir is not None and run_dir.started:
         run_dir.info["gpu_telemetry"] = summary
         run_dir.write_info()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """One line per target (how it went, its log) and per sampled GPU."""
+    endpoints = [Endpoint.from_dict(e) for e in
+                 bench_session(config).context.get(TARGETS, {}).values()]
+    telemetry = config.stash.get(_TELEMETRY_SUMMARY, None) or {}
+    if not endpoints and not telemetry.get("gpus"):
+        return
+    terminalreporter.write_sep("-", "llmbench targets and GPUs")
+    for e in endpoints:
+        state = (f"healthy in {e.started_s:.1f}s" if e.started_s is not None
+                 else "skipped" if e.skip else "failed")
+        commit = f" @ {e.commit}" if e.commit else ""
+        log = f", log {e.log}" if e.log else ""
+        terminalreporter.write_line(f"{e.name} ({e.kind}{commit}) {e.url or '-'}: {state}{log}")
+    for index, stats in telemetry.get("gpus", {}).items():
+        def show(key: str, unit: str, stats: dict[str, Any] = stats) -> str:
+            return "-" if stats[key] is None else f"{stats[key]:g}{unit}"
+
+        terminalreporter.write_line(
+            f"GPU {index}: utilisation mean {show('utilization_mean_pct', '%')} max "
+            f"{show('utilization_max_pct', '%')}, memory max {show('memory_used_max_mib', ' MiB')}, "
+            f"power mean {show('power_mean_w', ' W')} ({stats['samples']} samples)")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

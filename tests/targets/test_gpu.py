@@ -111,7 +111,9 @@ def test_gpu_marker_and_run_json_with_a_gpu(pytester: pytest.Pytester, fake_smi:
     result = pytester.runpytest_subprocess("-rs", "test_gpus.py", "arith.yaml",
                                            "--llmbench-gpu-telemetry", "0.05")
     result.assert_outcomes(passed=12, skipped=1)
-    result.stdout.fnmatch_lines(["*needs 4 GPUs, 2 found*"])
+    result.stdout.fnmatch_lines(["*llmbench targets and GPUs*",
+                                 "GPU 0: utilisation mean 87% max 87%, memory max 40000 MiB*",
+                                 "GPU 1: utilisation mean - max -, *", "*needs 4 GPUs, 2 found*"])
     info = run_info(pytester)
     assert [g["name"] for g in info["gpus"]] == ["NVIDIA H100 80GB HBM3"] * 2
     assert info["gpus"][0]["cuda_version"] == "12.4"

@@ -32,7 +32,10 @@ def test_two_process_targets_compared_with_speedup(pytester: pytest.Pytester) ->
         "arith.yaml", "--llmbench-models", "sim:default@baseline,sim:default@agent", "-n", "2")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     result.stdout.fnmatch_lines(["*target*commit*speedup*",
-                                 "arith*sim:default@agent*agent*agent11*x*"])
+                                 "arith*sim:default@agent*agent*agent11*x*",
+                                 "*llmbench targets*",
+                                 "baseline (process @ base000) http://127.0.0.1:*: healthy in *s, "
+                                 "log *baseline.log"])
     rows = {r["target"]: r for r in read_summary(pytester)}
     assert rows["baseline"]["speedup"] == 1.0 and rows["baseline"]["commit"] == "base000"
     assert rows["agent"]["speedup"] > 1.5  # ttft 15 ms vs 120 ms
