@@ -54,9 +54,13 @@ def redact_args(argv: list[str]) -> list[str]:
     return out
 
 
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+"""Loaded in the parent: the forked child must not dlopen (another thread may hold its lock)."""
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ProcessTarget:
@@ -82,7 +86,8 @@ class ProcessTarget:
             try:
                 self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL, env=env, cwd=spec.workdir,
-                                             start_new_session=True, preexec_fn=_die_with_parent)
+                                             start_new_session=True,
+                                             preexec_fn=_die_with_parent if _LIBC else None)
             except OSError as exc:
                 raise TargetError(f"target {spec.name}: cannot run {argv[0]!r}: {exc}") from None
         url = spec.base_url(port)

@@ -35,7 +35,7 @@ def test_full_run_against_a_container_with_two_workers(pytester: pytest.Pytester
                                                          commit="c0ffee")})
     result = pytester.runpytest_subprocess("arith.yaml", "--llmbench-models", "sim:default@engine",
                                            "-n", "2", "--llmbench-run-id", "docker-full",
-                                           "--llmbench-dist", "off")
+                                           "--llmbench-dist", "off", "-W", "error")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     records = read_records(pytester)
     assert len(records) == 10 and all(r["outcome"] == "passed" for r in records)

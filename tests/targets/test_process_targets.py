@@ -29,7 +29,8 @@ def _two_targets(pytester: pytest.Pytester) -> None:
 def test_two_process_targets_compared_with_speedup(pytester: pytest.Pytester) -> None:
     _two_targets(pytester)
     result = pytester.runpytest_subprocess(
-        "arith.yaml", "--llmbench-models", "sim:default@baseline,sim:default@agent", "-n", "2")
+        "arith.yaml", "--llmbench-models", "sim:default@baseline,sim:default@agent", "-n", "2",
+        "-W", "error")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     result.stdout.fnmatch_lines(["*target*commit*speedup*",
                                  "arith*sim:default@agent*agent*agent11*x*",
