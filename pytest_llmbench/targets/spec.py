@@ -175,24 +175,6 @@ def expand_templates(config: TargetsConfig, commits: list[tuple[str, str]],
                 raise ConfigError(f"target {target_name} (template {name}, commit {commit}) "
                                   "is already declared")
             spec = replace(template, name=target_name, commit=commit, template=name)
-            config.targets[target_name] = _filled(spec)
+            config.targets[target_name] = spec
             names.append(target_name)
         config.expanded[name] = names
-
-
-def _filled(spec: TargetSpec) -> TargetSpec:
-    """``{commit}`` and ``{name}`` filled now (``{port}`` waits for the start)."""
-
-    def keep_port(text: str) -> str:
-        return _PLACEHOLDER.sub(lambda m: "{port}" if m.group(1) == "port" else
-                                spec.fill(m.group(0)), text)
-
-    command = spec.command
-    if isinstance(command, list):
-        command = [keep_port(str(c)) for c in command]
-    elif isinstance(command, str):
-        command = keep_port(command)
-    return replace(spec, image=keep_port(spec.image) if spec.image else None, command=command,
-                   env={k: keep_port(v) for k, v in spec.env.items()},
-                   volumes=[keep_port(v) for v in spec.volumes],
-                   url=keep_port(spec.url) if spec.url else None)

@@ -63,8 +63,8 @@ def test_models_bind_to_targets_and_templates_expand_per_commit() -> None:
         "vllm:meta-llama/Llama-3.1-8B@baseline", "vertex:claude-sonnet-4@20250514"]
     assert resolved[-1].target is None  # "@20250514" is a Vertex version, not a target
     agent = config.targets["agent"]
-    assert (agent.image, agent.commit, agent.env) == ("myorg/vllm-bench:def", "def",
-                                                      {"BUILD": "def"})
+    assert (agent.fill(agent.image or ""), agent.fill(agent.env["BUILD"])) == (
+        "myorg/vllm-bench:def", "def")
     assert [t.name for t in binding.used_targets(resolved, config)] == ["human", "agent",
                                                                         "baseline"]
 
