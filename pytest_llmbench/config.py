@@ -38,7 +38,9 @@ class ModelSpec:
 
     @property
     def name(self) -> str:
-        return f"{self.provider}:{self.model}"
+        """``provider:model``, with ``@target`` when the model runs against a target."""
+        base = f"{self.provider}:{self.model}"
+        return f"{base}@{self.target}" if self.target else base
 
     @property
     def api_model(self) -> str:
@@ -68,6 +70,8 @@ class ModelsConfig:
     aliases: dict[str, str] = field(default_factory=dict)
     """Short names for ``--llmbench-models`` (``aliases: {mini: openai:gpt-4o-mini}``)."""
     judge: ModelSpec | None = None  # the ``judge:`` entry: default model of judge scorers
+    targets: Any = None
+    """The raw ``targets:`` section (parsed by ``targets.spec``)."""
 
     def find(self, name: str) -> ModelSpec | None:
         name = self.aliases.get(name, name)
@@ -121,10 +125,11 @@ def load_models_config(rootdir: Path, explicit: str | None = None) -> ModelsConf
 
 def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     result = ModelsConfig(path=path)
-    unknown = set(data) - {"models", "settings", "aliases", "judge"}
+    unknown = set(data) - {"models", "settings", "aliases", "judge", "targets"}
     if unknown:
         raise ConfigError(f"{path}: unknown top-level keys {sorted(unknown)} "
-                          "(expected 'models', 'settings', 'aliases' and 'judge')")
+                          "(expected 'models', 'settings', 'aliases', 'judge' and 'targets')")
+    result.targets, _ = _expand(data.get("targets"))
     aliases = data.get("aliases") or {}
     if not isinstance(aliases, dict):
         raise ConfigError(f"{path}: 'aliases' must map a short name to provider:model")

@@ -131,6 +131,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("sign", "write a signed export bundle <run_id>.zip into the run directory at the end "
            "of the run, signed with this Ed25519 private key file", env="LLMBENCH_SIGNING_KEY",
            metavar="KEYFILE"),
+    Option("commits", "commits to expand target templates over ({commit} in a target's "
+           "image or command): 'a1b2c3,d4e5f6' or 'baseline=a1b2c3,agent=d4e5f6'",
+           env="LLMBENCH_COMMITS", metavar="LIST"),
+    Option("baseline_target", "the target others are compared with (speedup columns); "
+           "default: the target named 'baseline', else the first", metavar="NAME"),
+    Option("gpu_telemetry", "sample GPU utilisation, memory, power and clocks with nvidia-smi "
+           "every SECONDS into the run directory (0: off)", default=0.0,
+           parse=float, metavar="SECONDS"),
 )
 
 BY_NAME = {option.name: option for option in OPTIONS}
@@ -140,7 +148,8 @@ def add_options(parser: Any) -> None:
     """Register the table on a pytest parser (options and ini keys)."""
     group = parser.getgroup("llmbench", "LLM benchmarks (pytest-llmbench)")
     for option in OPTIONS:
-        kwargs: dict[str, Any] = {"dest": "llmbench_" + option.name, "help": option.help}
+        kwargs: dict[str, Any] = {"dest": "llmbench_" + option.name,
+                                  "help": option.help.replace("%", "%%")}  # argparse formats help
         if option.flag:
             kwargs.update(action="store_true", default=None)
         elif option.multiple:

@@ -26,7 +26,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_llmbench import fixtures
+    from pytest_llmbench import fixtures, target_plugin
     from pytest_llmbench.controller import LLMBenchController, is_controller
     from pytest_llmbench.errors import LLMBenchError
     from pytest_llmbench.results.run_dir import new_run_id
@@ -42,18 +42,27 @@ def pytest_configure(config: pytest.Config) -> None:
         bench = LLMBenchSession.from_config(config)
         dist_mode = options.resolve(config, "dist", bench.models_config.settings)
         bench.expand_models(_discovered(workerinput))
+        target_plugin.resolve_models(config, bench)
     except LLMBenchError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.stash[SESSION] = bench
+    config.pluginmanager.register(target_plugin, "llmbench-targets")
     if workerinput is not None:
         from pytest_llmbench.xdist_glue import CONTEXT, RUN_ID
 
         bench.run_id = workerinput[RUN_ID]
         bench.context.update(workerinput.get(CONTEXT, {}))
+        target_plugin.bind(bench)
     else:
         bench.run_id = options.resolve(config, "run_id") or new_run_id()
+        try:
+            target_plugin.start(config, bench)
+        except LLMBenchError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        target_plugin.bind(bench)
         _start_sim(config, bench)
         bench.share_rate_limits()
-    config.stash[SESSION] = bench
+        config.pluginmanager.register(target_plugin.RunInfo(bench), "llmbench-target-info")
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
     sharded = False
     if config.pluginmanager.hasplugin("xdist"):

@@ -1,4 +1,4 @@
-"""Per (suite, model) summaries, built incrementally as records arrive.
+"""Per (suite, model, target) summaries, built incrementally as records arrive.
 
 Only counts and the raw latency samples are kept, so 100,000 records cost
 little memory; percentiles come from raw samples, never averaged.
@@ -12,12 +12,12 @@ from typing import Any
 from pytest_llmbench.results.stats import mean_interval, percentile, wilson_interval
 
 SUMMARY_FIELDS = (
-    "suite", "model", "n", "passed", "failed", "errors", "skipped", "accuracy",
+    "suite", "model", "target", "commit", "n", "passed", "failed", "errors", "skipped", "accuracy",
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
     "truncation_rate",
     "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
-    "reasoning_tokens", "judge_cost_usd",
+    "reasoning_tokens", "judge_cost_usd", "speedup", "ttft_speedup", "tps_ratio",
 )
 # per-k columns, present when records carry them: pass_at_1, pass_at_5, speedup_at_1 ...
 SAMPLE_METRICS = ("pass_at", "speedup_at", "opt_at")
@@ -27,6 +27,7 @@ SAMPLE_METRICS = ("pass_at", "speedup_at", "opt_at")
 class _Group:
     suite: str
     model: str
+    target: str | None = None
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("passed", "failed", "error", "skipped"), 0))
     scores: list[float] = field(default_factory=list)
@@ -47,13 +48,14 @@ class _Group:
 
 class SummaryBuilder:
     def __init__(self) -> None:
-        self._groups: dict[tuple[str, str], _Group] = {}
+        self._groups: dict[tuple[str, str, str], _Group] = {}
 
     def add(self, record: dict[str, Any]) -> None:
-        key = (record["suite"], record["model"])
+        key = (record["suite"], record["model"], record.get("target") or "")
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(*key)
+            group = self._groups[key] = _Group(record["suite"], record["model"],
+                                               record.get("target"))
         outcome = record["outcome"]
         group.counts[outcome] = group.counts.get(outcome, 0) + 1
         if outcome in ("passed", "failed"):
@@ -90,13 +92,14 @@ class SummaryBuilder:
         """One row per model over all its suites, named ``suite``: raw samples and counts
         merged, never percentiles averaged."""
         merged: dict[str, _Group] = {}
-        for (_, model), group in sorted(self._groups.items()):
-            _merge(merged.setdefault(model, _Group(suite, model)), group)
+        for (_, model, target), group in sorted(self._groups.items()):
+            _merge(merged.setdefault(model, _Group(suite, model, target or None)), group)
         return [self._row(g) for _, g in sorted(merged.items())]
 
     def latency_samples(self) -> dict[tuple[str, str], list[float]]:
-        """The raw per-request latencies of each (suite, model), for distributions."""
-        return {key: g.latency for key, g in sorted(self._groups.items())}
+        """The raw per-request latencies of each (suite, model), for distributions (a
+        model's name carries its ``@target``)."""
+        return {(suite, model): g.latency for (suite, model, _), g in sorted(self._groups.items())}
 
     @staticmethod
     def _row(g: _Group) -> dict[str, Any]:
@@ -110,7 +113,7 @@ class SummaryBuilder:
         cost = None if g.cost_unknown or not g.latency else g.cost
         correct = sum(g.scores)
         return {
-            "suite": g.suite, "model": g.model, "n": n, "passed": c["passed"],
+            "suite": g.suite, "model": g.model, "target": g.target, "n": n, "passed": c["passed"],
             "failed": c["failed"], "errors": c["error"], "skipped": c["skipped"],
             "accuracy": accuracy,
             "accuracy_ci_low": ci[0] if ci else None, "accuracy_ci_high": ci[1] if ci else None,
