@@ -23,6 +23,7 @@ from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.stash import bench_session
 from pytest_llmbench.suites.loader import build_suite
 from pytest_llmbench.suites.model import Suite
+from pytest_llmbench.suites.variants import Variant, select
 
 SUITE_SUFFIXES = (".yaml", ".yml")
 _SUITE_SNIFF = re.compile(rb"^(dataset|rows|prompt)\s*:", re.MULTILINE)
@@ -117,6 +118,12 @@ def generate_tests(metafunc: pytest.Metafunc) -> None:
             f"{metafunc.definition.nodeid}: uses bench_case but has no "
             "@pytest.mark.llmbench(suite=...) naming its suite")
     cases = suite.cases
+    variants = _variants(session, suite, metafunc.definition.nodeid.split("::")[0])
+    if "bench_variant" in names and variants != [None]:
+        triples = [(m, v, c) for m in models for v in variants for c in cases]
+        metafunc.parametrize(("llm_model", "bench_variant", "bench_case"), triples,
+                             ids=_ids(models, cases, variants), indirect=True)
+        return
     values = [(model, case) for model in models for case in cases]
     metafunc.parametrize(("llm_model", "bench_case"), values, ids=_ids(models, cases),
                          indirect=True)
@@ -125,13 +132,28 @@ def generate_tests(metafunc: pytest.Metafunc) -> None:
 def _parametrize_suite_file(metafunc: pytest.Metafunc, parent: SuiteFile) -> None:
     """A YAML suite's items: one direct ``bench_item`` parameter per (model x case)."""
     assert parent.suite is not None
-    models, cases = bench_session(metafunc.config).models, parent.suite.cases
-    values = [SuiteItem(model, case) for model in models for case in cases]
-    metafunc.parametrize("bench_item", values, ids=_ids(models, cases))
+    session = bench_session(metafunc.config)
+    models, cases = session.models, parent.suite.cases
+    variants = _variants(session, parent.suite, parent.nodeid)
+    values = [SuiteItem(model, case, variant)
+              for model in models for variant in variants for case in cases]
+    metafunc.parametrize("bench_item", values, ids=_ids(models, cases, variants))
 
 
-def _ids(models: list[Any], cases: list[Any]) -> list[str]:
-    return [f"{model.name}/{case.id}" for model in models for case in cases]
+def _variants(session: LLMBenchSession, suite: Suite, nodeid: str) -> list[Variant | None]:
+    """The suite's variants selected by ``--llmbench-variants`` ([None] when it has none)."""
+    try:
+        return select(suite, session.variants)
+    except LLMBenchError as exc:
+        session.suite_errors.add(nodeid)
+        raise pytest.Collector.CollectError(str(exc)) from None
+
+
+def _ids(models: list[Any], cases: list[Any],
+         variants: list[Variant | None] | None = None) -> list[str]:
+    """``model/case``, or ``model/variant/case`` when the suite declares variants."""
+    return [f"{model.name}/{variant.name + '/' if variant else ''}{case.id}"
+            for model in models for variant in variants or [None] for case in cases]
 
 
 __all__ = ["SuiteError", "SuiteFile", "generate_tests", "is_suite_file"]

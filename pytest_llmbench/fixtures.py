@@ -14,6 +14,7 @@ from pytest_llmbench.providers.base import Completion
 from pytest_llmbench.recorder import ItemRecorder, LLMClient
 from pytest_llmbench.stash import RECORDER, bench_session
 from pytest_llmbench.suites.model import Case, Suite
+from pytest_llmbench.suites.variants import Variant
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -26,6 +27,7 @@ class SuiteItem:
 
     model: ModelSpec
     case: Case
+    variant: Variant | None = None
 
 
 def item_params(item: pytest.Item) -> tuple[ModelSpec | None, Case | None]:
@@ -42,6 +44,16 @@ def item_params(item: pytest.Item) -> tuple[ModelSpec | None, Case | None]:
             case if isinstance(case, Case) else None)
 
 
+def item_variant(item: pytest.Item) -> Variant | None:
+    """The variant a benchmark item asks with; None when its suite declares none."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    bench_item = params.get("bench_item")
+    if isinstance(bench_item, SuiteItem):
+        return bench_item.variant
+    variant = params.get("bench_variant")
+    return variant if isinstance(variant, Variant) else None
+
+
 def recorder_for(item: pytest.Item) -> ItemRecorder | None:
     """The item's recorder, created on first use; None for tests that are not benchmarks."""
     recorder = item.stash.get(RECORDER, None)
@@ -54,6 +66,7 @@ def recorder_for(item: pytest.Item) -> ItemRecorder | None:
     suite = session.suite_of(case) if case is not None else None
     recorder = ItemRecorder(session, model, case, suite,
                             name=getattr(item, "originalname", item.name))
+    recorder.variant = item_variant(item)
     item.stash[RECORDER] = recorder
     return recorder
 
@@ -65,7 +78,8 @@ def fetch_response(item: pytest.Item, recorder: ItemRecorder) -> Completion:
     if session.prefetcher is not None:
         calls, futures = session.prefetcher.response(item)
     else:
-        calls = session.requests_for(recorder.model, recorder.case)  # type: ignore[arg-type]
+        calls = session.requests_for(recorder.model, recorder.case,  # type: ignore[arg-type]
+                                     recorder.variant)
         futures = session.engine.submit_many(calls)
     try:
         completions = [future.result() for future in futures]
@@ -103,6 +117,15 @@ def bench_case(request: pytest.FixtureRequest, llm_model: ModelSpec) -> Case:
 
 
 @pytest.fixture
+def bench_variant(request: pytest.FixtureRequest, llm_model: ModelSpec) -> Variant | None:
+    """The prompt variant this test asks with (one test per variant of its suite), or None
+    when the suite declares no variants."""
+    if hasattr(request, "param"):
+        return request.param  # type: ignore[no-any-return]
+    return item_variant(request.node)
+
+
+@pytest.fixture
 def bench_suite(request: pytest.FixtureRequest, bench_case: Case) -> Suite:
     """The suite the case belongs to (template, scorer, params)."""
     return bench_session(request.config).suite_of(bench_case)
@@ -118,7 +141,7 @@ def bench_record(request: pytest.FixtureRequest, llm_model: ModelSpec) -> ItemRe
 
 @pytest.fixture
 def bench_response(request: pytest.FixtureRequest, bench_case: Case,
-                   bench_record: ItemRecorder) -> Completion:
+                   bench_variant: Variant | None, bench_record: ItemRecorder) -> Completion:
     """The model's response to the suite's prompt for this case, prefetched.
 
     With several samples (``--llmbench-samples``) all are awaited and kept in
@@ -163,5 +186,6 @@ def suite_test(bench_item: SuiteItem) -> None:
     raise RuntimeError("YAML suite tests run under the llmbench plugin")
 
 
-__all__: list[Any] = ["bench_case", "bench_record", "bench_response", "bench_suite", "llm",
+__all__: list[Any] = ["bench_case", "bench_record", "bench_response", "bench_suite",
+                      "bench_variant", "llm",
                       "llm_model", "llm_sim"]

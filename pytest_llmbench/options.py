@@ -136,6 +136,10 @@ OPTIONS: tuple[Option, ...] = (
            env="LLMBENCH_COMMITS", metavar="LIST"),
     Option("baseline_target", "the target others are compared with (speedup columns); "
            "default: the target named 'baseline', else the first", metavar="NAME"),
+    Option("variants", "run only these prompt variants of suites that declare variants "
+           "(comma-separated names)", env="LLMBENCH_VARIANTS", metavar="NAMES"),
+    Option("fitted", "reuse the fitted prompts of optimizer variants from this earlier run "
+           "(a run id, a path or 'latest') instead of fitting again", metavar="RUN|latest"),
     Option("gpu_telemetry", "sample GPU utilisation, memory, power and clocks with nvidia-smi "
            "every SECONDS into the run directory (0: off)", default=0.0,
            parse=float, metavar="SECONDS"),

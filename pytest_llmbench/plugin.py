@@ -60,6 +60,12 @@ def pytest_configure(config: pytest.Config) -> None:
         except LLMBenchError as exc:
             raise pytest.UsageError(str(exc)) from None
         target_plugin.bind(bench)
+        try:
+            from pytest_llmbench.variant_fit import resolve_reuse
+
+            resolve_reuse(bench, options.resolve(config, "fitted"))
+        except LLMBenchError as exc:
+            raise pytest.UsageError(str(exc)) from None
         _start_sim(config, bench)
         bench.share_rate_limits()
         config.pluginmanager.register(target_plugin.RunInfo(bench), "llmbench-target-info")

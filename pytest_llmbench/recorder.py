@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from pytest_llmbench.config import ModelSpec, redact
-from pytest_llmbench.errors import ProviderError, WrongAnswer
+from pytest_llmbench.errors import LLMBenchError, ProviderError, WrongAnswer
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.scoring.base import Score, as_score
@@ -19,6 +19,7 @@ from pytest_llmbench.scoring.passk import aggregate, score_samples
 from pytest_llmbench.scoring.reasoning import is_truncated, prepare_answer
 from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.suites.model import Case, Suite
+from pytest_llmbench.suites.variants import Variant
 
 _RESPONSE_LIMIT = 20_000
 
@@ -38,6 +39,7 @@ class ItemRecorder:
         self.score: Score | None = None
         self.metrics: dict[str, Any] = {}
         self.error: ProviderError | None = None
+        self.variant: Variant | None = None  # the prompt variant asked with
         self.started_at = time.time()
 
     def metric(self, name: str, value: Any) -> None:
@@ -83,6 +85,7 @@ class ItemRecorder:
             suite=self.suite.name if self.suite else self.name,
             case_id=self.case.id if self.case else self.name,
             model=self.model.name if self.model else "", outcome=outcome,
+            variant=self.variant.name if self.variant else None,
             provider=self.model.provider if self.model else "",
             target=self.model.target if self.model else None,
             error=error, error_kind=error_kind, metrics=self.metrics,
@@ -105,6 +108,12 @@ class ItemRecorder:
                 record.ttft_s = _mean(c.ttft_s for c in self.samples)
         elif self.case is not None and self.suite is not None:
             record.prompt = self.suite.messages(self.case)
+            if self.variant is not None and self.model is not None:
+                try:  # the variant's prompt, when it could be built
+                    record.prompt = self.session.request_for(self.model, self.case, 0,
+                                                             self.variant).messages
+                except LLMBenchError:
+                    pass
         if self.error is not None:  # the failed call's attempts count too
             record.attempts += self.error.attempts
         return record

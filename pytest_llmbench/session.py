@@ -29,6 +29,8 @@ from pytest_llmbench.scoring.context import ScoringContext
 from pytest_llmbench.suites.loader import load_suite_file
 from pytest_llmbench.suites.model import Case, Suite
 from pytest_llmbench.suites.sampling import parse_sample, sample
+from pytest_llmbench.suites.variants import Variant
+from pytest_llmbench.variant_fit import FITTED_FROM, VariantFitter
 
 DEFAULT_MODEL = "sim:default"
 TEST_MODE_ITEMS = 5
@@ -50,6 +52,7 @@ class LLMBenchSession:
     judge: ModelSpec | None = None
     sandbox: str | None = None
     require_docker: bool = False
+    variants: list[str] | None = None  # --llmbench-variants
     run_id: str = ""
     worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
     suites_by_path: dict[Path, Suite] = field(default_factory=dict)
@@ -64,6 +67,7 @@ class LLMBenchSession:
     _owned_limits_dir: str | None = None
     prefetcher: Prefetcher | None = None
     _scoring: ScoringContext | None = None
+    _fitter: VariantFitter | None = None
 
     @classmethod
     def from_config(cls, config: Any) -> LLMBenchSession:
@@ -97,7 +101,9 @@ class LLMBenchSession:
                    gates=[parse_gate(g) for g in get("gate") or []],
                    output=output if output.is_absolute() else rootdir / output,
                    retry=retry, rate_limits=limits, samples=get("samples"), judge=judge,
-                   sandbox=get("sandbox"), require_docker=bool(get("require_docker")))
+                   sandbox=get("sandbox"), require_docker=bool(get("require_docker")),
+                   variants=[v.strip() for v in str(get("variants")).split(",") if v.strip()]
+                   if get("variants") else None)
 
     def expand_models(self, listed: dict[str, list[str]] | None) -> None:
         """Expand ``provider:*`` models: the controller asks the servers (``listed`` None),
@@ -182,18 +188,37 @@ class LLMBenchSession:
                                   limits=RateLimits(self.rate_limits, self.context.get(LIMITS_DIR)))
         return self._engine
 
-    def request_for(self, model: ModelSpec, case: Case, sample: int = 0) -> ChatRequest:
-        suite = self.suite_of(case)
+    def request_for(self, model: ModelSpec, case: Case, sample: int = 0,
+                    variant: Variant | None = None) -> ChatRequest:
+        suite = asked = self.suite_of(case)
+        overrides: dict[str, Any] = {}
+        if variant is not None:  # its prompt settings; its params go over the model's
+            asked, overrides = self.fitter.view(suite, variant, model)
         metadata = {"suite": suite.name, "case_id": case.id, "expected": case.expected}
         if sample:
             metadata["sample"] = sample
-        return ChatRequest(model=model, messages=suite.messages(case),
-                           params={**suite.params, **model.params}, metadata=metadata)
+        if variant is not None:
+            metadata["variant"] = variant.name
+        return ChatRequest(model=model, messages=asked.messages(case),
+                           params={**suite.params, **model.params, **overrides},
+                           metadata=metadata)
 
-    def requests_for(self, model: ModelSpec, case: Case) -> list[ChatRequest]:
+    def requests_for(self, model: ModelSpec, case: Case,
+                     variant: Variant | None = None) -> list[ChatRequest]:
         """One request per sample of the item (``metadata["sample"]`` tells them apart)."""
-        return [self.request_for(model, case, i)
+        return [self.request_for(model, case, i, variant)
                 for i in range(self.samples_for(self.suite_of(case)))]
+
+    @property
+    def fitter(self) -> VariantFitter:
+        """Settings of each (suite, variant, model); optimizer variants fitted once per run."""
+        if self._fitter is None:
+            reuse = self.context.get(FITTED_FROM)
+            self._fitter = VariantFitter(run_path=lambda: self.output / self.run_id,
+                                         call=lambda r: self.engine.submit_many([r])[0].result(),
+                                         scorer_for=self.scorer_for,
+                                         reuse_from=Path(reuse) if reuse else None)
+        return self._fitter
 
     def share_rate_limits(self) -> None:
         """On the controller: make the folder every worker's rate limiters share, when a

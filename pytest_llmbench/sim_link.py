@@ -30,8 +30,11 @@ def start_for_run(seed: int) -> tuple[str, Any]:
 
 
 def post_answer_key(url: str, suites: Iterable[Suite]) -> None:
+    suites = list(suites)
     entries = [{"case_id": f"{suite.name}/{case.id}", "answer": _answer(case.expected)}
                for suite in suites for case in suite.cases if case.expected is not None]
+    entries += [{"case_id": f"{suite.name}/train/{case.id}", "answer": _answer(case.expected)}
+                for suite in suites for case in suite.train if case.expected is not None]
     if entries:
         httpx.post(f"{url}/llmbench/answer-key", json=entries, timeout=30).raise_for_status()
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from pytest_llmbench.errors import ProviderError, WrongAnswer
-from pytest_llmbench.fixtures import fetch_response, item_params, recorder_for, suite_test
+from pytest_llmbench.fixtures import (fetch_response, item_params, item_variant, recorder_for,
+                                      suite_test)
 from pytest_llmbench.prefetch import Prefetcher
 from pytest_llmbench.providers.base import Completion
 from pytest_llmbench.session import LLMBenchSession
@@ -40,8 +41,8 @@ class LLMBenchWorker:
         if not planned:
             return
         bench = self.session
-        prefetcher = Prefetcher(bench.engine, lambda item: bench.requests_for(*item_params(item)),
-                                lookahead=bench.concurrency * 4)
+        prefetcher = Prefetcher(bench.engine, lambda item: bench.requests_for(
+            *item_params(item), item_variant(item)), lookahead=bench.concurrency * 4)
         if self.sharded:
             scopes = assign_shards((i.nodeid for i in planned), bench.model_names,
                                    shard_size(bench.concurrency))

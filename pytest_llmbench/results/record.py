@@ -23,6 +23,7 @@ class Record:
     outcome: str = "passed"
     provider: str = ""
     target: str | None = None
+    variant: str | None = None  # the suite's prompt variant, when it declares variants
     score: float | None = None
     score_details: dict[str, Any] = field(default_factory=dict)
     extraction_failed: bool = False

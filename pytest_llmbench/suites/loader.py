@@ -15,11 +15,12 @@ from typing import Any
 import yaml
 
 from pytest_llmbench.errors import SuiteError
-from pytest_llmbench.suites import datasets, yaml_lines
+from pytest_llmbench.suites import datasets, variants, yaml_lines
 from pytest_llmbench.suites.model import Case, Suite, placeholders
 
 SUITE_KEYS = {"name", "description", "dataset", "rows", "prompt", "system", "few_shot",
-              "expected", "scorer", "params", "sample", "gates", "id_field", "samples", "pass_at"}
+              "expected", "scorer", "params", "sample", "gates", "id_field", "samples", "pass_at",
+              "train", "variants"}
 ID_FIELDS = ("id", "case_id", "task_id", "qid", "question_id", "uid")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@:-]+")
 _MAX_ID = 64
@@ -68,7 +69,32 @@ def load_suite_file(path: Path) -> Suite:
         path=path, line_of=data.line_of,
     )
     suite.samples, suite.pass_at = _samples(path, data)
+    suite.train = _train(path, data, base, suite)
+    suite.variants = variants.parse_variants(path, data, suite.train, suite.prompt, suite.cases)
     return suite
+
+
+def _train(path: Path, data: yaml_lines.LineDict, base: Path, suite: Suite) -> list[Case]:
+    """The ``train:`` split (a path, ``{path, format}`` or inline rows): cases few-shot
+    variants and optimizers draw from, never run as tests."""
+    spec = data.get("train")
+    if spec is None:
+        return []
+    if isinstance(spec, list):
+        rows: Any = _inline_rows(path, data, "train")
+        source = path
+    else:
+        spec = {"path": spec} if isinstance(spec, str) else spec
+        if not isinstance(spec, dict) or "path" not in spec:
+            raise SuiteError(path, "'train' must be a path, {path, format} or a list of rows",
+                             line=data.line_of("train"))
+        source = base / str(spec["path"])
+        if not source.is_file():
+            raise SuiteError(path, f"train file not found: {spec['path']}",
+                             line=data.line_of("train"))
+        rows = datasets.load_file(source, spec.get("format"))
+    return build_suite(name=suite.name, rows=rows, rows_source=source, prompt=suite.prompt,
+                       expected=suite.expected_field, id_field=data.get("id_field")).cases
 
 
 def build_suite(*, name: str, rows: Iterable[tuple[dict[str, Any], int | None]],

@@ -64,6 +64,8 @@ class Suite:
     path: Path | None = None
     samples: int | None = None  # completions per item (pass@k)
     pass_at: list[int] | None = None  # the k of pass@k to report
+    train: list[Case] = field(default_factory=list)  # rows for few-shot and optimizers
+    variants: list[Any] = field(default_factory=list)  # suites.variants.Variant
 
     def messages(self, case: Case) -> list[dict[str, str]]:
         """The chat messages for a case: system, few-shot pairs, then the prompt."""
