@@ -20,7 +20,10 @@ from pytest_llmbench.results.compare_targets import add_target_columns
 from pytest_llmbench.results.gates import Gate, evaluate, parse_gate
 from pytest_llmbench.results.run_dir import RunDir, environment_info
 from pytest_llmbench.results.summary import SummaryBuilder
+from pytest_llmbench.results.variant_compare import (VariantScores, add_fit_columns,
+                                                     comparison_lines, fit_lines, mark_best)
 from pytest_llmbench.session import LLMBenchSession
+from pytest_llmbench.variant_fit import read_fits
 
 
 class LLMBenchController:
@@ -36,6 +39,9 @@ class LLMBenchController:
         self.rows: list[dict[str, Any]] = []
         self.gates: list[Gate] = []
         self.gate_failures: list[str] = []
+        self.variant_scores = VariantScores()
+        self.variant_comparison: list[dict[str, Any]] = []
+        self.fits: list[dict[str, Any]] = []
         self.started = time.time()
 
     def _run_info(self) -> dict[str, Any]:
@@ -64,6 +70,7 @@ class LLMBenchController:
         self.run_dir.append(payload)
         self.records_csv.append(payload)  # type: ignore[union-attr]
         self.summary.add(payload)
+        self.variant_scores.add(payload)
         self.html.add(payload)
 
     def _gates(self) -> list[Gate]:
@@ -84,11 +91,17 @@ class LLMBenchController:
             self.records_csv.close()
         self.rows = add_target_columns(self.summary.rows(), self.bench.context.get("targets", {}),
                                        self.bench.context.get("baseline_target"))
+        path = self.run_dir.path
+        self.fits = read_fits(path)
+        add_fit_columns(self.rows, self.fits)
+        self.variant_comparison = self.variant_scores.compare(mark_best(self.rows),
+                                                              self.bench.seed)
         self.gates = self._gates()
         self.gate_failures = evaluate(self.gates, self.rows)
-        path = self.run_dir.path
         write_summary(path, self.rows, {"run_id": self.bench.run_id,
-                                        "gate_failures": self.gate_failures})
+                                        "gate_failures": self.gate_failures,
+                                        "variant_comparison": self.variant_comparison,
+                                        "fitted_prompts": self.fits})
         info = self.run_dir.info
         info.update(status="interrupted" if exitstatus == pytest.ExitCode.INTERRUPTED
                     else "completed", finished_at=time.time(), exitstatus=int(exitstatus),
@@ -115,6 +128,12 @@ class LLMBenchController:
         tr = terminalreporter
         tr.write_sep("=", "llmbench summary")
         for line in summary_table(self.rows):
+            tr.write_line(line)
+        if self.variant_comparison:
+            tr.write_sep("-", "variants against the best variant (paired, same cases)")
+            for line in comparison_lines(self.variant_comparison):
+                tr.write_line(line)
+        for line in fit_lines(self.fits):
             tr.write_line(line)
         for failure in self.gate_failures:
             tr.write_line(f"FAIL gate {failure}", red=True, bold=True)

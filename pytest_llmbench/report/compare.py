@@ -59,13 +59,19 @@ class Side:
         return f"{self.run_id}{'@' + self.target if self.target else ''}{commit}"
 
     def key(self, record: dict[str, Any]) -> Key:
-        return (record["suite"], record["model"], None if self.target else record.get("target"))
+        return (record["suite"], model_key(record), None if self.target else record.get("target"))
 
     def describe(self) -> dict[str, Any]:
         git = self.info.get("git") or {}
         return {"run_id": self.run_id, "path": str(self.path), "target": self.target,
                 "label": self.label, "commit": git.get("commit"), "branch": git.get("branch"),
                 "started_at": self.info.get("started_at"), "records": len(self.records)}
+
+
+def model_key(row: dict[str, Any]) -> str:
+    """A record's or row's model, as ``model/variant`` when its suite has variants, so a
+    variant is compared like a model."""
+    return f"{row['model']}/{row['variant']}" if row.get("variant") else str(row["model"])
 
 
 def load_side(base: Path, spec: str) -> Side:
@@ -104,7 +110,7 @@ def _summaries(side: Side) -> dict[Key, dict[str, Any]]:
     rows = {}
     for target, builder in builders.items():
         for row in builder.rows():
-            rows[(row["suite"], row["model"], target)] = row
+            rows[(row["suite"], model_key(row), target)] = row
     return rows
 
 

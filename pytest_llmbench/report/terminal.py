@@ -14,6 +14,7 @@ COLUMNS = (
     ("tok/s", "output_tps", "{:.1f}"), ("cost $", "cost_usd", "{:.6f}"),
 )
 TARGET_COLUMNS = (("target", "target", "{}"), ("commit", "commit", "{:.12}"))
+VARIANT_COLUMN = ("variant", "variant", None)
 SPEEDUP_COLUMNS = (("speedup", "speedup", "{:.2f}x"), ("tok/s ratio", "tps_ratio", "{:.2f}x"))
 
 
@@ -24,6 +25,8 @@ def _header(name: str) -> str:
 
 
 def _format(row: dict[str, Any], key: str, fmt: str | None) -> str:
+    if key == "variant":  # the best variant of its suite x model is starred
+        return f"{row.get('variant') or '-'}{' *' if row.get('best_variant') else ''}"
     if key == "accuracy":
         acc = row.get("accuracy")
         if acc is None:
@@ -38,9 +41,11 @@ def _format(row: dict[str, Any], key: str, fmt: str | None) -> str:
 def _columns(rows: list[dict[str, Any]]) -> tuple[tuple[tuple[str, str, str | None], ...], int]:
     """The table's columns and how many are text (left-aligned): with target, commit and
     speedups when targets ran."""
+    variant = (VARIANT_COLUMN,) if any(row.get("variant") for row in rows) else ()
     if not any(row.get("target") for row in rows):
-        return COLUMNS, 2
-    return COLUMNS[:2] + TARGET_COLUMNS + COLUMNS[2:] + SPEEDUP_COLUMNS, 4
+        return COLUMNS[:2] + variant + COLUMNS[2:], 2 + len(variant)
+    return (COLUMNS[:2] + variant + TARGET_COLUMNS + COLUMNS[2:] + SPEEDUP_COLUMNS,
+            4 + len(variant))
 
 
 def summary_table(rows: list[dict[str, Any]]) -> list[str]:

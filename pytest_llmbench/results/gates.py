@@ -11,7 +11,8 @@ from typing import Any
 from pytest_llmbench.errors import ConfigError
 
 _PER_K = re.compile(r"^(pass_at|speedup_at|opt_at)_\d+$")
-_GATE = re.compile(r"^\s*(?:(?P<suite>[^:<>=!\s]+)\s*:\s*)?(?P<metric>[a-z_0-9]+)\s*"
+_GATE = re.compile(r"^\s*(?:(?P<suite>[^:<>=!\s]+)\s*:\s*)?(?:(?P<variant>[^:<>=!\s]+)\s*:\s*)?"
+                   r"(?P<metric>[a-z_0-9]+)\s*"
                    r"(?P<op><=|>=|<|>|==)\s*(?P<value>[^\s]+)\s*$")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq}
@@ -27,11 +28,16 @@ class Gate:
     op: str
     value: float
     text: str
+    variant: str | None = None  # 'suite:variant:metric...'; '*' as suite: any suite
+
+    def applies(self, row: dict[str, Any]) -> bool:
+        return ((self.suite is None or self.suite == row["suite"])
+                and (self.variant is None or self.variant == row.get("variant")))
 
     def check(self, row: dict[str, Any]) -> str | None:
         """None when the row passes, else a one-line reason."""
         actual = row.get(self.metric)
-        where = f"{row['suite']} x {row['model']}"
+        where = f"{row['suite']}{'/' + row['variant'] if row.get('variant') else ''} x {row['model']}"
         if actual is None:
             return f"{where}: {self.text} cannot be checked ({self.metric} is unknown)"
         if not _OPS[self.op](actual, self.value):
@@ -43,7 +49,7 @@ def parse_gate(text: str, source: str = "--llmbench-gate", suite: str | None = N
     match = _GATE.match(text)
     if not match:
         raise ConfigError(f"{source}: cannot parse gate {text!r} (e.g. 'accuracy>=0.8', "
-                          "'gsm8k:latency_p95<=2s')")
+                          "'gsm8k:latency_p95<=2s', 'gsm8k:few_shot:accuracy>=0.8')")
     metric = match["metric"]
     if metric not in METRICS and not _PER_K.match(metric):
         raise ConfigError(f"{source}: unknown gate metric {metric!r} (known: {', '.join(METRICS)}, "
@@ -60,8 +66,11 @@ def parse_gate(text: str, source: str = "--llmbench-gate", suite: str | None = N
             value = float(raw.lstrip("$"))
     except ValueError:
         raise ConfigError(f"{source}: bad value {raw!r} in gate {text!r}") from None
-    return Gate(suite=match["suite"] or suite, metric=metric, op=match["op"], value=value,
-                text=text.strip())
+    first, variant = match["suite"], match["variant"]
+    if suite is not None and first not in (None, suite, "*") and variant is None:
+        first, variant = suite, first  # in a suite file's gates: 'variant:metric...'
+    return Gate(suite=suite if first is None else (None if first == "*" else first),
+                metric=metric, op=match["op"], value=value, text=text.strip(), variant=variant)
 
 
 def evaluate(gates: list[Gate], rows: list[dict[str, Any]]) -> list[str]:
@@ -69,7 +78,7 @@ def evaluate(gates: list[Gate], rows: list[dict[str, Any]]) -> list[str]:
     failures = []
     for gate in gates:
         for row in rows:
-            if gate.suite is None or gate.suite == row["suite"]:
+            if gate.applies(row):
                 reason = gate.check(row)
                 if reason:
                     failures.append(reason)

@@ -12,12 +12,13 @@ from typing import Any
 from pytest_llmbench.results.stats import mean_interval, percentile, wilson_interval
 
 SUMMARY_FIELDS = (
-    "suite", "model", "target", "commit", "n", "passed", "failed", "errors", "skipped", "accuracy",
+    "suite", "model", "variant", "target", "commit", "n", "passed", "failed", "errors", "skipped", "accuracy",
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
     "truncation_rate",
     "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
     "reasoning_tokens", "judge_cost_usd", "speedup", "ttft_speedup", "tps_ratio",
+    "best_variant", "fit_cost_usd", "fit_time_s", "fit_calls",
 )
 # per-k columns, present when records carry them: pass_at_1, pass_at_5, speedup_at_1 ...
 SAMPLE_METRICS = ("pass_at", "speedup_at", "opt_at")
@@ -28,6 +29,7 @@ class _Group:
     suite: str
     model: str
     target: str | None = None
+    variant: str | None = None
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("passed", "failed", "error", "skipped"), 0))
     scores: list[float] = field(default_factory=list)
@@ -48,14 +50,15 @@ class _Group:
 
 class SummaryBuilder:
     def __init__(self) -> None:
-        self._groups: dict[tuple[str, str, str], _Group] = {}
+        self._groups: dict[tuple[str, str, str, str], _Group] = {}
 
     def add(self, record: dict[str, Any]) -> None:
-        key = (record["suite"], record["model"], record.get("target") or "")
+        key = (record["suite"], record["model"], record.get("target") or "",
+               record.get("variant") or "")
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _Group(record["suite"], record["model"],
-                                               record.get("target"))
+                                               record.get("target"), record.get("variant"))
         outcome = record["outcome"]
         group.counts[outcome] = group.counts.get(outcome, 0) + 1
         if outcome in ("passed", "failed"):
@@ -92,14 +95,15 @@ class SummaryBuilder:
         """One row per model over all its suites, named ``suite``: raw samples and counts
         merged, never percentiles averaged."""
         merged: dict[str, _Group] = {}
-        for (_, model, target), group in sorted(self._groups.items()):
+        for (_, model, target, _), group in sorted(self._groups.items()):
             _merge(merged.setdefault(model, _Group(suite, model, target or None)), group)
         return [self._row(g) for _, g in sorted(merged.items())]
 
     def latency_samples(self) -> dict[tuple[str, str], list[float]]:
         """The raw per-request latencies of each (suite, model), for distributions (a
-        model's name carries its ``@target``)."""
-        return {(suite, model): g.latency for (suite, model, _), g in sorted(self._groups.items())}
+        model's name carries its ``@target``; a variant's is ``model/variant``)."""
+        return {(suite, f"{model}/{variant}" if variant else model): g.latency
+                for (suite, model, _, variant), g in sorted(self._groups.items())}
 
     @staticmethod
     def _row(g: _Group) -> dict[str, Any]:
@@ -113,7 +117,7 @@ class SummaryBuilder:
         cost = None if g.cost_unknown or not g.latency else g.cost
         correct = sum(g.scores)
         return {
-            "suite": g.suite, "model": g.model, "target": g.target, "n": n, "passed": c["passed"],
+            "suite": g.suite, "model": g.model, "variant": g.variant, "target": g.target, "n": n, "passed": c["passed"],
             "failed": c["failed"], "errors": c["error"], "skipped": c["skipped"],
             "accuracy": accuracy,
             "accuracy_ci_low": ci[0] if ci else None, "accuracy_ci_high": ci[1] if ci else None,
@@ -138,6 +142,8 @@ class SummaryBuilder:
 def _merge(into: _Group, group: _Group) -> None:
     """Pool ``group`` into ``into`` (raw samples joined, counts and costs added)."""
     for f in fields(_Group):
+        if f.name == "variant":  # a model's row pools all its variants
+            continue
         mine, theirs = getattr(into, f.name), getattr(group, f.name)
         if isinstance(mine, list):
             mine.extend(theirs)
