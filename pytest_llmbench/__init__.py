@@ -21,6 +21,7 @@ from pytest_llmbench.providers.base import (
 )
 from pytest_llmbench.scoring.base import Score, register_scorer, scorer
 from pytest_llmbench.suites.model import Case, Suite
+from pytest_llmbench.suites.variants import Variant
 
 __all__ = [
     "Case",
@@ -34,6 +35,7 @@ __all__ = [
     "Score",
     "Suite",
     "SuiteError",
+    "Variant",
     "WrongAnswer",
     "register_provider",
     "register_scorer",

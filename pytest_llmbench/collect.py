@@ -88,9 +88,15 @@ def suite_from_marker(session: LLMBenchSession, definition: Any) -> Suite | None
     rows = marker.kwargs.get("rows")
     if rows is not None:
         name = marker.kwargs.get("name", definition.originalname)
-        extra = {k: v for k, v in marker.kwargs.items() if k not in {"rows", "name"}}
-        return session.register_suite(build_suite(
-            name=name, rows=[(dict(r), None) for r in rows], path=Path(definition.path), **extra))
+        extra = {k: v for k, v in marker.kwargs.items()
+                 if k not in {"rows", "name", "train", "variants"}}
+        built = build_suite(name=name, rows=[(dict(r), None) for r in rows],
+                            path=Path(definition.path), **extra)
+        train = marker.kwargs.get("train") or []
+        built.train = build_suite(name=name, rows=[(dict(r), None) for r in train],
+                                  prompt=built.prompt, expected=built.expected_field).cases
+        built.variants = list(marker.kwargs.get("variants") or [])
+        return session.register_suite(built)
     return None
 
 

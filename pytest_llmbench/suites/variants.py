@@ -21,7 +21,14 @@ from pytest_llmbench.suites.model import Case, Suite, placeholders
 VARIANT_KEYS = {"description", "prompt", "system", "few_shot", "params", "optimizer"}
 PROMPT_KEYS = ("system", "prompt", "few_shot", "params")  # what an optimizer may return
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-_UNSET: Any = object()
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<suite's>"
+
+
+_UNSET: Any = _Unset()
 
 
 @dataclass(frozen=True)
