@@ -20,8 +20,13 @@ from pytest_llmbench.results.compare_targets import add_target_columns
 from pytest_llmbench.results.gates import Gate, evaluate, parse_gate
 from pytest_llmbench.results.run_dir import RunDir, environment_info
 from pytest_llmbench.results.summary import SummaryBuilder
-from pytest_llmbench.results.variant_compare import (VariantScores, add_fit_columns,
-                                                     comparison_lines, fit_lines, mark_best)
+from pytest_llmbench.results.variant_compare import (
+    VariantScores,
+    add_fit_columns,
+    comparison_lines,
+    fit_lines,
+    mark_best,
+)
 from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.variant_fit import read_fits
 

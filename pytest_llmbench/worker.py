@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from pytest_llmbench.errors import ProviderError, WrongAnswer
-from pytest_llmbench.fixtures import (fetch_response, item_params, item_variant, recorder_for,
-                                      suite_test)
+from pytest_llmbench.fixtures import fetch_response, item_params, item_variant, recorder_for, suite_test
 from pytest_llmbench.prefetch import Prefetcher
 from pytest_llmbench.providers.base import Completion
 from pytest_llmbench.session import LLMBenchSession

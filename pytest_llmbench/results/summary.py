@@ -117,7 +117,8 @@ class SummaryBuilder:
         cost = None if g.cost_unknown or not g.latency else g.cost
         correct = sum(g.scores)
         return {
-            "suite": g.suite, "model": g.model, "variant": g.variant, "target": g.target, "n": n, "passed": c["passed"],
+            "suite": g.suite, "model": g.model, "variant": g.variant, "target": g.target,
+            "n": n, "passed": c["passed"],
             "failed": c["failed"], "errors": c["error"], "skipped": c["skipped"],
             "accuracy": accuracy,
             "accuracy_ci_low": ci[0] if ci else None, "accuracy_ci_high": ci[1] if ci else None,

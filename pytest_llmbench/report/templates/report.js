@@ -157,7 +157,7 @@
       var tr = el("tr", { "data-suite": r.suite, "data-model": r.model });
       COLUMNS.forEach(function (c) {
         if (c.cell) tr.appendChild(c.cell(r));
-        else if (c.text) tr.appendChild(el("td", null, c.key === "model" ? [swatch(r.model), r.model] : r[c.key]));
+        else if (c.text) tr.appendChild(el("td", null, c.key === "model" ? [swatch(r.model), r.model, variantLabel(r)] : r[c.key]));
         else tr.appendChild(valueCell(c.show(r[c.key]), c.unknownIfNull && r[c.key] == null));
       });
       body.appendChild(tr);
@@ -165,6 +165,9 @@
     if (!rows.length) body.appendChild(el("tr", null, el("td", { colspan: COLUMNS.length }, "no results")));
     table.appendChild(el("thead", null, head));
     table.appendChild(body);
+  }
+  function variantLabel(r) {  // a suite's prompt variant; the best of its model starred
+    return r.variant ? el("span", { class: "variant" }, " / " + r.variant + (r.best_variant ? " \u2605" : "")) : "";
   }
   function swatch(model) {
     return el("i", { style: "display:inline-block;width:9px;height:9px;border-radius:2px;margin-right:6px;background:" + colorOf(model) });
