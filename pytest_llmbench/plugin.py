@@ -29,6 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_llmbench import fixtures
     from pytest_llmbench.controller import LLMBenchController, is_controller
     from pytest_llmbench.errors import LLMBenchError
+    from pytest_llmbench.lifecycle import plugin as lifecycle
     from pytest_llmbench.results.run_dir import new_run_id
     from pytest_llmbench.session import LLMBenchSession
     from pytest_llmbench.stash import SESSION
@@ -51,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
         bench.context.update(workerinput.get(CONTEXT, {}))
     else:
         bench.run_id = options.resolve(config, "run_id") or new_run_id()
+        lifecycle.prepare(config, bench)  # resume reuses a run's id; replay needs no simulator
         _start_sim(config, bench)
         bench.share_rate_limits()
     config.stash[SESSION] = bench
@@ -65,6 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
+    lifecycle.register(config, bench, is_controller(config))
 
 
 def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | None:
@@ -79,7 +82,7 @@ def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | No
 def _start_sim(config: pytest.Config, bench: Any) -> None:
     """One simulator per run (shared by xdist workers) when a sim: model has no base_url."""
     wanted = any(m.provider == "sim" and not m.settings.get("base_url") for m in bench.models)
-    if not wanted or "sim_url" in bench.context:
+    if not wanted or "sim_url" in bench.context or bench.context.get("llmbench_replay_dir"):
         return
     from pytest_llmbench.sim_link import start_for_run
     from pytest_llmbench.stash import SIM_PROCESS
