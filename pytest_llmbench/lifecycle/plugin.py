@@ -36,6 +36,7 @@ from pytest_llmbench.lifecycle.store import ResponseStore
 from pytest_llmbench.session import LLMBenchSession
 
 RESUME = "llmbench_resume"
+DEBUG_LOG = "debug.log"
 PLAN = pytest.StashKey[ResumePlan | None]()
 log = logging.getLogger("pytest_llmbench")
 
@@ -90,7 +91,8 @@ def _absolute(rootdir: Path, value: str) -> Path:
 
 def register(config: pytest.Config, bench: LLMBenchSession, controller: bool) -> None:
     if options.resolve(config, "debug", bench.models_config.settings):
-        _debug_logging()
+        _debug_logging(bench.output / bench.run_id / DEBUG_LOG,
+                       to_stderr=config.getoption("capture", None) == "no")
     workerinput = getattr(config, "workerinput", None)
     resumed = config.stash.get(PLAN, None)
     if workerinput is not None and workerinput.get(RESUME):
@@ -101,12 +103,19 @@ def register(config: pytest.Config, bench: LLMBenchSession, controller: bool) ->
                                       "llmbench-lifecycle-controller")
 
 
-def _debug_logging() -> None:
-    handler = logging.StreamHandler(sys.__stderr__)
-    handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(name)s "
-                                           f"[{os.environ.get('PYTEST_XDIST_WORKER', 'main')}]: "
-                                           "%(message)s", "%H:%M:%S"))
-    log.addHandler(handler)
+def _debug_logging(path: Path, to_stderr: bool) -> None:
+    """Every process appends to the run's debug.log (pytest captures stderr while tests
+    run); with ``-s`` the lines go to stderr too."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    formatter = logging.Formatter(f"%(asctime)s [%(levelname)s] %(name)s [{worker}]: "
+                                  "%(message)s", "%H:%M:%S")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+    if to_stderr:
+        handlers.append(logging.StreamHandler(sys.__stderr__))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        log.addHandler(handler)
     log.setLevel(logging.DEBUG)
 
 

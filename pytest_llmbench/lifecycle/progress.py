@@ -54,7 +54,7 @@ class Tally:
         c = self.counts
         total = self.total or "?"
         pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
-        cost = f"${self.cost:.4f}" + ("+?" if self.cost_unknown else "")
+        cost = f"${self.cost:.4f}" + (" (unpriced)" if self.cost_unknown else "")
         eta = self.eta_s(now)
         return (f"llmbench progress: {self.done}/{total}{pct} passed={c['passed']} "
                 f"failed={c['failed']} errors={c['error']} skipped={c['skipped']} | "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 from dataclasses import dataclass, fields
@@ -24,6 +25,7 @@ from typing import Any
 from pytest_llmbench.errors import ProviderError
 from pytest_llmbench.providers.base import ChatRequest, Completion
 
+log = logging.getLogger(__name__)
 KEY_VERSION = 1
 CACHE_MODES = ("off", "read", "write", "readwrite")
 _COMPLETION_FIELDS = frozenset(f.name for f in fields(Completion))
@@ -143,6 +145,8 @@ class Responses:
             hit = self.cache.get(key)
         else:
             hit = None
+        log.debug("cache %s %s %s", "hit" if hit is not None else "miss", request.model.name,
+                  key[:12])
         if hit is not None:
             hit.cached = True
             if self.record is not None and self.record is not self.replay:
