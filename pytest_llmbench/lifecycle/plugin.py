@@ -261,6 +261,10 @@ class RunLifecycle:
             info = ResponseStore(Path(folder)).info()
             tr.write_line(f"llmbench cache: {self.cached_calls} of {self.calls} calls answered "
                           f"from {folder} ({info.entries} entries, {_size(info.bytes)})")
+        if context.get(layers.RECORD_DIR):
+            info = ResponseStore(Path(context[layers.RECORD_DIR])).info()
+            tr.write_line(f"llmbench record: {info.entries} exchanges in "
+                          f"{context[layers.RECORD_DIR]} (replay with --llmbench-replay)")
         if context.get(layers.BUDGET_DIR):
             spent, _, stopped = totals(Path(context[layers.BUDGET_DIR]))
             state = (f"stopped starting calls, {self.budget_skips} items skipped"

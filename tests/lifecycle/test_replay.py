@@ -28,6 +28,7 @@ def test_record_then_replay_offline_with_a_miss(pytester: pytest.Pytester) -> No
                       "{input_per_mtok: 1.0, output_per_mtok: 2.0}")
         recorded = pytester.runpytest_subprocess(*args, "--llmbench-record", "rec")
         recorded.assert_outcomes(passed=20)
+        recorded.stdout.fnmatch_lines(["*llmbench record: 20 exchanges in *rec (replay with*"])
         assert sim_requests(sim) == 20
     before = {r["nodeid"]: r for r in read_records(pytester)}
     assert len(list((pytester.path / "rec").rglob("*.json"))) == 20
