@@ -90,7 +90,7 @@ def test_debug_log_of_every_process_without_secrets(pytester: pytest.Pytester,
                                            "readwrite", "-n", "2")
     result.assert_outcomes(passed=10)
     log = (pytester.path / ".llmbench/runs/latest/debug.log").read_text()
-    assert re.search(r"\d\d:\d\d:\d\d \[DEBUG\] pytest_llmbench\S* \[gw0\]: "
+    assert re.search(r"\d\d:\d\d:\d\d \[DEBUG\] pytest_llmbench\S* \[gw\d\]: "
                      r"cache miss openai:echo [0-9a-f]{12}", log)
     assert log.count("cache miss") == 10
     assert "sk-test-secret" not in log + result.stdout.str() + result.stderr.str()
