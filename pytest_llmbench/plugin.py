@@ -82,7 +82,9 @@ def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | No
 def _start_sim(config: pytest.Config, bench: Any) -> None:
     """One simulator per run (shared by xdist workers) when a sim: model has no base_url."""
     wanted = any(m.provider == "sim" and not m.settings.get("base_url") for m in bench.models)
-    if not wanted or "sim_url" in bench.context or bench.context.get("llmbench_replay_dir"):
+    from pytest_llmbench.lifecycle.layers import REPLAY_DIR
+
+    if not wanted or "sim_url" in bench.context or bench.context.get(REPLAY_DIR):
         return
     from pytest_llmbench.sim_link import start_for_run
     from pytest_llmbench.stash import SIM_PROCESS

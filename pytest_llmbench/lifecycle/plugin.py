@@ -90,7 +90,14 @@ def _absolute(rootdir: Path, value: str) -> Path:
 
 
 def register(config: pytest.Config, bench: LLMBenchSession, controller: bool) -> None:
-    if options.resolve(config, "debug", bench.models_config.settings):
+    settings = bench.models_config.settings
+    try:
+        debug = options.resolve(config, "debug", settings)
+        progress = (options.resolve(config, "progress", settings),
+                    options.resolve(config, "progress_interval", settings))
+    except LLMBenchError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if debug:
         _debug_logging(bench.output / bench.run_id / DEBUG_LOG,
                        to_stderr=config.getoption("capture", None) == "no")
     workerinput = getattr(config, "workerinput", None)
@@ -99,7 +106,7 @@ def register(config: pytest.Config, bench: LLMBenchSession, controller: bool) ->
         resumed = ResumePlan.from_dict(workerinput[RESUME])
     config.pluginmanager.register(ItemLifecycle(resumed), "llmbench-lifecycle")
     if controller:
-        config.pluginmanager.register(RunLifecycle(config, bench, resumed),
+        config.pluginmanager.register(RunLifecycle(config, bench, resumed, *progress),
                                       "llmbench-lifecycle-controller")
 
 
@@ -157,7 +164,7 @@ class RunLifecycle:
     the budget, and fail the session when the budget stopped it."""
 
     def __init__(self, config: pytest.Config, bench: LLMBenchSession,
-                 resumed: ResumePlan | None) -> None:
+                 resumed: ResumePlan | None, progress: str, interval: float) -> None:
         self.config = config
         self.bench = bench
         self.resumed = resumed
@@ -166,7 +173,8 @@ class RunLifecycle:
         self.budget_skips = 0
         self.cached_calls = 0
         self.calls = 0
-        self.mode = "off"
+        self.mode = choose_mode(progress, sys.stdout.isatty(), dict(os.environ))
+        self.interval = interval
         self.shown = False
 
     @pytest.hookimpl(optionalhook=True)
@@ -189,8 +197,6 @@ class RunLifecycle:
         if self.resumed is not None and self.resumed.kept:
             controller = self.config.pluginmanager.get_plugin("llmbench-controller")
             controller.carry_over(self.resumed.kept)
-        self.mode = choose_mode(options.resolve(self.config, "progress"),
-                                sys.stdout.isatty(), dict(os.environ))
 
     def _start_display(self) -> None:
         """On the first benchmark record: runs without benchmarks show no progress."""
@@ -200,8 +206,7 @@ class RunLifecycle:
         if self.mode == "rich":
             self.display = RichProgress(getattr(reporter, "_tw", None))
         else:
-            self.display = PlainProgress(reporter.write_line,
-                                         options.resolve(self.config, "progress_interval"))
+            self.display = PlainProgress(reporter.write_line, self.interval)
         self.shown = True
 
     @pytest.hookimpl

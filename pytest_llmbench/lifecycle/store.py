@@ -161,4 +161,7 @@ class Responses:
         if self.record is not None:
             self.record.put(key, request, completion)
         if self.cache is not None and self.cache_mode in ("write", "readwrite"):
-            self.cache.put(key, request, completion)
+            try:
+                self.cache.put(key, request, completion)
+            except OSError as exc:  # a full disk costs the cache entry, not the result
+                log.warning("cache: could not store %s: %s", key[:12], exc)
