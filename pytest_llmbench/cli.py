@@ -21,6 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_sim(sub)
     add_cache(sub)
     add_watch(sub)
+    from pytest_llmbench.cli_results import add_commands
+
+    add_commands(sub)
+    add_report(sub)
     return parser
 
 
@@ -74,6 +78,38 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from pytest_llmbench.lifecycle.watch import run
 
     return run(args)
+
+
+def add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``llmbench report RUN``: (re)build report.html from a run directory."""
+    parser = sub.add_parser(
+        "report", help="(re)build report.html of a run directory",
+        description="Rebuild RUN/report.html from its run.json and records.jsonl (conftest "
+                    "report sections are added only by pytest runs).",
+    )
+    parser.add_argument("run", metavar="RUN", nargs="?", default="latest",
+                        help="run directory, run id or 'latest' (default: latest)")
+    parser.add_argument("--runs", metavar="DIR", default=None,
+                        help="folder of run directories (default: $LLMBENCH_OUTPUT or "
+                             ".llmbench/runs)")
+    parser.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from pytest_llmbench.report.html import write_report
+    from pytest_llmbench.results.run_dir import resolve_run
+
+    base = Path(args.runs or os.environ.get("LLMBENCH_OUTPUT") or ".llmbench/runs")
+    try:
+        path = write_report(resolve_run(base, args.run))
+    except (OSError, ValueError) as exc:
+        print(f"llmbench report: {exc}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

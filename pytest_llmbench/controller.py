@@ -14,6 +14,7 @@ import pytest
 
 from pytest_llmbench.config import redact
 from pytest_llmbench.report.files import RecordsCsv, write_summary
+from pytest_llmbench.report.html import HtmlReport
 from pytest_llmbench.report.terminal import summary_table
 from pytest_llmbench.results.gates import Gate, evaluate, parse_gate
 from pytest_llmbench.results.run_dir import RunDir, environment_info
@@ -28,6 +29,8 @@ class LLMBenchController:
         self.run_dir = RunDir(session.output, session.run_id)
         self.records_csv: RecordsCsv | None = None
         self.summary = SummaryBuilder()
+        self.html = HtmlReport()
+        self.html_error: str | None = None
         self.suite_gates: dict[str, list[Gate]] = {}
         self.rows: list[dict[str, Any]] = []
         self.gates: list[Gate] = []
@@ -57,6 +60,7 @@ class LLMBenchController:
         self.run_dir.append(payload)
         self.records_csv.append(payload)  # type: ignore[union-attr]
         self.summary.add(payload)
+        self.html.add(payload)
 
     def _start(self) -> None:
         info = self._run_info()
@@ -100,8 +104,18 @@ class LLMBenchController:
                     suites=sorted({r["suite"] for r in self.rows}),
                     gate_failures=self.gate_failures)
         self.run_dir.write_info()
+        self._write_html(info)
         if self.gate_failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _write_html(self, info: dict[str, Any]) -> None:
+        sections = [section for result in self.config.hook.pytest_llmbench_html_sections(
+            rows=self.rows, info=info) for section in result or ()]
+        try:
+            self.html.write(self.run_dir.path, summary=self.summary, rows=self.rows, info=info,
+                            sections=sections)
+        except OSError as exc:  # results are already on disk; a report is not worth a crash
+            self.html_error = f"report.html not written: {exc}"
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -116,6 +130,8 @@ class LLMBenchController:
         if self.gates and not self.gate_failures:
             tr.write_line("all llmbench gates passed", green=True)
         tr.write_line(f"run directory: {self.run_dir.path}")
+        if self.html_error:
+            tr.write_line(f"llmbench: {self.html_error}", red=True)
 
 
 def is_controller(config: pytest.Config) -> bool:

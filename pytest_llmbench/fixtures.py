@@ -76,29 +76,28 @@ def fetch_response(item: pytest.Item, recorder: ItemRecorder) -> Completion:
     return completion
 
 
+def _param(request: pytest.FixtureRequest, index: int, name: str) -> Any:
+    """An indirect parameter, or (for a YAML suite item) that part of its ``bench_item``."""
+    if hasattr(request, "param"):
+        return request.param
+    value = item_params(request.node)[index]
+    if value is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: {name} is only available to "
+                                "benchmark tests")
+    return value
+
+
 @pytest.fixture
 def llm_model(request: pytest.FixtureRequest) -> ModelSpec:
     """The model this test runs against (one test per model)."""
-    if hasattr(request, "param"):
-        return request.param  # type: ignore[no-any-return]
-    model, _ = item_params(request.node)
-    if model is None:
-        raise pytest.UsageError(f"{request.node.nodeid}: llm_model is only available to "
-                                "benchmark tests")
-    return model
+    return _param(request, 0, "llm_model")  # type: ignore[no-any-return]
 
 
 @pytest.fixture
 def bench_case(request: pytest.FixtureRequest, llm_model: ModelSpec) -> Case:
     """The benchmark case (dataset row) this test runs; depends on ``llm_model`` because
     every case runs once per model."""
-    if hasattr(request, "param"):
-        return request.param  # type: ignore[no-any-return]
-    _, case = item_params(request.node)
-    if case is None:
-        raise pytest.UsageError(f"{request.node.nodeid}: bench_case is only available to "
-                                "benchmark tests with a suite")
-    return case
+    return _param(request, 1, "bench_case")  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -142,6 +142,24 @@ OPTIONS: tuple[Option, ...] = (
            "items not started are skipped", parse=_usd, env="LLMBENCH_BUDGET", metavar="USD"),
     Option("debug", "debug logging of pytest_llmbench to stderr", default=False, flag=True,
            env="LLMBENCH_DEBUG"),
+    Option("baseline", "compare this run with a baseline run (a run id, a path, or 'latest': the "
+           "newest earlier run in the output folder); writes compare.json", env="LLMBENCH_BASELINE",
+           metavar="RUN|latest"),
+    Option("regression", "regression gate against the baseline deciding the exit status, e.g. "
+           "'accuracy -2pt', 'latency_p95 +20%' (repeatable)", multiple=True, metavar="EXPR"),
+    Option("ingest_url", "POST the results to this ingest endpoint at the end of the run "
+           "(the key comes from $INGEST_API_KEY)", env="INGEST_API_URL", metavar="URL"),
+    Option("ingest_header", "header carrying $INGEST_API_KEY: Authorization sends 'Bearer KEY', "
+           "any other header the bare key", default="Authorization", metavar="NAME"),
+    Option("ingest_batch_size", "records per ingest batch", default=1000, parse=_positive_int,
+           metavar="N"),
+    Option("ingest_timeout", "longest total time spent posting, retries included, in seconds",
+           default=60.0, parse=_positive_float, metavar="SECONDS"),
+    Option("ingest_required", "a failed ingest fails the session (by default it warns; "
+           "'llmbench ingest RUN' resends)", default=False, flag=True),
+    Option("sign", "write a signed export bundle <run_id>.zip into the run directory at the end "
+           "of the run, signed with this Ed25519 private key file", env="LLMBENCH_SIGNING_KEY",
+           metavar="KEYFILE"),
 )
 
 BY_NAME = {option.name: option for option in OPTIONS}
@@ -194,3 +212,33 @@ def _parse(option: Option, parse: Callable[[str], Any], raw: Any, source: str) -
         return parse(str(raw))
     except ValueError as exc:
         raise ConfigError(f"{source}: invalid value {raw!r} for {option.cli}: {exc}") from None
+
+
+def add_argument(parser: Any, name: str, *flags: str) -> None:
+    """Register table option ``name`` on an argparse parser of the ``llmbench`` CLI, with the
+    same help and env var as in pytest (read back with :func:`resolve_args`)."""
+    option = BY_NAME[name]
+    env = f" [env ${option.env}]" if option.env else ""
+    default = f" [default {option.default}]" if option.default not in (None, False) else ""
+    kwargs: dict[str, Any] = {"dest": name, "default": None, "help": option.help + env + default}
+    if option.flag:
+        kwargs["action"] = "store_true"
+    else:
+        kwargs.update(action="append" if option.multiple else "store", metavar=option.metavar)
+    parser.add_argument(*(flags or ("--" + option.cli.removeprefix("--llmbench-"),)), **kwargs)
+
+
+def resolve_args(args: Any, name: str) -> Any:
+    """The effective value of a table option on the CLI (argument > env var > default)."""
+    option = BY_NAME[name]
+    raw: Any = getattr(args, name, None)
+    source = "--" + option.cli.removeprefix("--llmbench-")
+    if raw in (None, False) and option.env and os.environ.get(option.env):
+        raw, source = os.environ[option.env], f"${option.env}"
+    if raw is None:
+        return option.default
+    if option.flag:
+        return raw if isinstance(raw, bool) else _parse(option, _bool, raw, source)
+    if option.parse is not None and not option.multiple:
+        return _parse(option, option.parse, raw, source)
+    return raw

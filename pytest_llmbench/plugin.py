@@ -67,6 +67,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
+        from pytest_llmbench.postrun import PostRun
+
+        config.pluginmanager.register(PostRun.from_config(config, bench), "llmbench-postrun")
     lifecycle.register(config, bench, is_controller(config))
 
 

@@ -6,7 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx  # noqa: F401 - see below
 import pytest
+
+# In-process pytester runs drop the modules first imported inside them; were httpcore
+# first imported there, httpx would go on mapping the dropped module's exceptions and
+# miss the live ones (a ConnectError escaping as httpcore's). Import it here, once.
 
 ROWS = [{"id": f"q{i:03d}", "question": f"{i} + {i}", "answer": str(2 * i)} for i in range(1, 11)]
 

@@ -6,7 +6,7 @@ little memory; percentiles come from raw samples, never averaged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pytest_llmbench.results.stats import mean_interval, percentile, wilson_interval
@@ -79,6 +79,18 @@ class SummaryBuilder:
     def rows(self) -> list[dict[str, Any]]:
         return [self._row(g) for _, g in sorted(self._groups.items())]
 
+    def model_rows(self, suite: str) -> list[dict[str, Any]]:
+        """One row per model over all its suites, named ``suite``: raw samples and counts
+        merged, never percentiles averaged."""
+        merged: dict[str, _Group] = {}
+        for (_, model), group in sorted(self._groups.items()):
+            _merge(merged.setdefault(model, _Group(suite, model)), group)
+        return [self._row(g) for _, g in sorted(merged.items())]
+
+    def latency_samples(self) -> dict[tuple[str, str], list[float]]:
+        """The raw per-request latencies of each (suite, model), for distributions."""
+        return {key: g.latency for key, g in sorted(self._groups.items())}
+
     @staticmethod
     def _row(g: _Group) -> dict[str, Any]:
         c = g.counts
@@ -108,3 +120,17 @@ class SummaryBuilder:
             "cost_per_correct": round(cost / correct, 9) if cost is not None and correct else None,
             "reasoning_tokens": g.reasoning_tokens,
         }
+
+
+def _merge(into: _Group, group: _Group) -> None:
+    for f in fields(_Group):
+        mine, theirs = getattr(into, f.name), getattr(group, f.name)
+        if isinstance(mine, list):
+            mine.extend(theirs)
+        elif isinstance(mine, dict):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+        elif isinstance(mine, bool):
+            setattr(into, f.name, mine or theirs)
+        elif isinstance(mine, int | float):
+            setattr(into, f.name, mine + theirs)

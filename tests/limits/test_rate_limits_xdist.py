@@ -47,12 +47,13 @@ models:
     assert set(workers) == {"gw0", "gw1"}, workers  # both workers called the host
     assert len(arrivals) == 12
     # 300 rpm: one start per 0.2 s for the two workers together (each alone would send
-    # its 6 at once): at most 5 (+1 at the window's edge) arrive in any second, and the
-    # span is 11 gaps less the first request's extra delay (a new process's first call
-    # spends up to ~0.2 s in SDK set-up after its turn)
+    # its 6 at once, and with a budget per worker the 12 would span about 1 s): at most 5
+    # arrive in any second (+2 for the window's edge and for sends a loaded machine
+    # delays and bunches), and the span is 11 gaps less the first request's extra delay
+    # (a new process's first call spends up to ~0.2 s in SDK set-up after its turn)
     offsets = [round(t - arrivals[0], 3) for t in arrivals]
     for start in arrivals:
-        assert sum(start <= t < start + 1.0 for t in arrivals) <= 6, offsets
+        assert sum(start <= t < start + 1.0 for t in arrivals) <= 7, offsets
     assert arrivals[-1] - arrivals[0] >= 11 * 0.2 - 0.3, offsets
     # the controller removes the folder its workers shared
     assert set(Path(tempfile.gettempdir()).glob("llmbench-limits-*")) <= shared_dirs

@@ -1,0 +1,161 @@
+"""``llmbench compare | ingest | export | verify | keygen``: the run-directory commands.
+
+Options shared with pytest come from the options table (same help, env vars and
+defaults); the work is in ``report/``. Exit status: 0 success, 1 a failed gate,
+ingest or verification, 2 bad input (one line naming the option or file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pytest_llmbench import options
+from pytest_llmbench.errors import LLMBenchError
+
+SubParsers = argparse._SubParsersAction  # type: ignore[type-arg]
+
+
+def add_commands(sub: SubParsers) -> None:
+    compare = sub.add_parser("compare", help="compare runs: deltas, paired statistics, regressions",
+                             description="Compare a baseline run with one or more candidates. "
+                             "A run is an id, 'latest' or a path; RUN@TARGET takes one target.")
+    compare.add_argument("runs", nargs="+", metavar="RUN", help="baseline first, then candidates")
+    options.add_argument(compare, "output")
+    options.add_argument(compare, "seed")
+    compare.add_argument("--gate", action="append", default=[], metavar="EXPR",
+                         help="regression gate, e.g. 'accuracy -2pt' or 'latency_p95 +20%%' "
+                              "(repeatable); a failure exits 1")
+    compare.add_argument("--json", type=Path, metavar="PATH", help="also write the comparison here")
+    compare.set_defaults(func=cmd_compare)
+
+    ingest = sub.add_parser("ingest", help="post a run (or what failed to post) to an ingest API",
+                            description="Send a run directory's spooled batches that were not "
+                            "acknowledged; the key comes from $INGEST_API_KEY.")
+    ingest.add_argument("run", metavar="RUN")
+    options.add_argument(ingest, "output")
+    options.add_argument(ingest, "ingest_url", "--url")
+    options.add_argument(ingest, "ingest_header", "--header")
+    options.add_argument(ingest, "ingest_batch_size", "--batch-size")
+    options.add_argument(ingest, "ingest_timeout", "--timeout")
+    ingest.set_defaults(func=cmd_ingest)
+
+    export = sub.add_parser("export", help="write a (signed) zip bundle of a run")
+    export.add_argument("run", metavar="RUN")
+    options.add_argument(export, "output")
+    options.add_argument(export, "sign")
+    export.add_argument("-o", "--out", type=Path, metavar="FILE",
+                        help="bundle path (default: <run>/<run_id>.zip)")
+    export.set_defaults(func=cmd_export)
+
+    verify = sub.add_parser("verify", help="check a bundle's signature and file hashes")
+    verify.add_argument("bundle", type=Path, metavar="FILE.zip")
+    verify.add_argument("--public-key", type=Path, metavar="PUB",
+                        help="trusted public key of the signer (from llmbench keygen)")
+    verify.set_defaults(func=cmd_verify)
+
+    keygen = sub.add_parser("keygen", help="make an Ed25519 key pair for signed exports")
+    keygen.add_argument("path", type=Path, metavar="PATH",
+                        help="private key file; the public key goes to PATH.pub")
+    keygen.add_argument("--force", action="store_true", help="replace existing files")
+    keygen.set_defaults(func=cmd_keygen)
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    print(f"llmbench {args.command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _run_path(args: argparse.Namespace, name: str) -> Path:
+    from pytest_llmbench.results.run_dir import resolve_run
+
+    base = Path(options.resolve_args(args, "output"))
+    try:
+        return resolve_run(base, name)
+    except FileNotFoundError as exc:
+        raise LLMBenchError(str(exc)) from None
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from pytest_llmbench.report.compare import compare, load_side
+    from pytest_llmbench.report.compare_table import compare_table, gate_lines
+    from pytest_llmbench.results.regression import parse_regression
+
+    try:
+        if len(args.runs) < 2:
+            raise LLMBenchError("give a baseline run and at least one candidate run")
+        gates = [parse_regression(g, source="--gate") for g in args.gate]
+        base = Path(options.resolve_args(args, "output"))
+        doc = compare([load_side(base, spec) for spec in args.runs], gates,
+                      seed=options.resolve_args(args, "seed"))
+    except LLMBenchError as exc:
+        return _fail(args, str(exc))
+    for line in compare_table(doc) + gate_lines(doc):
+        print(line)
+    if args.json:
+        args.json.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    return 1 if doc["gate_failures"] else 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    import os
+
+    from pytest_llmbench.report.ingest import KEY_ENV, IngestTarget, check_url, resend
+    from pytest_llmbench.report.ingest_spool import Spool
+
+    try:
+        path = _run_path(args, args.run)
+        url = options.resolve_args(args, "ingest_url")
+        spool = Spool(path)
+        if not url and spool.exists:
+            url = spool.load().url
+        if not url:
+            raise LLMBenchError("no ingest URL: pass --url or set $INGEST_API_URL")
+        check_url(url, "--url / $INGEST_API_URL")
+        target = IngestTarget(url=url, key=os.environ.get(KEY_ENV) or None,
+                              header=options.resolve_args(args, "ingest_header"),
+                              timeout=options.resolve_args(args, "ingest_timeout"))
+        result = resend(path, target, options.resolve_args(args, "ingest_batch_size"))
+    except (LLMBenchError, OSError, ValueError) as exc:
+        return _fail(args, str(exc))
+    for line in result.messages:
+        print(line)
+    return 0 if result.ok else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pytest_llmbench.report.export import export_run
+
+    try:
+        path = _run_path(args, args.run)
+        key = options.resolve_args(args, "sign")
+        bundle = export_run(path, args.out, Path(key) if key else None)
+    except LLMBenchError as exc:
+        return _fail(args, str(exc))
+    print(f"{'signed ' if key else ''}bundle written: {bundle}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from pytest_llmbench.report.export import verify_bundle
+
+    try:
+        result = verify_bundle(args.bundle, args.public_key)
+    except LLMBenchError as exc:
+        return _fail(args, str(exc))
+    print(f"{args.bundle}: {result.summary()}")
+    return 0 if result.valid else 1
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from pytest_llmbench.report.signing import fingerprint, generate, load_public_key
+
+    try:
+        private, public = generate(args.path, force=args.force)
+    except LLMBenchError as exc:
+        return _fail(args, str(exc))
+    print(f"private key: {private} (keep it secret)\npublic key: {public} "
+          f"({fingerprint(load_public_key(public))})")
+    return 0
