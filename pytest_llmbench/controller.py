@@ -70,11 +70,12 @@ class LLMBenchController:
 
     def carry_over(self, records: list[dict[str, Any]]) -> None:
         """Records an earlier run of this directory already wrote (resume): they count in
-        the summary; the files already hold them."""
+        the summary and the HTML report; the record files already hold them."""
         if not self.run_dir.started:
             self._start()
         for record in records:
             self.summary.add(record)
+            self.html.add(record)
 
     def _gates(self) -> list[Gate]:
         gates = list(self.bench.gates)

@@ -59,6 +59,7 @@ def test_resume_after_sigkill_runs_only_the_rest_into_the_same_run(
     assert rows["inproc:oracle"]["passed"] == 20 and rows["inproc:echo"]["failed"] == 20
     csv_lines = (pytester.path / ".llmbench/runs" / run_id / "records.csv").read_text()
     assert len(csv_lines.strip().splitlines()) == 41
+    assert (pytester.path / ".llmbench/runs" / run_id / "report.html").exists()
     info = json.loads((pytester.path / ".llmbench/runs" / run_id / "run.json").read_text())
     assert info["status"] == "completed" and info["resumed"]["records_kept"] == len(before)
     result.stdout.fnmatch_lines([f"*llmbench resume: {len(before)} records kept from*{run_id}*"])
