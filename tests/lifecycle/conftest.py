@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from pytest_llmbench.sim import SimServer
@@ -21,11 +20,13 @@ def sim() -> Iterator[SimServer]:
 
 
 def sim_requests(server: SimServer) -> int:
-    return int(httpx.get(server.base_url + "/metrics", trust_env=False).json()["requests_total"])
+    """Requests the simulator served (read in process: an HTTP client first imported inside
+    a pytester test would be unloaded at its end, confusing later tests' exception types)."""
+    return int(server.metrics["requests_total"])
 
 
 def reset_metrics(server: SimServer) -> None:
-    httpx.delete(server.base_url + "/metrics", trust_env=False)
+    server.state.metrics.reset()
 
 
 def models_config(directory: Path, base_url: str, price: str = "") -> None:
