@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx  # noqa: F401 - see below
+import httpcore  # noqa: F401 - see below
+import httpx._transports.default  # noqa: F401
 import pytest
 
 # In-process pytester runs drop the modules first imported inside them; were httpcore
