@@ -21,10 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_sim(sub)
     add_cache(sub)
     add_watch(sub)
+    add_sandbox_image(sub)
     from pytest_llmbench.cli_results import add_commands
 
     add_commands(sub)
     add_report(sub)
+    add_targets(sub)
     return parser
 
 
@@ -109,6 +111,49 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"llmbench report: {exc}", file=sys.stderr)
         return 2
     print(path)
+    return 0
+
+
+def add_sandbox_image(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``llmbench sandbox-image``: build the code sandbox's Docker image (no registry)."""
+    parser = sub.add_parser(
+        "sandbox-image", help="build the Docker image the code sandbox runs in",
+        description="docker import a root file system holding this Python and its standard "
+                    "library; needs a running Docker engine, no registry.")
+    parser.add_argument("--tag", default=None, help="image tag (default llmbench-sandbox:pyX.Y)")
+    parser.set_defaults(func=cmd_sandbox_image)
+
+
+def cmd_sandbox_image(args: argparse.Namespace) -> int:
+    from pytest_llmbench.scoring.sandbox.image import DEFAULT_IMAGE, build_image
+
+    print(build_image(args.tag or DEFAULT_IMAGE))
+    return 0
+
+
+def add_targets(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``llmbench targets cleanup``: remove Docker targets a killed run left behind."""
+    parser = sub.add_parser("targets", help="manage Docker targets",
+                            description="Remove target containers whose run is gone.")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    cleanup = actions.add_parser("cleanup", help="remove leftover target containers")
+    cleanup.add_argument("--all", action="store_true",
+                         help="remove every llmbench target container, even of running runs")
+    cleanup.set_defaults(func=cmd_targets_cleanup)
+
+
+def cmd_targets_cleanup(args: argparse.Namespace) -> int:
+    from pytest_llmbench.targets.base import TargetUnavailable
+    from pytest_llmbench.targets.docker import client, remove_leftovers
+
+    try:
+        docker_client = client()
+    except TargetUnavailable as exc:
+        print(f"llmbench targets cleanup: {exc}", file=sys.stderr)
+        return 1
+    removed = remove_leftovers(docker_client, everything=args.all)
+    print("\n".join(removed) if removed else "no leftover target containers")
     return 0
 
 

@@ -38,7 +38,9 @@ class ModelSpec:
 
     @property
     def name(self) -> str:
-        return f"{self.provider}:{self.model}"
+        """``provider:model``, with ``@target`` when the model runs against a target."""
+        base = f"{self.provider}:{self.model}"
+        return f"{base}@{self.target}" if self.target else base
 
     @property
     def api_model(self) -> str:
@@ -67,6 +69,9 @@ class ModelsConfig:
     missing_env: dict[str, list[str]] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     """Short names for ``--llmbench-models`` (``aliases: {mini: openai:gpt-4o-mini}``)."""
+    judge: ModelSpec | None = None  # the ``judge:`` entry: default model of judge scorers
+    targets: Any = None
+    """The raw ``targets:`` section (parsed by ``targets.spec``)."""
 
     def find(self, name: str) -> ModelSpec | None:
         name = self.aliases.get(name, name)
@@ -120,10 +125,11 @@ def load_models_config(rootdir: Path, explicit: str | None = None) -> ModelsConf
 
 def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     result = ModelsConfig(path=path)
-    unknown = set(data) - {"models", "settings", "aliases"}
+    unknown = set(data) - {"models", "settings", "aliases", "judge", "targets"}
     if unknown:
         raise ConfigError(f"{path}: unknown top-level keys {sorted(unknown)} "
-                          "(expected 'models', 'settings' and 'aliases')")
+                          "(expected 'models', 'settings', 'aliases', 'judge' and 'targets')")
+    result.targets, _ = _expand(data.get("targets"))
     aliases = data.get("aliases") or {}
     if not isinstance(aliases, dict):
         raise ConfigError(f"{path}: 'aliases' must map a short name to provider:model")
@@ -142,28 +148,45 @@ def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     else:
         raise ConfigError(f"{path}: 'models' must be a list or a mapping")
     for entry in entries:
-        if not isinstance(entry, dict) or "name" not in entry:
-            raise ConfigError(f"{path}: each model needs a 'name' (provider:model): {entry!r}")
-        expanded, missing = _expand(entry)
-        name = str(expanded.pop("name"))
-        base = ModelSpec.parse(name, source=str(path))
-        params = expanded.pop("params", None) or {}
-        if not isinstance(params, dict):
-            raise ConfigError(f"{path}: model {name}: 'params' must be a mapping")
-        categories = expanded.pop("category", None) or expanded.pop("categories", None) or []
-        if isinstance(categories, str):
-            categories = [categories]
-        enabled = expanded.pop("enabled", True)
-        label = expanded.pop("label", None)
-        target = expanded.pop("target", None)
-        _check_settings(expanded, f"{path}: model {name}")
-        spec = ModelSpec(provider=base.provider, model=base.model, params=params,
-                         settings=expanded, categories=tuple(str(c) for c in categories),
-                         label=label, target=target, enabled=bool(enabled))
+        spec, missing = _model_entry(path, entry)
         result.models.append(spec)
         if missing:
             result.missing_env[spec.name] = missing
+    judge = data.get("judge")
+    known = result.find(judge) if isinstance(judge, str) else None
+    if known is not None:  # a model entry (or its label / alias) serves as the judge
+        result.judge = known
+    elif judge is not None:
+        entry = {"name": result.aliases.get(judge, judge)} if isinstance(judge, str) else judge
+        result.judge, missing = _model_entry(path, entry, what="judge")
+        if missing:
+            raise ConfigError(f"{path}: judge {result.judge.name} needs environment variable "
+                              f"{missing[0]} (unset)")
     return result
+
+
+def _model_entry(path: Path | None, entry: Any, what: str = "model"
+                 ) -> tuple[ModelSpec, list[str]]:
+    """One ``models:`` (or ``judge:``) entry as a spec, with the env vars it lacks."""
+    if not isinstance(entry, dict) or "name" not in entry:
+        raise ConfigError(f"{path}: each {what} needs a 'name' (provider:model): {entry!r}")
+    expanded, missing = _expand(entry)
+    name = str(expanded.pop("name"))
+    base = ModelSpec.parse(name, source=str(path))
+    params = expanded.pop("params", None) or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: model {name}: 'params' must be a mapping")
+    categories = expanded.pop("category", None) or expanded.pop("categories", None) or []
+    if isinstance(categories, str):
+        categories = [categories]
+    enabled = expanded.pop("enabled", True)
+    label = expanded.pop("label", None)
+    target = expanded.pop("target", None)
+    _check_settings(expanded, f"{path}: model {name}")
+    spec = ModelSpec(provider=base.provider, model=base.model, params=params,
+                     settings=expanded, categories=tuple(str(c) for c in categories),
+                     label=label, target=target, enabled=bool(enabled))
+    return spec, missing
 
 
 def _check_settings(settings: dict[str, Any], where: str) -> None:

@@ -16,6 +16,7 @@ from pytest_llmbench.config import redact
 from pytest_llmbench.report.files import RecordsCsv, write_summary
 from pytest_llmbench.report.html import HtmlReport
 from pytest_llmbench.report.terminal import summary_table
+from pytest_llmbench.results.compare_targets import add_target_columns
 from pytest_llmbench.results.gates import Gate, evaluate, parse_gate
 from pytest_llmbench.results.run_dir import RunDir, environment_info
 from pytest_llmbench.results.summary import SummaryBuilder
@@ -93,7 +94,8 @@ class LLMBenchController:
         self.run_dir.close()
         if self.records_csv is not None:
             self.records_csv.close()
-        self.rows = self.summary.rows()
+        self.rows = add_target_columns(self.summary.rows(), self.bench.context.get("targets", {}),
+                                       self.bench.context.get("baseline_target"))
         self.gates = self._gates()
         self.gate_failures = evaluate(self.gates, self.rows)
         path = self.run_dir.path

@@ -63,17 +63,19 @@ def fetch_response(item: pytest.Item, recorder: ItemRecorder) -> Completion:
     is kept on the recorder and raised, so pytest reports an error (it runs in setup)."""
     session = recorder.session
     if session.prefetcher is not None:
-        call, future = session.prefetcher.response(item)
+        calls, futures = session.prefetcher.response(item)
     else:
-        call = session.request_for(recorder.model, recorder.case)  # type: ignore[arg-type]
-        future = session.engine.submit(call)
+        calls = session.requests_for(recorder.model, recorder.case)  # type: ignore[arg-type]
+        futures = session.engine.submit_many(calls)
     try:
-        completion = future.result()
+        completions = [future.result() for future in futures]
     except ProviderError as exc:
         recorder.error = exc
         raise
-    recorder.add_call(call, completion)
-    return completion
+    for call, completion in zip(calls, completions, strict=True):
+        recorder.add_call(call, completion)
+    recorder.samples = completions  # all n with --llmbench-samples; this returns the first
+    return completions[0]
 
 
 def _param(request: pytest.FixtureRequest, index: int, name: str) -> Any:
@@ -119,7 +121,9 @@ def bench_response(request: pytest.FixtureRequest, bench_case: Case,
                    bench_record: ItemRecorder) -> Completion:
     """The model's response to the suite's prompt for this case, prefetched.
 
-    A failed call raises here, in setup, so pytest reports an error, not a failure.
+    With several samples (``--llmbench-samples``) all are awaited and kept in
+    ``bench_record.samples``; this is the first. A failed call raises here, in
+    setup, so pytest reports an error, not a failure.
     """
     return fetch_response(request.node, bench_record)
 

@@ -43,6 +43,12 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _sandbox(text: str) -> str:
+    if text not in ("auto", "docker", "subprocess"):
+        raise ValueError("expected auto, docker or subprocess")
+    return text
+
+
 def _bool(text: str) -> bool:
     lowered = str(text).strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -117,6 +123,16 @@ OPTIONS: tuple[Option, ...] = (
            "'gsm8k:latency_p95<=2s' (repeatable)", multiple=True, metavar="EXPR"),
     Option("score_only", "record wrong answers without failing their tests "
            "(exit status then comes from errors and gates)", default=False, flag=True),
+    Option("samples", "completions per (case x model) item, for pass@k (default: the suite's "
+           "'samples:', else 1)", parse=_positive_int, env="LLMBENCH_SAMPLES", metavar="N"),
+    Option("judge", "judge model for 'judge' scorers that name none (default: the models "
+           "config's 'judge:')", env="LLMBENCH_JUDGE", metavar="SPEC"),
+    Option("sandbox", "where code scorers run generated code: auto (Docker when an engine "
+           "answers, else a restricted subprocess), docker or subprocess",
+           parse=_sandbox, env="LLMBENCH_SANDBOX", metavar="auto|docker|subprocess"),
+    Option("require_docker", "fail instead of falling back or skipping when no Docker engine "
+           "answers (code sandboxes; Docker tests)", default=False, flag=True,
+           env="LLMBENCH_REQUIRE_DOCKER"),
     Option("dist", "xdist scheduling of benchmark items: 'shard' hands each worker whole "
            "model x chunk shards so it can keep calls in flight; 'off' keeps --dist",
            default="shard", metavar="shard|off"),
@@ -160,6 +176,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("sign", "write a signed export bundle <run_id>.zip into the run directory at the end "
            "of the run, signed with this Ed25519 private key file", env="LLMBENCH_SIGNING_KEY",
            metavar="KEYFILE"),
+    Option("commits", "commits to expand target templates over ({commit} in a target's "
+           "image or command): 'a1b2c3,d4e5f6' or 'baseline=a1b2c3,agent=d4e5f6'",
+           env="LLMBENCH_COMMITS", metavar="LIST"),
+    Option("baseline_target", "the target others are compared with (speedup columns); "
+           "default: the target named 'baseline', else the first", metavar="NAME"),
+    Option("gpu_telemetry", "sample GPU utilisation, memory, power and clocks with nvidia-smi "
+           "every SECONDS into the run directory (0: off)", default=0.0,
+           parse=float, metavar="SECONDS"),
 )
 
 BY_NAME = {option.name: option for option in OPTIONS}
@@ -169,7 +193,8 @@ def add_options(parser: Any) -> None:
     """Register the table on a pytest parser (options and ini keys)."""
     group = parser.getgroup("llmbench", "LLM benchmarks (pytest-llmbench)")
     for option in OPTIONS:
-        kwargs: dict[str, Any] = {"dest": "llmbench_" + option.name, "help": option.help}
+        kwargs: dict[str, Any] = {"dest": "llmbench_" + option.name,
+                                  "help": option.help.replace("%", "%%")}  # argparse formats help
         if option.flag:
             kwargs.update(action="store_true", default=None)
         elif option.multiple:

@@ -26,7 +26,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_llmbench import fixtures
+    from pytest_llmbench import fixtures, target_plugin
     from pytest_llmbench.controller import LLMBenchController, is_controller
     from pytest_llmbench.errors import LLMBenchError
     from pytest_llmbench.lifecycle import plugin as lifecycle
@@ -43,19 +43,28 @@ def pytest_configure(config: pytest.Config) -> None:
         bench = LLMBenchSession.from_config(config)
         dist_mode = options.resolve(config, "dist", bench.models_config.settings)
         bench.expand_models(_discovered(workerinput))
+        target_plugin.resolve_models(config, bench)
     except LLMBenchError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.stash[SESSION] = bench
+    config.pluginmanager.register(target_plugin, "llmbench-targets")
     if workerinput is not None:
         from pytest_llmbench.xdist_glue import CONTEXT, RUN_ID
 
         bench.run_id = workerinput[RUN_ID]
         bench.context.update(workerinput.get(CONTEXT, {}))
+        target_plugin.bind(bench)
     else:
         bench.run_id = options.resolve(config, "run_id") or new_run_id()
         lifecycle.prepare(config, bench)  # resume reuses a run's id; replay needs no simulator
+        try:
+            target_plugin.start(config, bench)
+        except LLMBenchError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        target_plugin.bind(bench)
         _start_sim(config, bench)
         bench.share_rate_limits()
-    config.stash[SESSION] = bench
+        config.pluginmanager.register(target_plugin.RunInfo(bench), "llmbench-target-info")
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
     sharded = False
     if config.pluginmanager.hasplugin("xdist"):
@@ -83,10 +92,13 @@ def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | No
 
 
 def _start_sim(config: pytest.Config, bench: Any) -> None:
-    """One simulator per run (shared by xdist workers) when a sim: model has no base_url."""
-    wanted = any(m.provider == "sim" and not m.settings.get("base_url") for m in bench.models)
+    """One simulator per run (shared by xdist workers) when a sim: model (or judge) has no
+    base_url."""
     from pytest_llmbench.lifecycle.layers import REPLAY_DIR
 
+    judges = [bench.judge] if bench.judge is not None else []
+    wanted = any(m.provider == "sim" and not m.settings.get("base_url")
+                 for m in [*bench.models, *judges])
     if not wanted or "sim_url" in bench.context or bench.context.get(REPLAY_DIR):
         return
     from pytest_llmbench.sim_link import start_for_run

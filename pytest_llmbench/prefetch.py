@@ -3,7 +3,8 @@
 Items are grouped into lanes (one per shard under xdist, one per process
 otherwise). When an item asks for its response, requests for the next
 ``lookahead`` items of its lane are submitted too, so while pytest runs one
-test at a time, up to ``concurrency`` calls overlap underneath.
+test at a time, up to ``concurrency`` calls overlap underneath. An item may
+need several calls (``--llmbench-samples``): ``build`` returns all of them.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from typing import Any
 from pytest_llmbench.engine import Engine
 from pytest_llmbench.providers.base import ChatRequest, Completion
 
+Pending = tuple[list[ChatRequest], list[Future[Completion]]]
+
 
 class Prefetcher:
-    def __init__(self, engine: Engine, build: Callable[[Any], ChatRequest], lookahead: int) -> None:
+    def __init__(self, engine: Engine, build: Callable[[Any], list[ChatRequest]],
+                 lookahead: int) -> None:
         self.engine = engine
         self.build = build
         self.lookahead = lookahead
         self._lanes: list[Sequence[Any]] = []
         self._position: dict[Hashable, tuple[int, int]] = {}
         self._submitted_upto: list[int] = []
-        self._futures: dict[Hashable, tuple[ChatRequest, Future[Completion]]] = {}
+        self._futures: dict[Hashable, Pending] = {}
 
     def add_lane(self, items: Sequence[Any]) -> None:
         lane = len(self._lanes)
@@ -33,9 +37,9 @@ class Prefetcher:
         for index, item in enumerate(items):
             self._position[item] = (lane, index)
 
-    def response(self, item: Any) -> tuple[ChatRequest, Future[Completion]]:
-        """This item's request and the future of its call, submitting it (and the
-        items that follow) if not yet done."""
+    def response(self, item: Any) -> Pending:
+        """This item's requests and the futures of their calls, submitting them (and
+        the items that follow) if not yet done."""
         where = self._position.get(item)
         if where is None:
             return self._submit_one(item)
@@ -50,13 +54,13 @@ class Prefetcher:
             end = min(len(items), index + 1 + self.lookahead)
             batch = items[max(upto, index):end]
             requests = [self.build(m) for m in batch]
-            futures = self.engine.submit_many(requests)
-            for member, request, future in zip(batch, requests, futures, strict=True):
-                self._futures[member] = (request, future)
+            futures = iter(self.engine.submit_many([r for rs in requests for r in rs]))
+            for member, calls in zip(batch, requests, strict=True):
+                self._futures[member] = (calls, [next(futures) for _ in calls])
             self._submitted_upto[lane] = end
         pending = self._futures.pop(item, None)
         return pending if pending is not None else self._submit_one(item)
 
-    def _submit_one(self, item: Any) -> tuple[ChatRequest, Future[Completion]]:
-        request = self.build(item)
-        return request, self.engine.submit(request)
+    def _submit_one(self, item: Any) -> Pending:
+        requests = self.build(item)
+        return requests, self.engine.submit_many(requests)

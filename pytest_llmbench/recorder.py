@@ -15,6 +15,7 @@ from pytest_llmbench.errors import ProviderError, WrongAnswer
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.scoring.base import Score, as_score
+from pytest_llmbench.scoring.passk import aggregate, score_samples
 from pytest_llmbench.scoring.reasoning import is_truncated, prepare_answer
 from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.suites.model import Case, Suite
@@ -33,6 +34,7 @@ class ItemRecorder:
         self.suite = suite
         self.name = name
         self.calls: list[tuple[ChatRequest, Completion]] = []
+        self.samples: list[Completion] = []  # the item's n completions (--llmbench-samples)
         self.score: Score | None = None
         self.metrics: dict[str, Any] = {}
         self.error: ProviderError | None = None
@@ -52,12 +54,25 @@ class ItemRecorder:
         self.calls.append((request, completion))
 
     def check(self, completion: Completion) -> Score:
-        """Score a response with the suite's scorer; a wrong answer fails the test."""
+        """Score a response (every sample, when there are several) with the suite's
+        scorer; a wrong answer fails the test."""
         assert self.suite is not None and self.case is not None
         scorer = self.session.scorer_for(self.suite)
-        answer, notes = prepare_answer(completion)  # thinking stripped, truncation flagged
-        score = self.set_score(as_score(scorer(answer, self.case)), **notes)
+        samples = self.samples if len(self.samples) > 1 else [completion]
+        prepared = [prepare_answer(c) for c in samples]  # thinking stripped, truncation flagged
+        if len(samples) > 1:
+            scores = score_samples(scorer, [answer for answer, _ in prepared], self.case)
+            for sample_score, (_, notes) in zip(scores, prepared, strict=True):
+                sample_score.details.update(notes)
+            score = self.set_score(aggregate(scores, [c.text for c in samples],
+                                             self.suite.pass_at))
+        else:
+            answer, notes = prepared[0]
+            score = self.set_score(as_score(scorer(answer, self.case)), **notes)
         if not score.passed and not self.session.score_only:
+            if len(samples) > 1:
+                raise WrongAnswer(f"wrong answer: 0/{len(samples)} samples passed "
+                                  f"(first response: {_clip(completion.text, 120)!r})")
             raise WrongAnswer(_wrong_answer(score, self.case.expected, completion.text))
         return score
 
@@ -80,10 +95,14 @@ class ItemRecorder:
             record.score = self.score.value
             record.score_details = self.score.details
             record.extraction_failed = self.score.extraction_failed
+            record.judge_cost_usd = self.score.cost_usd
             if outcome == "passed" and not self.score.passed:
                 record.outcome = "failed"  # --llmbench-score-only: recorded, not raised
         if self.calls:
             _add_calls(record, self.calls)
+            if len(self.samples) > 1:  # parallel samples: per-call times, not their sum
+                record.latency_s = _mean(c.latency_s for c in self.samples)
+                record.ttft_s = _mean(c.ttft_s for c in self.samples)
         elif self.case is not None and self.suite is not None:
             record.prompt = self.suite.messages(self.case)
         if self.error is not None:  # the failed call's attempts count too
@@ -125,6 +144,11 @@ def _wrong_answer(score: Score, expected: Any, response: str) -> str:
     if score.details.get("truncated"):
         reason += ", truncated at max_tokens"
     return f"wrong answer: {reason} (response: {_clip(response, 120)!r})"
+
+
+def _mean(values: Any) -> float | None:
+    items = [v for v in values if v is not None]
+    return sum(items) / len(items) if items else None
 
 
 def _sum(values: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,12 @@ from pytest_llmbench.config import ModelsConfig, ModelSpec, load_models_config, 
 from pytest_llmbench.engine import LIMITS_DIR, Engine
 from pytest_llmbench.errors import ConfigError, SuiteError
 from pytest_llmbench.prefetch import Prefetcher
-from pytest_llmbench.providers.base import ChatRequest, check_provider
+from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider
 from pytest_llmbench.ratelimit import RateLimit, RateLimits, bucket_for, provider_limits
 from pytest_llmbench.results.gates import Gate, parse_gate
 from pytest_llmbench.retry import RetryPolicy
 from pytest_llmbench.scoring.base import Scorer, make_scorer
+from pytest_llmbench.scoring.context import ScoringContext
 from pytest_llmbench.suites.loader import load_suite_file
 from pytest_llmbench.suites.model import Case, Suite
 from pytest_llmbench.suites.sampling import parse_sample, sample
@@ -44,6 +46,10 @@ class LLMBenchSession:
     score_only: bool
     gates: list[Gate]
     output: Path
+    samples: int | None = None
+    judge: ModelSpec | None = None
+    sandbox: str | None = None
+    require_docker: bool = False
     run_id: str = ""
     worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
     suites_by_path: dict[Path, Suite] = field(default_factory=dict)
@@ -57,6 +63,7 @@ class LLMBenchSession:
     _engine: Engine | None = None
     _owned_limits_dir: str | None = None
     prefetcher: Prefetcher | None = None
+    _scoring: ScoringContext | None = None
 
     @classmethod
     def from_config(cls, config: Any) -> LLMBenchSession:
@@ -80,12 +87,17 @@ class LLMBenchSession:
                 raise ConfigError(f"{models_config.path}: {exc}") from None
         amount = TEST_MODE_ITEMS if get("test_mode") else parse_sample(get("sample"))
         output = Path(get("output"))
+        judge = (_find_or_parse(models_config, get("judge"), "--llmbench-judge")
+                 if get("judge") else models_config.judge)
+        if judge is not None:
+            check_provider(judge, source="judge model")
         return cls(rootdir=rootdir, models_config=models_config, models=models, seed=get("seed"),
                    sample=amount, concurrency=get("concurrency"), timeout=get("timeout"),
                    score_only=bool(get("score_only")),
                    gates=[parse_gate(g) for g in get("gate") or []],
                    output=output if output.is_absolute() else rootdir / output,
-                   retry=retry, rate_limits=limits)
+                   retry=retry, rate_limits=limits, samples=get("samples"), judge=judge,
+                   sandbox=get("sandbox"), require_docker=bool(get("require_docker")))
 
     def expand_models(self, listed: dict[str, list[str]] | None) -> None:
         """Expand ``provider:*`` models: the controller asks the servers (``listed`` None),
@@ -137,8 +149,26 @@ class LLMBenchSession:
         scorer = self.scorers.get(suite.name)
         if scorer is None:
             scorer = self.scorers[suite.name] = make_scorer(
-                suite.scorer, source=str(suite.path or suite.name))
+                suite.scorer, source=str(suite.path or suite.name), context=self.scoring)
         return scorer
+
+    @property
+    def scoring(self) -> ScoringContext:
+        """What scorers may use: model calls through this engine, the judge, settings."""
+        if self._scoring is None:
+            self._scoring = ScoringContext(
+                call_many=self._call_many, judge=self.judge,
+                resolve_model=lambda name: _find_or_parse(self.models_config, name, "judge model"),
+                prompt_of=lambda case: self.suite_of(case).messages(case)[-1]["content"],
+                settings={"sandbox": self.sandbox, "require_docker": self.require_docker})
+        return self._scoring
+
+    def _call_many(self, requests: Sequence[ChatRequest]) -> list[Completion]:
+        return [future.result() for future in self.engine.submit_many(requests)]
+
+    def samples_for(self, suite: Suite) -> int:
+        """Completions per item: --llmbench-samples, else the suite's ``samples:``, else 1."""
+        return self.samples or suite.samples or 1
 
     def suite_of(self, case: Case) -> Suite:
         return self.suites_by_name[case.suite]
@@ -152,12 +182,18 @@ class LLMBenchSession:
                                   limits=RateLimits(self.rate_limits, self.context.get(LIMITS_DIR)))
         return self._engine
 
-    def request_for(self, model: ModelSpec, case: Case) -> ChatRequest:
+    def request_for(self, model: ModelSpec, case: Case, sample: int = 0) -> ChatRequest:
         suite = self.suite_of(case)
+        metadata = {"suite": suite.name, "case_id": case.id, "expected": case.expected}
+        if sample:
+            metadata["sample"] = sample
         return ChatRequest(model=model, messages=suite.messages(case),
-                           params={**suite.params, **model.params},
-                           metadata={"suite": suite.name, "case_id": case.id,
-                                     "expected": case.expected})
+                           params={**suite.params, **model.params}, metadata=metadata)
+
+    def requests_for(self, model: ModelSpec, case: Case) -> list[ChatRequest]:
+        """One request per sample of the item (``metadata["sample"]`` tells them apart)."""
+        return [self.request_for(model, case, i)
+                for i in range(self.samples_for(self.suite_of(case)))]
 
     def share_rate_limits(self) -> None:
         """On the controller: make the folder every worker's rate limiters share, when a
@@ -172,6 +208,11 @@ class LLMBenchSession:
             self._engine.close()
         if self._owned_limits_dir:
             shutil.rmtree(self._owned_limits_dir, ignore_errors=True)
+
+
+def _find_or_parse(config: ModelsConfig, name: str, source: str) -> ModelSpec:
+    """A model named in the models config (with its settings), else parsed as a spec."""
+    return config.find(name) or ModelSpec.parse(config.aliases.get(name, name), source=source)
 
 
 def _models_source(config: Any) -> str:

@@ -40,7 +40,7 @@ class LLMBenchWorker:
         if not planned:
             return
         bench = self.session
-        prefetcher = Prefetcher(bench.engine, lambda item: bench.request_for(*item_params(item)),
+        prefetcher = Prefetcher(bench.engine, lambda item: bench.requests_for(*item_params(item)),
                                 lookahead=bench.concurrency * 4)
         if self.sharded:
             scopes = assign_shards((i.nodeid for i in planned), bench.model_names,

@@ -43,6 +43,8 @@ class SimProvider:
         headers = {"authorization": "Bearer sim"}
         if "case_id" in meta:
             headers["x-llmbench-case"] = f"{meta.get('suite', '')}/{meta['case_id']}"
+        if meta.get("sample"):
+            headers["x-llmbench-sample"] = str(meta["sample"])
         body = {"model": self.spec.api_model, "messages": request.messages, "stream": True,
                 "stream_options": {"include_usage": True}, **request.params}
         clock = StreamClock(think_tags=self.think_tags)

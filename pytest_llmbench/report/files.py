@@ -9,7 +9,7 @@ from typing import Any
 
 from pytest_llmbench.results.record import FIELD_NAMES
 from pytest_llmbench.results.run_dir import write_json
-from pytest_llmbench.results.summary import SUMMARY_FIELDS
+from pytest_llmbench.results.summary import SUMMARY_FIELDS, extra_columns
 
 RECORDS_CSV = "records.csv"
 
@@ -24,11 +24,12 @@ def _cell(value: Any) -> Any:
 
 def write_summary(run_path: Path, rows: list[dict[str, Any]], extra: dict[str, Any]) -> None:
     write_json(run_path / "summary.json", {**extra, "rows": rows})
+    columns = [*SUMMARY_FIELDS, *extra_columns(rows)]
     with (run_path / "summary.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(SUMMARY_FIELDS)
+        writer.writerow(columns)
         for row in rows:
-            writer.writerow([_cell(row.get(name)) for name in SUMMARY_FIELDS])
+            writer.writerow([_cell(row.get(name)) for name in columns])
 
 
 class RecordsCsv:

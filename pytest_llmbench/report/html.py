@@ -111,7 +111,16 @@ def write_report(run_path: Path, sections: Iterable[Section] = ()) -> Path:
                 continue
             summary.add(record)
             report.add(record)
-    return report.write(run_path, summary=summary, info=info, sections=sections)
+    return report.write(run_path, summary=summary, info=info, rows=_saved_rows(run_path),
+                        sections=sections)
+
+
+def _saved_rows(run_path: Path) -> list[dict[str, Any]] | None:
+    """The run's own summary rows (with its target columns), when it got to write them."""
+    try:
+        return json.loads((run_path / "summary.json").read_text(encoding="utf-8"))["rows"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _render(data: dict[str, Any], info: dict[str, Any], sections: list[Section]) -> str:

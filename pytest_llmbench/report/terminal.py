@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_llmbench.results.summary import extra_columns
+
 COLUMNS = (
     ("suite", "suite", "{}"), ("model", "model", "{}"), ("n", "n", "{}"),
     ("pass", "passed", "{}"), ("fail", "failed", "{}"), ("err", "errors", "{}"),
@@ -11,6 +13,14 @@ COLUMNS = (
     ("p95 s", "latency_p95", "{:.3f}"), ("ttft p50", "ttft_p50", "{:.3f}"),
     ("tok/s", "output_tps", "{:.1f}"), ("cost $", "cost_usd", "{:.6f}"),
 )
+TARGET_COLUMNS = (("target", "target", "{}"), ("commit", "commit", "{:.12}"))
+SPEEDUP_COLUMNS = (("speedup", "speedup", "{:.2f}x"), ("tok/s ratio", "tps_ratio", "{:.2f}x"))
+
+
+def _header(name: str) -> str:
+    """``pass_at_5`` -> ``pass@5``."""
+    prefix, _, k = name.rpartition("_at_")
+    return f"{prefix}@{k}" if prefix else name
 
 
 def _format(row: dict[str, Any], key: str, fmt: str | None) -> str:
@@ -25,13 +35,23 @@ def _format(row: dict[str, Any], key: str, fmt: str | None) -> str:
     return fmt.format(value) if fmt else str(value)
 
 
+def _columns(rows: list[dict[str, Any]]) -> tuple[tuple[tuple[str, str, str | None], ...], int]:
+    """The table's columns and how many are text (left-aligned): with target, commit and
+    speedups when targets ran."""
+    if not any(row.get("target") for row in rows):
+        return COLUMNS, 2
+    return COLUMNS[:2] + TARGET_COLUMNS + COLUMNS[2:] + SPEEDUP_COLUMNS, 4
+
+
 def summary_table(rows: list[dict[str, Any]]) -> list[str]:
-    cells = [[header for header, _, _ in COLUMNS]]
-    cells += [[_format(row, key, fmt) for _, key, fmt in COLUMNS] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(COLUMNS))]
+    base, text_columns = _columns(rows)
+    columns = [*base, *((_header(name), name, "{:.3f}") for name in extra_columns(rows))]
+    cells = [[header for header, _, _ in columns]]
+    cells += [[_format(row, key, fmt) for _, key, fmt in columns] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     lines = []
     for index, row_cells in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+        lines.append("  ".join(c.ljust(w) if i < text_columns else c.rjust(w)
                                for i, (c, w) in enumerate(zip(row_cells, widths, strict=True))))
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))

@@ -10,6 +10,7 @@ from typing import Any
 
 from pytest_llmbench.errors import ConfigError
 
+_PER_K = re.compile(r"^(pass_at|speedup_at|opt_at)_\d+$")
 _GATE = re.compile(r"^\s*(?:(?P<suite>[^:<>=!\s]+)\s*:\s*)?(?P<metric>[a-z_0-9]+)\s*"
                    r"(?P<op><=|>=|<|>|==)\s*(?P<value>[^\s]+)\s*$")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -44,8 +45,9 @@ def parse_gate(text: str, source: str = "--llmbench-gate", suite: str | None = N
         raise ConfigError(f"{source}: cannot parse gate {text!r} (e.g. 'accuracy>=0.8', "
                           "'gsm8k:latency_p95<=2s')")
     metric = match["metric"]
-    if metric not in METRICS:
-        raise ConfigError(f"{source}: unknown gate metric {metric!r} (known: {', '.join(METRICS)})")
+    if metric not in METRICS and not _PER_K.match(metric):
+        raise ConfigError(f"{source}: unknown gate metric {metric!r} (known: {', '.join(METRICS)}, "
+                          "pass_at_K, speedup_at_K, opt_at_K)")
     raw = match["value"]
     try:
         if raw.endswith("%"):

@@ -47,6 +47,7 @@ class Record:
     reasoning_tokens: int | None = None
     reasoning_tokens_estimated: bool = False
     reasoning_ttft_s: float | None = None
+    judge_cost_usd: float | None = None  # what scoring calls (an LLM judge) cost, apart
     metrics: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     started_at: float | None = None

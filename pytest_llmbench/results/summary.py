@@ -1,4 +1,4 @@
-"""Per (suite, model) summaries, built incrementally as records arrive.
+"""Per (suite, model, target) summaries, built incrementally as records arrive.
 
 Only counts and the raw latency samples are kept, so 100,000 records cost
 little memory; percentiles come from raw samples, never averaged.
@@ -12,19 +12,22 @@ from typing import Any
 from pytest_llmbench.results.stats import mean_interval, percentile, wilson_interval
 
 SUMMARY_FIELDS = (
-    "suite", "model", "n", "passed", "failed", "errors", "skipped", "accuracy",
+    "suite", "model", "target", "commit", "n", "passed", "failed", "errors", "skipped", "accuracy",
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
     "truncation_rate",
     "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
-    "reasoning_tokens",
+    "reasoning_tokens", "judge_cost_usd", "speedup", "ttft_speedup", "tps_ratio",
 )
+# per-k columns, present when records carry them: pass_at_1, pass_at_5, speedup_at_1 ...
+SAMPLE_METRICS = ("pass_at", "speedup_at", "opt_at")
 
 
 @dataclass
 class _Group:
     suite: str
     model: str
+    target: str | None = None
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("passed", "failed", "error", "skipped"), 0))
     scores: list[float] = field(default_factory=list)
@@ -39,17 +42,20 @@ class _Group:
     tokens_estimated: bool = False
     cost: float = 0.0
     cost_unknown: bool = False
+    judge_cost: float | None = None
+    per_k: dict[str, list[float]] = field(default_factory=dict)
 
 
 class SummaryBuilder:
     def __init__(self) -> None:
-        self._groups: dict[tuple[str, str], _Group] = {}
+        self._groups: dict[tuple[str, str, str], _Group] = {}
 
     def add(self, record: dict[str, Any]) -> None:
-        key = (record["suite"], record["model"])
+        key = (record["suite"], record["model"], record.get("target") or "")
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(*key)
+            group = self._groups[key] = _Group(record["suite"], record["model"],
+                                               record.get("target"))
         outcome = record["outcome"]
         group.counts[outcome] = group.counts.get(outcome, 0) + 1
         if outcome in ("passed", "failed"):
@@ -60,6 +66,9 @@ class SummaryBuilder:
                 group.extraction_failures += 1
             if record.get("truncated"):
                 group.truncations += 1
+            _add_per_k(group, record, outcome)
+        if record.get("judge_cost_usd") is not None:
+            group.judge_cost = (group.judge_cost or 0.0) + record["judge_cost_usd"]
         if outcome == "skipped" or not record.get("calls"):
             return
         for name, samples in (("latency_s", group.latency), ("ttft_s", group.ttft),
@@ -83,13 +92,14 @@ class SummaryBuilder:
         """One row per model over all its suites, named ``suite``: raw samples and counts
         merged, never percentiles averaged."""
         merged: dict[str, _Group] = {}
-        for (_, model), group in sorted(self._groups.items()):
-            _merge(merged.setdefault(model, _Group(suite, model)), group)
+        for (_, model, target), group in sorted(self._groups.items()):
+            _merge(merged.setdefault(model, _Group(suite, model, target or None)), group)
         return [self._row(g) for _, g in sorted(merged.items())]
 
     def latency_samples(self) -> dict[tuple[str, str], list[float]]:
-        """The raw per-request latencies of each (suite, model), for distributions."""
-        return {key: g.latency for key, g in sorted(self._groups.items())}
+        """The raw per-request latencies of each (suite, model), for distributions (a
+        model's name carries its ``@target``)."""
+        return {(suite, model): g.latency for (suite, model, _), g in sorted(self._groups.items())}
 
     @staticmethod
     def _row(g: _Group) -> dict[str, Any]:
@@ -103,7 +113,7 @@ class SummaryBuilder:
         cost = None if g.cost_unknown or not g.latency else g.cost
         correct = sum(g.scores)
         return {
-            "suite": g.suite, "model": g.model, "n": n, "passed": c["passed"],
+            "suite": g.suite, "model": g.model, "target": g.target, "n": n, "passed": c["passed"],
             "failed": c["failed"], "errors": c["error"], "skipped": c["skipped"],
             "accuracy": accuracy,
             "accuracy_ci_low": ci[0] if ci else None, "accuracy_ci_high": ci[1] if ci else None,
@@ -119,18 +129,52 @@ class SummaryBuilder:
             "cost_usd": None if cost is None else round(cost, 9),
             "cost_per_correct": round(cost / correct, 9) if cost is not None and correct else None,
             "reasoning_tokens": g.reasoning_tokens,
+            "judge_cost_usd": None if g.judge_cost is None else round(g.judge_cost, 9),
+            **{name: sum(g.per_k[name]) / len(g.per_k[name])
+               for name in sorted(g.per_k, key=_k_order)},
         }
 
 
 def _merge(into: _Group, group: _Group) -> None:
+    """Pool ``group`` into ``into`` (raw samples joined, counts and costs added)."""
     for f in fields(_Group):
         mine, theirs = getattr(into, f.name), getattr(group, f.name)
         if isinstance(mine, list):
             mine.extend(theirs)
         elif isinstance(mine, dict):
-            for key, count in theirs.items():
-                mine[key] = mine.get(key, 0) + count
+            for key, value in theirs.items():
+                if isinstance(value, list):
+                    mine.setdefault(key, []).extend(value)
+                else:
+                    mine[key] = mine.get(key, 0) + value
+        elif mine is None or theirs is None:  # an optional cost known on one side only
+            setattr(into, f.name, theirs if mine is None else mine)
         elif isinstance(mine, bool):
             setattr(into, f.name, mine or theirs)
         elif isinstance(mine, int | float):
             setattr(into, f.name, mine + theirs)
+
+
+def _add_per_k(group: _Group, record: dict[str, Any], outcome: str) -> None:
+    """pass@k, speedup@k and opt@k of one scored item (samples), or speedup@1 of a
+    single timed answer (a wrong one counts 0)."""
+    details = record.get("score_details") or {}
+    for metric in SAMPLE_METRICS:
+        for k, value in (details.get(metric) or {}).items():
+            if value is not None:
+                group.per_k.setdefault(f"{metric}_{k}", []).append(float(value))
+    if "speedup" in details and "speedup_at" not in details:
+        speedup = details["speedup"] if outcome == "passed" else 0.0
+        if speedup is not None:
+            group.per_k.setdefault("speedup_at_1", []).append(float(speedup))
+
+
+def _k_order(name: str) -> tuple[str, int]:
+    prefix, _, k = name.rpartition("_")
+    return prefix, int(k) if k.isdigit() else 0
+
+
+def extra_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The per-k columns of these rows, in a stable order (after SUMMARY_FIELDS)."""
+    names = {name for row in rows for name in row if name not in SUMMARY_FIELDS}
+    return sorted(names, key=_k_order)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_llmbench.errors import ConfigError
+from pytest_llmbench.scoring.context import ScoringContext
 from pytest_llmbench.suites.model import Case
 
 
@@ -26,6 +27,7 @@ class Score:
     value: float
     passed: bool
     details: dict[str, Any] = field(default_factory=dict)
+    cost_usd: float | None = None  # what the scorer's own model calls cost (a judge)
 
     @property
     def extraction_failed(self) -> bool:
@@ -91,11 +93,17 @@ def as_score(result: Any) -> Score:
     raise TypeError(f"a scorer must return Score, bool or a number, not {type(result).__name__}")
 
 
-def make_scorer(spec: Any, source: str = "suite") -> Scorer:
-    """Resolve a suite's ``scorer:`` value to a callable."""
+def make_scorer(spec: Any, source: str = "suite", context: ScoringContext | None = None) -> Scorer:
+    """Resolve a suite's ``scorer:`` value to a callable.
+
+    A factory with a ``context`` parameter gets the run's ScoringContext (model calls,
+    judge model, sandbox settings); others get only their options.
+    """
     from pytest_llmbench.scoring import (  # noqa: F401, PLC0415 - registers built-ins
         choice,
+        code,
         ifeval,
+        judge,
         numeric,
         text,
     )
@@ -109,8 +117,11 @@ def make_scorer(spec: Any, source: str = "suite") -> Scorer:
     if not isinstance(spec, str) or not spec:
         raise ConfigError(f"{source}: scorer must be a name, module:function or {{name: ...}}")
     if spec in _REGISTRY:
+        factory = _REGISTRY[spec]
+        if "context" in inspect.signature(factory).parameters:
+            options["context"] = context if context is not None else ScoringContext()
         try:
-            return _REGISTRY[spec](**options)
+            return factory(**options)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: scorer {spec!r}: {exc}") from None
     if ":" in spec:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.sim.config import ModelProfile, SimConfigError
+from pytest_llmbench.sim.judge import judge_verdict
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class AnswerKey:
     entries: list[Entry] = field(default_factory=list)
     by_case: dict[str, Entry] = field(default_factory=dict)
     by_match: list[Entry] = field(default_factory=list)
-    _right: dict[tuple[str, int, float], frozenset[str]] = field(default_factory=dict)
+    _right: dict[tuple[str, int, float, int], frozenset[str]] = field(default_factory=dict)
 
     def add(self, entry: Entry) -> None:
         self.entries.append(entry)
@@ -70,16 +71,22 @@ class AnswerKey:
             self._right.clear()
         return len(new)
 
-    def is_right(self, entry: Entry, model: str, seed: int, fraction: float) -> bool:
-        """Whether ``model`` answers ``entry`` right; exact ``fraction`` over the key."""
+    def is_right(self, entry: Entry, model: str, seed: int, fraction: float,
+                 sample: int = 0) -> bool:
+        """Whether ``model`` answers ``entry`` right; exact ``fraction`` over the key.
+
+        Each sample index of a case is its own draw (sample 0 is the plain answer), so
+        n samples of a 70 % model are right about 70 % of the time, not all or none.
+        """
         if fraction >= 1.0:
             return True
         if fraction <= 0.0:
             return False
-        cache_key = (model, seed, fraction)
+        cache_key = (model, seed, fraction, sample)
         right = self._right.get(cache_key)
         if right is None:
-            ranked = sorted(self.entries, key=lambda e: _digest(seed, model, e.ident))
+            salt = (seed, model) if not sample else (seed, model, "sample", sample)
+            ranked = sorted(self.entries, key=lambda e: _digest(*salt, e.ident))
             right = frozenset(e.ident for e in ranked[: round(fraction * len(ranked))])
             self._right[cache_key] = right
         return entry.ident in right
@@ -193,9 +200,12 @@ class Answer:
 
 
 def answer_for(profile: ModelProfile, key: AnswerKey, seed: int, case_id: str | None,
-               prompt: str, echo: str | None = None) -> Answer:
+               prompt: str, echo: str | None = None, sample: int = 0) -> Answer:
     """Apply the model's policy; the same request always gets the same answer."""
     echo = prompt if echo is None else echo
+    if profile.policy == "judge":
+        verdict = judge_verdict(prompt)
+        return Answer(verdict if verdict is not None else profile.fallback)
     if profile.policy == "echo":
         return Answer(echo)
     if profile.policy == "fixed":
@@ -206,9 +216,9 @@ def answer_for(profile: ModelProfile, key: AnswerKey, seed: int, case_id: str | 
     if entry is None:
         return Answer(echo if profile.fallback == "echo" else profile.fallback)
     model_seed = seed if profile.seed is None else profile.seed
-    if key.is_right(entry, profile.name, model_seed, profile.correct_fraction):
+    if key.is_right(entry, profile.name, model_seed, profile.correct_fraction, sample):
         return Answer(entry.answer, entry, True)
-    salt = _digest(model_seed, profile.name, entry.ident, "wrong")
+    salt = _digest(model_seed, profile.name, entry.ident, "wrong", *([sample] if sample else []))
     return Answer(wrong_answer(entry.answer, salt), entry, False)
 
 

@@ -16,7 +16,7 @@ from pytest_llmbench.sim import eventstream
 from pytest_llmbench.sim.anthropic_api import SIGNATURE
 from pytest_llmbench.sim.prompt import flatten
 from pytest_llmbench.sim.respond import Headers
-from pytest_llmbench.sim.state import CASE_HEADER, FAULT_HEADER, Plan, SimError, SimRequest
+from pytest_llmbench.sim.state import CASE_HEADER, FAULT_HEADER, Plan, SimError, SimRequest, sample_of
 
 _ERRORS: dict[str, tuple[int, str]] = {
     "auth": (403, "UnrecognizedClientException"),
@@ -64,6 +64,7 @@ def parse_converse(headers: Any, body: bytes, model_id: str, stream: bool) -> Si
         model=model_id, prompt=prompt, echo=echo, input_tokens=input_tokens,
         max_tokens=max_tokens, stream=stream, api_key=api_key(headers),
         case_id=headers.get(CASE_HEADER), forced_fault=headers.get(FAULT_HEADER),
+        sample=sample_of(headers),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pytest_llmbench.sim.distributions import Distribution, DistributionError, parse_distribution
 
-POLICIES = ("echo", "fixed", "key", "lorem")
+POLICIES = ("echo", "fixed", "judge", "key", "lorem")
 REASONING_FORMATS = ("reasoning_content", "reasoning", "think_tags")
 REASONING_TEXT = "Let me think about this step by step before I answer."
 
@@ -104,6 +104,8 @@ def ready_models() -> dict[str, ModelProfile]:
         # a reasoning model: 24 thinking tokens before each answer
         ModelProfile("thinker", ttft_ms=ms("fixed", 20.0), itl_ms=ms("fixed", 1.0),
                      reasoning_tokens=ms("fixed", 24.0)),
+        # grades a judge prompt by comparing its <reference> and <response> parts
+        ModelProfile("judge", ttft_ms=ms("fixed", 5.0), itl_ms=ms("fixed", 0.5), policy="judge"),
     ]
     return {m.name: m for m in models}
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pytest_llmbench.sim.prompt import flatten
 from pytest_llmbench.sim.respond import Headers
-from pytest_llmbench.sim.state import CASE_HEADER, FAULT_HEADER, Plan, SimError, SimRequest
+from pytest_llmbench.sim.state import CASE_HEADER, FAULT_HEADER, Plan, SimError, SimRequest, sample_of
 
 FINGERPRINT = "fp_llmbench_sim"
 
@@ -61,6 +61,7 @@ def parse_chat(headers: Any, body: bytes, model_override: str | None = None) -> 
         model=model, prompt=prompt, echo=echo, input_tokens=input_tokens, max_tokens=max_tokens,
         stream=bool(data.get("stream")), api_key=api_key(headers),
         case_id=headers.get(CASE_HEADER), forced_fault=headers.get(FAULT_HEADER),
+        sample=sample_of(headers),
         include_usage=bool(isinstance(options, dict) and options.get("include_usage")),
     )
 

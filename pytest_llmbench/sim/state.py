@@ -14,6 +14,7 @@ import itertools
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from pytest_llmbench.sim.answers import AnswerKey, answer_for, load_answer_key
 from pytest_llmbench.sim.config import (
@@ -29,6 +30,13 @@ from pytest_llmbench.sim.tokens import split_tokens
 
 CASE_HEADER = "x-llmbench-case"
 FAULT_HEADER = "x-llmbench-fault"
+SAMPLE_HEADER = "x-llmbench-sample"
+
+
+def sample_of(headers: Any) -> int:
+    """The sample index from its header; anything but a non-negative integer is 0."""
+    value = headers.get(SAMPLE_HEADER)
+    return int(value) if isinstance(value, str) and value.isdigit() else 0
 
 
 class SimError(Exception):
@@ -55,6 +63,7 @@ class SimRequest:
     forced_fault: str | None = None
     echo: str | None = None  # what the echo policy says back: the last user turn
     include_usage: bool = False  # OpenAI stream_options.include_usage
+    sample: int = 0  # which of several samples of one case (x-llmbench-sample)
 
 
 @dataclass
@@ -199,7 +208,7 @@ class SimState:
                     break
                 draw -= rate
         answer = answer_for(profile, self.answer_key, self.config.seed, req.case_id, req.prompt,
-                            req.echo)
+                            req.echo, sample=req.sample)
         pieces = split_tokens(answer.text)
         finish = "stop"
         if profile.until_max_tokens:

@@ -19,7 +19,7 @@ from pytest_llmbench.suites import datasets, yaml_lines
 from pytest_llmbench.suites.model import Case, Suite, placeholders
 
 SUITE_KEYS = {"name", "description", "dataset", "rows", "prompt", "system", "few_shot",
-              "expected", "scorer", "params", "sample", "gates", "id_field"}
+              "expected", "scorer", "params", "sample", "gates", "id_field", "samples", "pass_at"}
 ID_FIELDS = ("id", "case_id", "task_id", "qid", "question_id", "uid")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@:-]+")
 _MAX_ID = 64
@@ -58,7 +58,7 @@ def load_suite_file(path: Path) -> Suite:
         raise SuiteError(path, "missing required key 'prompt'", line=data.line)
     base = path.parent
     rows_source, rows = _rows(path, data, base)
-    return build_suite(
+    suite = build_suite(
         name=str(data.get("name") or path.stem), rows=rows, rows_source=rows_source,
         prompt=_str(path, data, "prompt"), description=str(data.get("description") or ""),
         system=_str(path, data, "system") if data.get("system") is not None else None,
@@ -67,6 +67,8 @@ def load_suite_file(path: Path) -> Suite:
         sample=data.get("sample"), gates=_gates(path, data), id_field=data.get("id_field"),
         path=path, line_of=data.line_of,
     )
+    suite.samples, suite.pass_at = _samples(path, data)
+    return suite
 
 
 def build_suite(*, name: str, rows: Iterable[tuple[dict[str, Any], int | None]],
@@ -131,6 +133,20 @@ def _rows(path: Path, data: yaml_lines.LineDict, base: Path
     if not file.is_file():
         raise SuiteError(path, f"dataset file not found: {spec['path']}", line=data.line_of("dataset"))
     return file, datasets.load_file(file, spec.get("format"))
+
+
+def _samples(path: Path, data: yaml_lines.LineDict) -> tuple[int | None, list[int] | None]:
+    samples, pass_at = data.get("samples"), data.get("pass_at")
+    if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int)
+                                or samples < 1):
+        raise SuiteError(path, "'samples' must be a positive integer", line=data.line_of("samples"))
+    if isinstance(pass_at, int) and not isinstance(pass_at, bool):
+        pass_at = [pass_at]
+    if pass_at is not None and not (isinstance(pass_at, list) and pass_at and all(
+            isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in pass_at)):
+        raise SuiteError(path, "'pass_at' must be a list of positive integers, e.g. [1, 5, 10]",
+                         line=data.line_of("pass_at"))
+    return samples, pass_at
 
 
 def _inline_rows(path: Path, holder: Any, key: str) -> list[tuple[dict[str, Any], int | None]]:

@@ -62,6 +62,8 @@ class Suite:
     sample: str | int | None = None
     gates: list[str] = field(default_factory=list)
     path: Path | None = None
+    samples: int | None = None  # completions per item (pass@k)
+    pass_at: list[int] | None = None  # the k of pass@k to report
 
     def messages(self, case: Case) -> list[dict[str, str]]:
         """The chat messages for a case: system, few-shot pairs, then the prompt."""

@@ -139,3 +139,28 @@ def test_echo_policy(base_url: str) -> None:
         {"role": "system", "content": "sys"}, {"role": "user", "content": "repeat me"}])
     assert r.choices[0].message.content == "repeat me"
     assert r.usage is not None and r.usage.prompt_tokens == 3
+
+
+def test_each_sample_is_its_own_exact_draw(tmp_path: Path) -> None:
+    state = SimState.from_config(load_config(models=["m:correct_fraction=0.7"],
+                                             answer_keys=[_key(tmp_path)]))
+
+    def verdicts(sample: int) -> list[bool]:
+        plans = [state.plan(SimRequest(model="m", prompt="q", input_tokens=1, max_tokens=None,
+                                       stream=False, api_key=None, case_id=f"c{i}",
+                                       sample=sample)) for i in range(200)]
+        return [bool(p.right) for p in plans]
+
+    first, second, third = verdicts(0), verdicts(1), verdicts(2)
+    assert sum(first) == sum(second) == sum(third) == 140  # exact fraction per sample
+    assert first != second != third  # but different cases right in each
+    assert verdicts(0) == first and verdicts(1) == second  # and deterministic
+
+
+def test_sample_header_over_http(base_url: str) -> None:
+    client = openai.OpenAI(base_url=base_url + "/v1", api_key="k", max_retries=0)
+    answers = {client.chat.completions.create(
+        model="keyed", messages=[{"role": "user", "content": "What is it?"}],
+        extra_headers={"x-llmbench-case": "q005", "x-llmbench-sample": str(sample)},
+    ).choices[0].message.content for sample in range(12)}
+    assert "35" in answers and len(answers) > 1  # right in some samples, wrong in others

@@ -1,0 +1,82 @@
+"""Which models run against which targets, and where their requests go.
+
+A model names its target with ``@name`` (``vllm:meta-llama/Llama-3.1-8B@baseline``)
+or ``target:`` in the config file. ``@`` splits only when what follows is a
+declared target, so model ids that contain ``@`` (Vertex's
+``claude-sonnet-4@20250514``) stay whole. A model naming a template runs once
+per commit. Once the targets run, each bound model's requests go to its
+target's URL (plus the provider's API path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pytest_llmbench.config import ModelSpec
+from pytest_llmbench.errors import ConfigError
+from pytest_llmbench.targets.spec import TargetsConfig, TargetSpec, expand_templates
+
+_API_PATH = {"sim": "", "anthropic": "", "vertex": "", "bedrock": ""}
+"""What each provider appends to a server's root URL (default: ``/v1``, OpenAI-compatible)."""
+_URL_SETTING = {"bedrock": "endpoint_url"}
+
+
+def resolve(models: list[ModelSpec], config: TargetsConfig, commits: list[tuple[str, str]],
+            source: str) -> list[ModelSpec]:
+    """The run's models with their targets resolved (``@name`` split, templates expanded)."""
+    known = set(config.targets) | set(config.templates)
+    split = [_split(m, known) for m in models]
+    expand_templates(config, commits, {m.target for m in split if m.target})
+    out: list[ModelSpec] = []
+    for model in split:
+        if model.target is None:
+            out.append(model)
+        elif model.target in config.expanded:
+            out += [replace(model, target=name) for name in config.expanded[model.target]]
+        elif model.target in config.targets:
+            out.append(model)
+        else:
+            declared = ", ".join(sorted(known)) or "none"
+            raise ConfigError(f"{source}: model {model.provider}:{model.model} names target "
+                              f"{model.target!r}, which is not declared (targets: {declared})")
+    return out
+
+
+def _split(model: ModelSpec, known: set[str]) -> ModelSpec:
+    if model.target is not None or "@" not in model.model:
+        return model
+    head, _, tail = model.model.rpartition("@")
+    return replace(model, model=head, target=tail) if tail in known and head else model
+
+
+def used_targets(models: list[ModelSpec], config: TargetsConfig) -> list[TargetSpec]:
+    """The targets the models name, in the order first named (each started once)."""
+    names = dict.fromkeys(m.target for m in models if m.target)
+    return [config.targets[name] for name in names]
+
+
+def bind(models: list[ModelSpec], endpoints: dict[str, dict[str, Any]]) -> list[ModelSpec]:
+    """Point each model with a running target at it (``base_url`` = target URL + API path)."""
+    out = []
+    for model in models:
+        endpoint = endpoints.get(model.target or "")
+        if endpoint and endpoint.get("url"):
+            setting = _URL_SETTING.get(model.provider, "base_url")
+            url = endpoint["url"].rstrip("/") + _API_PATH.get(model.provider, "/v1")
+            model = replace(model, settings={**model.settings, setting: url})
+        out.append(model)
+    return out
+
+
+def baseline_target(names: list[str], explicit: str | None) -> str | None:
+    """The target others are compared with: the named one, else one called ``baseline``,
+    else the first of the run."""
+    if explicit:
+        if explicit not in names:
+            raise ConfigError(f"--llmbench-baseline-target: {explicit!r} is not a target of "
+                              f"this run (targets: {', '.join(names) or 'none'})")
+        return explicit
+    if "baseline" in names:
+        return "baseline"
+    return names[0] if names else None
