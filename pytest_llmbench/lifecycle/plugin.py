@@ -67,10 +67,6 @@ def _prepare(config: pytest.Config, bench: LLMBenchSession) -> None:
     if mode != "off" and not replay:
         bench.context[layers.CACHE_MODE] = mode
         bench.context[layers.CACHE_DIR] = str(_absolute(bench.rootdir, get("cache_dir")))
-    budget = get("budget")
-    if budget is not None and not replay:
-        bench.context[layers.BUDGET] = budget
-        bench.context[layers.BUDGET_DIR] = tempfile.mkdtemp(prefix="llmbench-budget-")
     resume, retry = get("resume"), get("retry_errors")
     if resume and retry:
         raise ConfigError("--llmbench-resume and --llmbench-retry-errors exclude each other")
@@ -82,6 +78,10 @@ def _prepare(config: pytest.Config, bench: LLMBenchSession) -> None:
         bench.output = resumed.path.parent
         config.stash[PLAN] = resumed
         log.debug("resume: %s keeps %d records", resumed.path, len(resumed.kept))
+    budget = get("budget")
+    if budget is not None and not replay:
+        bench.context[layers.BUDGET] = budget
+        bench.context[layers.BUDGET_DIR] = tempfile.mkdtemp(prefix="llmbench-budget-")
 
 
 def _absolute(rootdir: Path, value: str) -> Path:
@@ -97,20 +97,19 @@ def register(config: pytest.Config, bench: LLMBenchSession, controller: bool) ->
                     options.resolve(config, "progress_interval", settings))
     except LLMBenchError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if debug:
-        _debug_logging(bench.output / bench.run_id / DEBUG_LOG,
-                       to_stderr=config.getoption("capture", None) == "no")
+    handlers = _debug_logging(bench.output / bench.run_id / DEBUG_LOG,
+                              to_stderr=config.getoption("capture", None) == "no") if debug else []
     workerinput = getattr(config, "workerinput", None)
     resumed = config.stash.get(PLAN, None)
     if workerinput is not None and workerinput.get(RESUME):
         resumed = ResumePlan.from_dict(workerinput[RESUME])
-    config.pluginmanager.register(ItemLifecycle(resumed), "llmbench-lifecycle")
+    config.pluginmanager.register(ItemLifecycle(resumed, handlers), "llmbench-lifecycle")
     if controller:
         config.pluginmanager.register(RunLifecycle(config, bench, resumed, *progress),
                                       "llmbench-lifecycle-controller")
 
 
-def _debug_logging(path: Path, to_stderr: bool) -> None:
+def _debug_logging(path: Path, to_stderr: bool) -> list[logging.Handler]:
     """Every process appends to the run's debug.log (pytest captures stderr while tests
     run); with ``-s`` the lines go to stderr too."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -124,14 +123,24 @@ def _debug_logging(path: Path, to_stderr: bool) -> None:
         handler.setFormatter(formatter)
         log.addHandler(handler)
     log.setLevel(logging.DEBUG)
+    return handlers
 
 
 class ItemLifecycle:
     """In every process that runs tests: deselect what an earlier run holds; turn a call
     the budget did not start into a skip with its reason."""
 
-    def __init__(self, resumed: ResumePlan | None) -> None:
+    def __init__(self, resumed: ResumePlan | None, handlers: list[logging.Handler]) -> None:
         self.resumed = resumed
+        self.handlers = handlers
+
+    @pytest.hookimpl
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        for handler in self.handlers:
+            log.removeHandler(handler)
+            handler.close()
+        if self.handlers:
+            log.setLevel(logging.NOTSET)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config,
