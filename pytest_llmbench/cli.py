@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     add_sim(sub)
+    add_cache(sub)
+    add_watch(sub)
     add_sandbox_image(sub)
     from pytest_llmbench.cli_results import add_commands
 
@@ -43,6 +45,39 @@ def add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_sim(args: argparse.Namespace) -> int:
     from pytest_llmbench.sim.cli import run
+
+    return run(args)
+
+
+def add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``llmbench cache info|clear``: the response cache's size, or empty it."""
+    from pytest_llmbench.lifecycle.cache_cli import add_arguments
+
+    parser = sub.add_parser("cache", help="show the size of the response cache or clear it")
+    add_arguments(parser)
+    parser.set_defaults(func=cmd_cache)
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from pytest_llmbench.lifecycle.cache_cli import run
+
+    return run(args)
+
+
+def add_watch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``llmbench watch``: run the benchmark every interval, one pytest process per cycle."""
+    from pytest_llmbench.lifecycle.watch import add_arguments
+
+    parser = sub.add_parser(
+        "watch", help="run a benchmark repeatedly (a scheduled runner)",
+        description="Run pytest with the given arguments every --interval, each cycle in a "
+                    "fresh process with its own run directory, logging one line per model.")
+    add_arguments(parser)
+    parser.set_defaults(func=cmd_watch)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from pytest_llmbench.lifecycle.watch import run
 
     return run(args)
 

@@ -68,15 +68,27 @@ class LLMBenchController:
         if not isinstance(payload, dict) or report.outcome == "rerun":
             return
         if not self.run_dir.started:
-            info = self._run_info()
-            self.config.hook.pytest_llmbench_update_run_info(info=info)
-            self.run_dir.start(info)
-            self.records_csv = RecordsCsv(self.run_dir.path)
+            self._start()
         self.run_dir.append(payload)
         self.records_csv.append(payload)  # type: ignore[union-attr]
         self.summary.add(payload)
         self.variant_scores.add(payload)
         self.html.add(payload)
+
+    def _start(self) -> None:
+        info = self._run_info()
+        self.config.hook.pytest_llmbench_update_run_info(info=info)
+        self.run_dir.start(info)
+        self.records_csv = RecordsCsv(self.run_dir.path)
+
+    def carry_over(self, records: list[dict[str, Any]]) -> None:
+        """Records an earlier run of this directory already wrote (resume): they count in
+        the summary and the HTML report; the record files already hold them."""
+        if not self.run_dir.started:
+            self._start()
+        for record in records:
+            self.summary.add(record)
+            self.html.add(record)
 
     def _gates(self) -> list[Gate]:
         gates = list(self.bench.gates)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pytest_llmbench.errors import CallTimeout, LLMBenchError, ProviderError
+from pytest_llmbench.lifecycle.layers import layers_from_context
 from pytest_llmbench.pricing import call_cost
 from pytest_llmbench.providers.base import ChatRequest, Completion, Provider, get_factory
 from pytest_llmbench.providers.common import estimate_tokens, prompt_text
@@ -49,6 +50,7 @@ class Engine:
                                         daemon=True)
         self._thread.start()
         self._closed = False
+        self.responses, self.budget = layers_from_context(self.context)
 
     def submit(self, request: ChatRequest) -> Future[Completion]:
         return self.submit_many([request])[0]
@@ -75,6 +77,22 @@ class Engine:
                 task.add_done_callback(lambda t, f=future: _settle(t, f))
 
     async def _run(self, request: ChatRequest) -> Completion:
+        """A stored answer (cache, replay), else a call within the budget, stored after."""
+        stored = self.responses.lookup(request) if self.responses is not None else None
+        if stored is not None:
+            return stored
+        booking = await self.budget.reserve(request) if self.budget is not None else None
+        completion: Completion | None = None
+        try:
+            completion = await self._run_call(request)
+        finally:
+            if self.budget is not None and booking is not None:
+                self.budget.settle(booking, request, completion)
+        if self.responses is not None:
+            self.responses.store(request, completion)
+        return completion
+
+    async def _run_call(self, request: ChatRequest) -> Completion:
         provider = self._provider(request)
         name = request.model.name
         policy = self._policies.get(name)

@@ -36,6 +36,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
 def _sandbox(text: str) -> str:
     if text not in ("auto", "docker", "subprocess"):
         raise ValueError("expected auto, docker or subprocess")
@@ -49,6 +56,22 @@ def _bool(text: str) -> bool:
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise ValueError("expected true/false")
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = str(text).strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+    return parse
+
+
+def _usd(text: str) -> float:
+    value = float(str(text).strip().lstrip("$"))
+    if value <= 0:
+        raise ValueError("must be > 0 (USD)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,28 @@ OPTIONS: tuple[Option, ...] = (
     Option("dist", "xdist scheduling of benchmark items: 'shard' hands each worker whole "
            "model x chunk shards so it can keep calls in flight; 'off' keeps --dist",
            default="shard", metavar="shard|off"),
+    Option("resume", "finish an earlier run (an id, 'latest' or a path) in its own directory: "
+           "items it recorded are kept, the rest run", metavar="RUN_ID"),
+    Option("retry_errors", "rerun only the items of an earlier run that errored, into its "
+           "directory (their error records are superseded)", metavar="RUN_ID"),
+    Option("cache", "response cache keyed by provider, model, params and messages",
+           default="off", parse=_one_of("off", "read", "write", "readwrite"),
+           env="LLMBENCH_CACHE", metavar="off|read|write|readwrite"),
+    Option("cache_dir", "folder of the response cache", default=".llmbench/cache",
+           env="LLMBENCH_CACHE_DIR", metavar="DIR"),
+    Option("record", "store every exchange in DIR (replay it with --llmbench-replay)",
+           metavar="DIR"),
+    Option("replay", "answer every call from a recording in DIR: no network; a request "
+           "not recorded is an error naming its key", metavar="DIR"),
+    Option("progress", "live progress on the controller: a bar on a terminal, plain lines "
+           "in CI logs", default="auto", parse=_one_of("auto", "rich", "plain", "off"),
+           env="LLMBENCH_PROGRESS", metavar="auto|rich|plain|off"),
+    Option("progress_interval", "seconds between plain progress lines", default=10.0,
+           parse=_non_negative_float, metavar="SECONDS"),
+    Option("budget", "stop starting calls when the projected cost would pass this many USD; "
+           "items not started are skipped", parse=_usd, env="LLMBENCH_BUDGET", metavar="USD"),
+    Option("debug", "debug logging of pytest_llmbench to stderr", default=False, flag=True,
+           env="LLMBENCH_DEBUG"),
     Option("baseline", "compare this run with a baseline run (a run id, a path, or 'latest': the "
            "newest earlier run in the output folder); writes compare.json", env="LLMBENCH_BASELINE",
            metavar="RUN|latest"),

@@ -29,6 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_llmbench import fixtures, target_plugin
     from pytest_llmbench.controller import LLMBenchController, is_controller
     from pytest_llmbench.errors import LLMBenchError
+    from pytest_llmbench.lifecycle import plugin as lifecycle
     from pytest_llmbench.results.run_dir import new_run_id
     from pytest_llmbench.session import LLMBenchSession
     from pytest_llmbench.stash import SESSION
@@ -55,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
         target_plugin.bind(bench)
     else:
         bench.run_id = options.resolve(config, "run_id") or new_run_id()
+        lifecycle.prepare(config, bench)  # resume reuses a run's id; replay needs no simulator
         try:
             target_plugin.start(config, bench)
         except LLMBenchError as exc:
@@ -83,6 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_llmbench.postrun import PostRun
 
         config.pluginmanager.register(PostRun.from_config(config, bench), "llmbench-postrun")
+    lifecycle.register(config, bench, is_controller(config))
 
 
 def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | None:
@@ -97,10 +100,12 @@ def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | No
 def _start_sim(config: pytest.Config, bench: Any) -> None:
     """One simulator per run (shared by xdist workers) when a sim: model (or judge) has no
     base_url."""
+    from pytest_llmbench.lifecycle.layers import REPLAY_DIR
+
     judges = [bench.judge] if bench.judge is not None else []
     wanted = any(m.provider == "sim" and not m.settings.get("base_url")
                  for m in [*bench.models, *judges])
-    if not wanted or "sim_url" in bench.context:
+    if not wanted or "sim_url" in bench.context or bench.context.get(REPLAY_DIR):
         return
     from pytest_llmbench.sim_link import start_for_run
     from pytest_llmbench.stash import SIM_PROCESS

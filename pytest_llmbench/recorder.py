@@ -135,6 +135,7 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
     record.finish_reason = last.finish_reason
     record.truncated = is_truncated(last.finish_reason)
     record.attempts = sum(c.attempts for c in completions)
+    record.cached_calls = sum(1 for c in completions if c.cached)
     costs = [c.cost_usd for c in completions]
     record.cost_usd = None if any(c is None for c in costs) else sum(costs)  # type: ignore[arg-type]
     record.reasoning = _clip(last.reasoning, _RESPONSE_LIMIT) if last.reasoning else None

@@ -51,6 +51,8 @@ class Completion:
     reasoning_tokens_estimated: bool = False
     reasoning_ttft_s: float | None = None
     """Request sent -> first reasoning token (``ttft_s`` stays the first answer token)."""
+    cached: bool = False
+    """Answered from the response cache or a recording, not by a call."""
 
     @property
     def output_tps(self) -> float | None:

@@ -42,6 +42,7 @@ class Record:
     finish_reason: str | None = None
     attempts: int = 0
     calls: int = 0
+    cached_calls: int = 0
     cost_usd: float | None = None
     reasoning: str | None = None
     reasoning_tokens: int | None = None

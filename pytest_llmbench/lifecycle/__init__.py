@@ -1,0 +1,3 @@
+"""Run lifecycle: resume, response cache and record/replay, budget, live progress, watch."""
+
+from __future__ import annotations

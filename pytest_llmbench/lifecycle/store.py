@@ -1,0 +1,167 @@
+"""A content-addressed store of model exchanges: the response cache and record/replay.
+
+One JSON file per key (``ab/abcdef....json``), written to a temporary file and
+renamed into place, so any number of xdist workers can read and write at once
+with no lock and no "database is locked": a reader sees a whole entry or none,
+and two writers of one key write the same exchange. The same format serves the
+cache (``.llmbench/cache``) and a recording folder (``--llmbench-record DIR``),
+which can be committed and replayed in CI.
+
+The key is a SHA-256 of what decides the answer: provider, model name, the model
+id sent to the API, the endpoint, the params and the messages. Never an API key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from pytest_llmbench.errors import ProviderError
+from pytest_llmbench.providers.base import ChatRequest, Completion
+
+log = logging.getLogger(__name__)
+KEY_VERSION = 1
+CACHE_MODES = ("off", "read", "write", "readwrite")
+_COMPLETION_FIELDS = frozenset(f.name for f in fields(Completion))
+
+
+def request_key(request: ChatRequest) -> str:
+    """The stable hash of a request (identical across processes and runs)."""
+    return hashlib.sha256(_canonical(key_fields(request)).encode()).hexdigest()
+
+
+def key_fields(request: ChatRequest) -> dict[str, Any]:
+    model = request.model
+    return {"v": KEY_VERSION, "provider": model.provider, "model": model.name,
+            "api_model": model.api_model,
+            "endpoint": model.settings.get("base_url") or model.settings.get("endpoint_url"),
+            "params": request.params, "messages": request.messages}
+
+
+def _canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class ReplayMiss(ProviderError):
+    """``--llmbench-replay``: the recording holds no answer to this request."""
+
+    kind = "replay_miss"
+
+
+@dataclass
+class StoreInfo:
+    entries: int
+    bytes: int
+
+
+class ResponseStore:
+    """Exchanges on disk under ``folder``; safe for concurrent processes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path_for(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> Completion | None:
+        try:
+            data = json.loads(self.path_for(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        completion = data.get("completion") if isinstance(data, dict) else None
+        if not isinstance(completion, dict):
+            return None
+        return Completion(**{k: v for k, v in completion.items() if k in _COMPLETION_FIELDS})
+
+    def put(self, key: str, request: ChatRequest, completion: Completion) -> None:
+        path = self.path_for(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"key": key, "request": key_fields(request),
+                   "completion": {k: v for k, v in completion.to_dict().items()
+                                  if k in _COMPLETION_FIELDS and k != "cached"}}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        tmp.write_text(json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def info(self) -> StoreInfo:
+        entries = size = 0
+        if self.folder.is_dir():
+            for path in self.folder.glob("??/*.json"):
+                entries += 1
+                size += path.stat().st_size
+        return StoreInfo(entries, size)
+
+    def clear(self) -> int:
+        """Remove every entry; the number removed."""
+        removed = 0
+        if self.folder.is_dir():
+            for path in self.folder.glob("??/*.json"):
+                path.unlink(missing_ok=True)
+                removed += 1
+            for sub in self.folder.glob("??"):
+                try:
+                    sub.rmdir()
+                except OSError:
+                    pass
+        return removed
+
+
+class Responses:
+    """The engine's view: where answers come from before a call and go after it.
+
+    ``replay`` answers from a recording only (a miss is an error naming the key);
+    ``cache`` is read and/or written per ``cache_mode``; ``record`` stores every answer.
+    """
+
+    def __init__(self, cache: ResponseStore | None = None, cache_mode: str = "off",
+                 record: ResponseStore | None = None, replay: ResponseStore | None = None) -> None:
+        self.cache = cache if cache_mode != "off" else None
+        self.cache_mode = cache_mode
+        self.record = record
+        self.replay = replay
+
+    @property
+    def active(self) -> bool:
+        return any((self.cache, self.record, self.replay))
+
+    def lookup(self, request: ChatRequest) -> Completion | None:
+        """A stored answer (marked ``cached``), None to call the model; raises on a replay miss."""
+        if not self.active:
+            return None
+        key = request_key(request)
+        if self.replay is not None:
+            hit = self.replay.get(key)
+            if hit is None:
+                raise ReplayMiss(f"no recorded response for key {key} in {self.replay.folder} "
+                                 f"(--llmbench-replay); record it with --llmbench-record",
+                                 model=request.model.name, error_type="ReplayMiss")
+        elif self.cache is not None and self.cache_mode in ("read", "readwrite"):
+            hit = self.cache.get(key)
+        else:
+            hit = None
+        log.debug("cache %s %s %s", "hit" if hit is not None else "miss", request.model.name,
+                  key[:12])
+        if hit is not None:
+            hit.cached = True
+            if self.record is not None and self.record is not self.replay:
+                self.record.put(key, request, hit)
+        return hit
+
+    def store(self, request: ChatRequest, completion: Completion) -> None:
+        if self.record is None and not (self.cache is not None
+                                        and self.cache_mode in ("write", "readwrite")):
+            return
+        key = request_key(request)
+        if self.record is not None:
+            self.record.put(key, request, completion)
+        if self.cache is not None and self.cache_mode in ("write", "readwrite"):
+            try:
+                self.cache.put(key, request, completion)
+            except OSError as exc:  # a full disk costs the cache entry, not the result
+                log.warning("cache: could not store %s: %s", key[:12], exc)

@@ -1,0 +1,98 @@
+"""Live progress on the controller (plain lines, rich, off), exit status and --llmbench-debug."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pytest_llmbench.lifecycle.progress import Tally, choose_mode
+from pytest_llmbench.sim import SimServer
+from tests.conftest import write_suite
+from tests.lifecycle.conftest import models_config
+
+ARGS = ("arith.yaml", "--llmbench-models", "inproc:oracle,inproc:echo", "-p", "no:cacheprovider")
+PLAIN = re.compile(r"llmbench progress: (\d+)/20 \(\d+%\) passed=(\d+) failed=(\d+) errors=0 "
+                   r"skipped=0 \| [\d.]+ tok/s \| cost \$0\.0000 \(unpriced\) \| ETA "
+                   r"(\d:\d\d:\d\d|-)")
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> None:
+    write_suite(pytester.path)
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_plain_progress_counts_every_item(pytester: pytest.Pytester, suite: None,
+                                          workers: str) -> None:
+    result = pytester.runpytest_subprocess(*ARGS, "-n", workers, "--llmbench-progress", "plain",
+                                           "--llmbench-progress-interval", "0")
+    lines = [m for m in map(PLAIN.search, result.stdout.lines) if m]
+    done = [int(m.group(1)) for m in lines]
+    assert done[:20] == list(range(1, 21)) and done[-1] == 20  # every report, then the total
+    last = lines[-1]
+    assert (last.group(2), last.group(3), last.group(4)) == ("10", "10", "-")
+
+
+def test_progress_with_cost_and_off(pytester: pytest.Pytester, sim: SimServer) -> None:
+    write_suite(pytester.path, name="echo").write_text(
+        "name: echo\ndataset: echo.jsonl\nprompt: '{question}'\nexpected: question\n")
+    models_config(pytester.path, sim.base_url, "{input_per_mtok: 1000, output_per_mtok: 1000}")
+    result = pytester.runpytest_subprocess("echo.yaml", "--llmbench-progress", "plain",
+                                           "-p", "no:cacheprovider")
+    result.stdout.re_match_lines([r"llmbench progress: 10/10 \(100%\) passed=10 .* \| "
+                                  r"cost \$0\.0[1-9]\d\d \| ETA -"])
+    off = pytester.runpytest_subprocess("echo.yaml", "--llmbench-progress", "off")
+    assert "llmbench progress" not in off.stdout.str()
+
+
+def test_rich_progress_runs_and_ends_with_the_total(pytester: pytest.Pytester,
+                                                    suite: None) -> None:
+    result = pytester.runpytest_subprocess(*ARGS, "--llmbench-progress", "rich")
+    result.stdout.fnmatch_lines(["*llmbench summary*", "*llmbench progress: 20/20 (100%) "
+                                 "passed=10 failed=10*"])
+    result.assert_outcomes(passed=10, failed=10)
+
+
+def test_auto_mode() -> None:
+    assert choose_mode("auto", True, {}) == "rich"
+    assert choose_mode("auto", True, {"CI": "true"}) == "plain"
+    assert choose_mode("auto", False, {}) == "plain"
+    assert choose_mode("off", True, {}) == "off"
+
+
+def test_tally_eta_and_cost() -> None:
+    tally = Tally(total=10, started=0.0)
+    for _ in range(4):
+        tally.add("passed", {"calls": 1, "output_tokens": 50, "cost_usd": 0.01})
+    tally.add("failed", {"calls": 1, "output_tokens": 50, "cost_usd": 0.01, "cached_calls": 1})
+    assert tally.eta_s(now=10.0) == pytest.approx(10.0)
+    line = tally.line(now=10.0)
+    assert "5/10 (50%) passed=4 failed=1" in line and "25.0 tok/s" in line
+    assert "cost $0.0400" in line and "ETA 0:00:10" in line
+
+
+def test_exit_status_is_0_when_all_succeed_and_1_otherwise(pytester: pytest.Pytester,
+                                                           suite: None) -> None:
+    ok = pytester.runpytest_subprocess("arith.yaml", "--llmbench-models", "inproc:oracle")
+    assert ok.ret == pytest.ExitCode.OK
+    errors = pytester.runpytest_subprocess("arith.yaml", "--llmbench-models", "inproc:error",
+                                           "--llmbench-max-retries", "0")
+    assert errors.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_debug_log_of_every_process_without_secrets(pytester: pytest.Pytester,
+                                                    sim: SimServer) -> None:
+    write_suite(pytester.path, name="echo").write_text(
+        "name: echo\ndataset: echo.jsonl\nprompt: '{question}'\nexpected: question\n")
+    models_config(pytester.path, sim.base_url)
+    result = pytester.runpytest_subprocess("echo.yaml", "--llmbench-debug", "--llmbench-cache",
+                                           "readwrite", "-n", "2")
+    result.assert_outcomes(passed=10)
+    log = (pytester.path / ".llmbench/runs/latest/debug.log").read_text()
+    assert re.search(r"\d\d:\d\d:\d\d \[DEBUG\] pytest_llmbench\S* \[gw\d\]: "
+                     r"cache miss openai:echo [0-9a-f]{12}", log)
+    assert log.count("cache miss") == 10
+    assert "sk-test-secret" not in log + result.stdout.str() + result.stderr.str()
+    pytester.runpytest_subprocess("echo.yaml")
+    assert not (pytester.path / ".llmbench/runs/latest/debug.log").exists()
