@@ -96,7 +96,7 @@ def test_client_errors_are_never_retried(rsim: SimServer, provider: str, fault: 
                                "not_found": "not_found"}[fault]
     assert info.value.attempts == 1
     assert "attempts" not in info.value.one_line()
-    assert len(_sent(rsim, case)) == 1
+    assert len(_sent(rsim, case, expect=1)) == 1
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "bedrock"])
