@@ -16,6 +16,7 @@ from pytest_llmbench import options
 from pytest_llmbench.errors import LLMBenchError
 
 SubParsers = argparse._SubParsersAction  # type: ignore[type-arg]
+EXPORT_FORMATS = ("zip", "csv", "pdf")
 
 
 def add_commands(sub: SubParsers) -> None:
@@ -42,16 +43,21 @@ def add_commands(sub: SubParsers) -> None:
     options.add_argument(ingest, "ingest_timeout", "--timeout")
     ingest.set_defaults(func=cmd_ingest)
 
-    export = sub.add_parser("export", help="write a (signed) zip bundle of a run")
+    export = sub.add_parser("export", help="write a (signed) zip bundle, CSV or PDF of a run")
     export.add_argument("run", metavar="RUN")
     options.add_argument(export, "output")
     options.add_argument(export, "sign")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="zip",
+                        help="zip: bundle of the run's files with a manifest; csv: the summary "
+                             "table; pdf: a report (extra 'pdf'). With --sign, csv and pdf get "
+                             "a detached FILE.sig (default: zip)")
     export.add_argument("-o", "--out", type=Path, metavar="FILE",
-                        help="bundle path (default: <run>/<run_id>.zip)")
+                        help="output path (default: <run>/<run_id>.<format>)")
     export.set_defaults(func=cmd_export)
 
-    verify = sub.add_parser("verify", help="check a bundle's signature and file hashes")
-    verify.add_argument("bundle", type=Path, metavar="FILE.zip")
+    verify = sub.add_parser("verify", help="check a bundle's (or FILE.sig's) signature and hashes")
+    verify.add_argument("bundle", type=Path, metavar="FILE",
+                        help="a .zip bundle, or a CSV/PDF export with its FILE.sig beside it")
     verify.add_argument("--public-key", type=Path, metavar="PUB",
                         help="trusted public key of the signer (from llmbench keygen)")
     verify.set_defaults(func=cmd_verify)
@@ -131,18 +137,46 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         path = _run_path(args, args.run)
         key = options.resolve_args(args, "sign")
-        bundle = export_run(path, args.out, Path(key) if key else None)
+        if args.format == "zip":
+            bundle = export_run(path, args.out, Path(key) if key else None)
+            print(f"{'signed ' if key else ''}bundle written: {bundle}")
+            return 0
+        written, signature = _export_file(path, args.format, args.out, Path(key) if key else None)
     except LLMBenchError as exc:
         return _fail(args, str(exc))
-    print(f"{'signed ' if key else ''}bundle written: {bundle}")
+    print(f"{args.format} written: {written}" + (f" (signature: {signature})" if signature else ""))
     return 0
 
 
+def _export_file(run_path: Path, fmt: str, out: Path | None,
+                 key: Path | None) -> tuple[Path, Path | None]:
+    from pytest_llmbench.report.detached import sign_file
+    from pytest_llmbench.report.export_csv import write_csv
+    from pytest_llmbench.report.export_data import load_run
+    from pytest_llmbench.report.export_pdf import write_pdf
+
+    run = load_run(run_path)
+    if key is not None:
+        from pytest_llmbench.report.signing import load_private_key
+
+        load_private_key(key)  # a bad key fails before anything is written
+    write = write_csv if fmt == "csv" else write_pdf
+    written = write(run, out or run_path / f"{run.run_id}.{fmt}")
+    return written, sign_file(written, key) if key else None
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    import zipfile
+
+    from pytest_llmbench.report.detached import verify_file
     from pytest_llmbench.report.export import verify_bundle
 
     try:
-        result = verify_bundle(args.bundle, args.public_key)
+        if args.bundle.is_file() and not zipfile.is_zipfile(args.bundle) \
+                and args.bundle.suffix != ".zip":
+            result = verify_file(args.bundle, args.public_key)
+        else:
+            result = verify_bundle(args.bundle, args.public_key)
     except LLMBenchError as exc:
         return _fail(args, str(exc))
     print(f"{args.bundle}: {result.summary()}")

@@ -85,6 +85,7 @@ class Verification:
     trusted: bool = False
     fingerprint: str | None = None
     files: int = 0
+    against: str = "the manifest"
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -95,10 +96,10 @@ class Verification:
         if self.problems:
             return "INVALID: " + "; ".join(self.problems)
         if not self.signed:
-            return f"valid (unsigned): {self.files} files match the manifest"
+            return f"valid (unsigned): {self.files} files match {self.against}"
         who = "the given public key" if self.trusted else \
             f"the embedded key {self.fingerprint} (not checked against a trusted key: pass --public-key)"
-        return f"valid: {self.files} files match the manifest, signed by {who}"
+        return f"valid: {self.files} files match {self.against}, signed by {who}"
 
 
 def verify_bundle(bundle_path: Path, public_key: Path | None = None) -> Verification:
