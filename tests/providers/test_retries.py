@@ -107,7 +107,7 @@ def test_the_maximum_is_respected_and_reported(rsim: SimServer, provider: str) -
     assert info.value.kind == "server_error"
     assert info.value.attempts == 3
     assert info.value.one_line().endswith("(after 3 attempts)")
-    assert len(_sent(rsim, case)) == 3
+    assert len(_sent(rsim, case, expect=3)) == 3
 
 
 def test_a_models_max_retries_setting_wins(rsim: SimServer) -> None:
@@ -116,7 +116,7 @@ def test_a_models_max_retries_setting_wins(rsim: SimServer) -> None:
     with pytest.raises(ProviderError) as info:
         _run(spec)
     assert info.value.attempts == 2
-    assert len(_sent(rsim, case)) == 2
+    assert len(_sent(rsim, case, expect=2)) == 2
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "bedrock"])
@@ -124,7 +124,7 @@ def test_retry_after_is_honoured(rsim: SimServer, provider: str) -> None:
     spec, case = _spec(provider, "once429", rsim)
     completion = _run(spec, retry=RetryPolicy(max_retries=3, base_delay_s=0.0))
     assert completion.attempts == 2
-    first, second = _sent(rsim, case)
+    first, second = _sent(rsim, case, expect=2)
     assert first["status"] == 429
     assert second["at"] - first["at"] >= 0.4 - 0.02
 
