@@ -7,12 +7,11 @@ Classes are matched by module and name so that no SDK must be importable here.
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from pytest_llmbench.errors import LLMBenchError, ProviderError
+from pytest_llmbench.retry import parse_retry_after
 
 _STATUS_KINDS = {400: "bad_request", 401: "auth", 402: "auth", 403: "auth", 404: "not_found",
                  408: "timeout", 413: "bad_request", 422: "bad_request", 429: "rate_limited"}
@@ -76,31 +75,6 @@ def _body_type(exc: BaseException) -> str | None:
         if isinstance(inner, dict) and isinstance(inner.get("type"), str):
             return str(inner["type"])
     return None
-
-
-def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from a response's headers: ``retry-after-ms`` (OpenAI, Anthropic),
-    ``x-amz-retry-after`` (milliseconds) or ``retry-after`` (seconds or an HTTP date)."""
-    if not headers:
-        return None
-    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
-    for name in ("retry-after-ms", "x-amz-retry-after"):
-        try:
-            return max(0.0, float(lowered[name]) / 1000.0)
-        except (KeyError, ValueError):
-            continue
-    value = lowered.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _headers_of(exc: BaseException) -> Mapping[str, str] | None:

@@ -19,7 +19,7 @@ from pytest_llmbench.errors import ConfigError, ProviderError
 from pytest_llmbench.providers import clients
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.common import StreamClock, prompt_text, think_tags
-from pytest_llmbench.providers.errors_map import parse_retry_after
+from pytest_llmbench.retry import parse_retry_after
 
 _KINDS = {400: "bad_request", 401: "auth", 403: "auth", 404: "not_found", 408: "timeout",
           429: "rate_limited"}

@@ -8,7 +8,6 @@ name the URL without its query or user info, the status and the error type.
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from pytest_llmbench.report.ingest_spool import (
     redact_url,
     split_batches,
 )
+from pytest_llmbench.retry import parse_retry_after
 
 KEY_ENV = "INGEST_API_KEY"
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -71,21 +71,6 @@ class IngestTarget:
         return headers
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 class _Sender:
     def __init__(self, target: IngestTarget, sleep: Callable[[float], None]) -> None:
         self.target = target
@@ -119,7 +104,7 @@ class _Sender:
                 batch.last_error = f"HTTP {response.status_code} from {self.where}"
                 if response.status_code not in RETRYABLE:
                     return False, False
-                wait = _retry_after(response)
+                wait = parse_retry_after(response.headers)
             if wait is None:
                 wait = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (tries - 1)) * random.uniform(0.5, 1.0)
             self.sleep(max(0.0, min(wait, self.deadline - time.monotonic())))

@@ -9,8 +9,7 @@ import pytest
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError, ProviderError
-from pytest_llmbench.providers.errors_map import parse_retry_after
-from pytest_llmbench.retry import RetryPolicy
+from pytest_llmbench.retry import RetryPolicy, parse_retry_after
 
 
 def _error(kind: str, retry_after: float | None = None) -> ProviderError:
