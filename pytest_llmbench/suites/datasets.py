@@ -80,7 +80,7 @@ def load_hf(spec: dict[str, Any], base: Path, suite_path: Path | None = None) ->
         resolve = lambda f: str((base / f) if not Path(f).is_absolute() else Path(f))  # noqa: E731
         kwargs["data_files"] = [resolve(f) for f in files] if isinstance(files, list) else resolve(files)
     if sources.is_hub_id(str(spec["hf"]), base):
-        dataset = sources.load_hub(spec, base, where, datasets, kwargs)
+        dataset = sources.load_hub(spec, where, datasets, kwargs)
     else:
         try:
             dataset = datasets.load_dataset(**kwargs)

@@ -153,7 +153,7 @@ def _rows(path: Path, data: yaml_lines.LineDict, base: Path
     if "hf" in spec:
         return path, datasets.load_hf(dict(spec), base, path)
     if "python" in spec:
-        return path, sources.load_python(dict(spec), base, path)
+        return path, sources.load_python(dict(spec), path)
     if "path" not in spec:
         raise SuiteError(path, "'dataset' needs 'path', 'rows', 'hf' or 'python'",
                          line=data.line_of("dataset"))

@@ -65,7 +65,7 @@ def hub_offline(datasets_module: Any) -> Iterator[None]:
             setattr(obj, attr, value)
 
 
-def load_hub(spec: dict[str, Any], base: Path, suite_path: Path,
+def load_hub(spec: dict[str, Any], suite_path: Path,
              datasets_module: Any, kwargs: dict[str, Any]) -> Any:
     """``datasets.load_dataset`` for a hub id: from the cache only unless downloads are on;
     any failure is a DatasetUnavailable with one line saying why."""
@@ -85,7 +85,7 @@ def load_hub(spec: dict[str, Any], base: Path, suite_path: Path,
         raise DatasetUnavailable(suite_path, reason) from None
 
 
-def load_python(spec: dict[str, Any], base: Path, suite_path: Path) -> Iterator[Row]:
+def load_python(spec: dict[str, Any], suite_path: Path) -> Iterator[Row]:
     """``python: module:function`` returning rows (a list of dicts, or a mapping id -> row);
     a module that is not installed makes the suite unavailable (``install:`` says how)."""
     target = str(spec["python"])
