@@ -103,7 +103,8 @@ class JudgeScorer:
     thread_safe = True
 
     def __init__(self, context: ScoringContext, model: str | None = None,
-                 rubric: str = DEFAULT_RUBRIC, template: str = DEFAULT_TEMPLATE,
+                 default_model: str | None = None, rubric: str = DEFAULT_RUBRIC,
+                 template: str = DEFAULT_TEMPLATE,
                  mode: str = "verdict", scale: float = 10.0, threshold: float = 0.5,
                  params: dict[str, Any] | None = None, system: str | None = None) -> None:
         if mode not in MODES:
@@ -111,7 +112,9 @@ class JudgeScorer:
         if "response" not in placeholders(template):
             raise ConfigError("judge: the template must contain {response}")
         self.context = context
-        self.model = context.judge_model(model, "judge scorer")
+        # default_model: a suite's fallback judge, used only when the run names none
+        self.model = context.judge_model(model or (None if context.judge else default_model),
+                                         "judge scorer")
         self.rubric = rubric
         self.template = template
         self.mode = mode
@@ -127,7 +130,8 @@ class JudgeScorer:
         fields = {**case.row, "question": self.context.prompt_of(case), "response": response,
                   "reference": "" if reference is None else str(reference),
                   "rubric": self.rubric}
-        try:
+        try:  # the rubric may use row fields too (a per-question criterion)
+            fields["rubric"] = render(self.rubric, fields)
             return render(self.template, fields)
         except KeyError as exc:
             raise ConfigError(f"judge: template field {exc} is neither a row field nor one of "

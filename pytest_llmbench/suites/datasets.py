@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.errors import SuiteError
+from pytest_llmbench.suites import sources
 
 Row = tuple[dict[str, Any], int | None]
 
@@ -54,17 +55,21 @@ def load_csv(path: Path) -> Iterator[Row]:
             yield dict(row), reader.line_num
 
 
-def load_hf(spec: dict[str, Any], base: Path) -> Iterator[Row]:
+def load_hf(spec: dict[str, Any], base: Path, suite_path: Path | None = None) -> Iterator[Row]:
     """Load through Hugging Face ``datasets`` (``pip install pytest-llmbench[hf]``).
 
     ``hf`` is a hub id or a builder name (json, csv, parquet); ``data_files`` are
-    resolved against the suite file's folder.
+    resolved against the suite file's folder; ``map: module:function`` reshapes each row.
+    A hub id is read from the local cache unless downloads are on (sources.py); data that
+    cannot be had here raises DatasetUnavailable (a skip), a bad spec a SuiteError.
     """
+    where = suite_path or base
     try:
         import datasets  # noqa: PLC0415 - optional extra, imported lazily
     except ImportError:
-        raise SuiteError(base, "dataset 'hf:' needs the optional extra: "
-                         "pip install 'pytest-llmbench[hf]'") from None
+        raise sources.DatasetUnavailable(where, f"dataset 'hf: {spec['hf']}' needs the optional "
+                                         "extra: pip install 'pytest-llmbench[hf]'") from None
+    mapper = sources.row_mapper(spec["map"], base, where) if spec.get("map") else None
     kwargs: dict[str, Any] = {"path": spec["hf"]}
     for key in ("name", "split", "revision"):
         if spec.get(key) is not None:
@@ -74,12 +79,15 @@ def load_hf(spec: dict[str, Any], base: Path) -> Iterator[Row]:
         files = spec["data_files"]
         resolve = lambda f: str((base / f) if not Path(f).is_absolute() else Path(f))  # noqa: E731
         kwargs["data_files"] = [resolve(f) for f in files] if isinstance(files, list) else resolve(files)
-    try:
-        dataset = datasets.load_dataset(**kwargs)
-    except Exception as exc:  # datasets raises many types; one line is what the user needs
-        raise SuiteError(base, f"hf dataset {spec['hf']!r}: {type(exc).__name__}: {exc}") from None
-    for index, row in enumerate(dataset):
-        yield dict(row), index + 1
+    if sources.is_hub_id(str(spec["hf"]), base):
+        dataset = sources.load_hub(spec, where, datasets, kwargs)
+    else:
+        try:
+            dataset = datasets.load_dataset(**kwargs)
+        except Exception as exc:  # datasets raises many types; one line is what the user needs
+            raise SuiteError(where, f"hf dataset {spec['hf']!r}: {type(exc).__name__}: {exc}") from None
+    rows = ((dict(row), index + 1) for index, row in enumerate(dataset))
+    yield from sources.mapped(rows, mapper, where)
 
 
 LOADERS = {".jsonl": load_jsonl, ".ndjson": load_jsonl, ".json": load_json, ".csv": load_csv}

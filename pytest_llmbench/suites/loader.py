@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from pytest_llmbench.errors import SuiteError
-from pytest_llmbench.suites import datasets, variants, yaml_lines
+from pytest_llmbench.suites import datasets, sources, variants, yaml_lines
 from pytest_llmbench.suites.model import Case, Suite, placeholders
 
 SUITE_KEYS = {"name", "description", "dataset", "rows", "prompt", "system", "few_shot",
@@ -151,9 +151,12 @@ def _rows(path: Path, data: yaml_lines.LineDict, base: Path
     if "rows" in spec:
         return path, _inline_rows(path, spec, "rows")
     if "hf" in spec:
-        return path, datasets.load_hf(dict(spec), base)
+        return path, datasets.load_hf(dict(spec), base, path)
+    if "python" in spec:
+        return path, sources.load_python(dict(spec), path)
     if "path" not in spec:
-        raise SuiteError(path, "'dataset' needs 'path', 'rows' or 'hf'", line=data.line_of("dataset"))
+        raise SuiteError(path, "'dataset' needs 'path', 'rows', 'hf' or 'python'",
+                         line=data.line_of("dataset"))
     file = Path(str(spec["path"]))
     file = file if file.is_absolute() else base / file
     if not file.is_file():
