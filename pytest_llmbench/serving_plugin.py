@@ -28,8 +28,7 @@ from pytest_llmbench.results.run_dir import write_json
 from pytest_llmbench.serving.export import benchmark_entries, benchmarks_document
 from pytest_llmbench.serving.load import LoadRunner, PointResult
 from pytest_llmbench.serving.metrics import RequestSample, check_slos, summarize
-from pytest_llmbench.serving.scenario import (Point, ServingSuite, is_serving_text,
-                                              load_serving_suite)
+from pytest_llmbench.serving.scenario import Point, ServingSuite, is_serving_text, load_serving_suite
 from pytest_llmbench.stash import bench_session
 
 SAMPLES_DIR = "serving"

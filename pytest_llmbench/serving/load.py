@@ -16,15 +16,15 @@ import hashlib
 import itertools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.providers.base import ChatRequest, Provider, get_factory
-from pytest_llmbench.serving.monitor import HarnessMonitor
 from pytest_llmbench.serving.metrics import RequestSample, Window
+from pytest_llmbench.serving.monitor import HarnessMonitor
 from pytest_llmbench.serving.scenario import Point, ServingSuite
 
 _WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike "
@@ -80,18 +80,18 @@ def request_params(spec: ModelSpec, suite: ServingSuite) -> dict[str, Any]:
 
 
 class LoadRunner:
-    """Runs points for one model; ``hook`` (tests) runs on the loop before each request."""
+    """Runs the points of one model, each on a fresh event loop in the calling thread."""
 
-    def __init__(self, spec: ModelSpec, context: dict[str, Any], timeout: float = 120.0,
-                 hook: Callable[[], None] | None = None) -> None:
-        self.spec, self.context, self.timeout, self.hook = spec, context, timeout, hook
+    def __init__(self, spec: ModelSpec, context: dict[str, Any], timeout: float = 120.0) -> None:
+        self.spec, self.context, self.timeout = spec, context, timeout
 
     def run(self, suite: ServingSuite, point: Point) -> PointResult:
         return asyncio.run(self._run(suite, point))
 
     async def _run(self, suite: ServingSuite, point: Point) -> PointResult:
         provider: Provider = get_factory(self.spec.provider)(self.spec, self.context)
-        rng = random.Random(point_seed(suite, self.spec.name, point))
+        seed = point_seed(suite, self.spec.name, point)
+        rng = random.Random(seed)
         params = request_params(self.spec, suite)
         planned = point.requests or _estimate(point)
         prompts = prompts_for(suite, point.warmup + planned, rng)
@@ -108,8 +108,8 @@ class LoadRunner:
                     samples = await self._closed_loop(provider, todo, params, point.concurrency,
                                                       deadline, start)
                 else:
-                    samples = await self._open_loop(provider, todo, params, point, rng, start,
-                                                    deadline)
+                    samples = await self._open_loop(provider, todo, params, point,
+                                                    random.Random(seed + 1), start, deadline)
                 duration = time.perf_counter() - start
         finally:
             await provider.aclose()
@@ -118,8 +118,6 @@ class LoadRunner:
 
     async def _one(self, provider: Provider, messages: list[dict[str, str]],
                    params: dict[str, Any], start: float, wait: float = 0.0) -> RequestSample:
-        if self.hook is not None:
-            self.hook()
         sent = time.perf_counter() - start
         request = ChatRequest(model=self.spec, messages=messages, params=params)
         try:
@@ -157,7 +155,6 @@ class LoadRunner:
         assert point.rate is not None
         slots = asyncio.Semaphore(point.max_concurrency) if point.max_concurrency else None
         tasks: list[asyncio.Task[RequestSample]] = []
-        at = 0.0
 
         async def arrive(messages: list[dict[str, str]], due: float) -> RequestSample:
             if slots is None:
@@ -166,20 +163,26 @@ class LoadRunner:
                 wait = max(0.0, time.perf_counter() - start - due)
                 return await self._one(provider, messages, params, start, wait)
 
-        index = 0
-        while True:
-            if point.requests is not None and index >= point.requests:
-                break
+        for index, at in enumerate(arrivals(point, rng)):
             if deadline is not None and start + at >= deadline:
                 break
             delay = start + at - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(arrive(prompts[index % len(prompts)], at)))
-            index += 1
-            gap = 1.0 / point.rate
-            at += rng.expovariate(point.rate) if point.arrival == "poisson" else gap
         return list(await asyncio.gather(*tasks))
+
+
+def arrivals(point: Point, rng: random.Random) -> Iterator[float]:
+    """Send times (s after the window starts) of a rate point: the first at 0, then gaps
+    of 1/rate (constant) or exponential gaps of mean 1/rate (Poisson) drawn from ``rng``;
+    ``point.requests`` of them, or without end for a duration point."""
+    assert point.rate is not None
+    at, index = 0.0, 0
+    while point.requests is None or index < point.requests:
+        yield at
+        index += 1
+        at += rng.expovariate(point.rate) if point.arrival == "poisson" else 1.0 / point.rate
 
 
 def _estimate(point: Point) -> int:

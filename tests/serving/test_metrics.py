@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from pytest_llmbench.serving.metrics import (RequestSample, Window, check_slos, merge,
-                                             percentile, summarize)
+from pytest_llmbench.serving.metrics import RequestSample, Window, check_slos, merge, percentile, summarize
 from pytest_llmbench.serving.monitor import HarnessMonitor
 from pytest_llmbench.serving.scenario import Harness, parse_slo
 
