@@ -10,6 +10,7 @@ controller writes ``benchmarks.json`` (pytest-benchmark's format) at the end.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import types
@@ -118,6 +119,10 @@ class ServingRunner:
         if reason:
             warnings.warn(UnreliableMeasurement(f"{pyfuncitem.nodeid}: unreliable: {reason}"),
                           stacklevel=1)
+        samples = result.window.samples
+        if samples and not any(s.ok for s in samples):
+            raise LLMBenchError(f"{target.model.name}: all {len(samples)} requests failed; "
+                                f"first: {samples[0].error}")
         failures = check_slos(summarize(result.window, target.point.slos), target.point.slos)
         if failures:
             raise AssertionError("\n".join(failures))
@@ -175,7 +180,8 @@ def _point_of(item: pytest.Item) -> ServingPoint | None:
 def _write_samples(run_dir: Path, nodeid: str, result: PointResult) -> str:
     """Raw samples of the point as ``serving/<test>.json``; returns the relative path."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::")[-1]).strip("_") or "point"
-    relative = f"{SAMPLES_DIR}/{name}.json"
+    digest = hashlib.sha256(nodeid.encode()).hexdigest()[:8]  # same test name, other file
+    relative = f"{SAMPLES_DIR}/{name}-{digest}.json"
     path = run_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, {"nodeid": nodeid, "duration_s": result.window.duration_s,

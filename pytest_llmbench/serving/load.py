@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.providers.base import ChatRequest, Provider, get_factory
 from pytest_llmbench.serving.metrics import RequestSample, Window
 from pytest_llmbench.serving.monitor import HarnessMonitor
@@ -106,7 +105,8 @@ class LoadRunner:
                 deadline = start + point.duration_s if point.duration_s else None
                 if point.concurrency is not None:
                     samples = await self._closed_loop(provider, todo, params, point.concurrency,
-                                                      deadline, start)
+                                                      deadline, start,
+                                                      limited=point.requests is not None)
                 else:
                     samples = await self._open_loop(provider, todo, params, point,
                                                     random.Random(seed + 1), start, deadline)
@@ -123,7 +123,7 @@ class LoadRunner:
         try:
             async with asyncio.timeout(self.timeout):
                 c = await provider.complete(request)
-        except (LLMBenchError, TimeoutError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a failed request is a figure, not a crash
             return RequestSample(sent=sent, ok=False, wait=wait,
                                  error=f"{type(exc).__name__}: {exc}"[:200])
         itl = list(c.itl_s)
@@ -134,10 +134,11 @@ class LoadRunner:
 
     async def _closed_loop(self, provider: Provider, prompts: list[list[dict[str, str]]],
                            params: dict[str, Any], width: int, deadline: float | None,
-                           start: float | None = None) -> list[RequestSample]:
+                           start: float | None = None, limited: bool = True
+                           ) -> list[RequestSample]:
         origin = time.perf_counter() if start is None else start
-        # duration mode: prompts are reused in turn until the deadline
-        queue = itertools.cycle(prompts) if deadline is not None else iter(prompts)
+        # a duration-only point reuses its prompts in turn until the deadline
+        queue = iter(prompts) if deadline is None or limited else itertools.cycle(prompts)
         samples: list[RequestSample] = []
 
         async def user() -> None:

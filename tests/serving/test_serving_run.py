@@ -102,3 +102,15 @@ def test_bad_serving_suite_is_a_collection_error(pytester: pytest.Pytester) -> N
     result = pytester.runpytest("load.yaml", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*load.yaml:3: a scenario needs requests: N or duration*"])
     assert result.ret != 0
+
+
+def test_every_request_failing_is_an_error_with_one_line(pytester: pytest.Pytester,
+                                                        sim_env: str) -> None:
+    pytester.makefile(".yaml", load=SUITE.format(extra=CALM))
+    result = pytester.runpytest_subprocess("load.yaml", "--llmbench-models", "sim:no-such-model",
+                                           "-k", "c1", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*LLMBenchError: sim:no-such-model: all 12 requests failed; "
+                                 "first: *NotFound*"])
+    record = records(pytester)[0]
+    assert record["outcome"] == "error" and record["metrics"]["serving"]["errors"] == 12
