@@ -2,7 +2,7 @@
 
 Starts the simulator with a ``perf`` model (TTFT 100 ms, ITL 10 ms, 128 output
 tokens) and, at each concurrency level, runs two closed-loop clients in turn
-against it in the same run: pytest-llmbench's load generator
+against it in the same run (alternating which goes first): pytest-llmbench's load generator
 (``serving.load.LoadRunner`` through the ``sim:`` provider) and a minimal raw
 async httpx client written here (one SSE stream per request, ``perf_counter``
 stamps, TTFT at the first content chunk, ITL = pooled gaps between content
@@ -13,7 +13,7 @@ CPU time per request, and our harness flag. Misses are flagged, never
 asserted; exit status is 0. Run it on an otherwise idle machine.
 
     .venv/bin/python tests/perf/serving_fidelity.py              # c = 1, 16, 64
-    .venv/bin/python tests/perf/serving_fidelity.py --levels 1,16,64,256
+    .venv/bin/python tests/perf/serving_fidelity.py --levels 1,16,64,256 --repeat 3
 
 guidellm is not compared here: its install pulls torch and transformers (about
 6 GB, see shared/reference/perf_anchors.md) and it needs a locally trained
@@ -58,6 +58,13 @@ class Figures:
     req_s: float
     cpu_ms_per_req: float
     note: str = ""
+
+
+def middle(runs: list[Figures]) -> Figures:
+    """Per-figure medians over repeated runs."""
+    notes = "; ".join(sorted({r.note for r in runs if r.note}))
+    return Figures(*(statistics.median(getattr(r, f) for r in runs)
+                     for f in ("ttft_p50", "itl_p50", "req_s", "cpu_ms_per_req")), notes)
 
 
 def requests_for(level: int) -> int:
@@ -124,6 +131,8 @@ def ours(base_url: str, suite_path: Path, level: int, count: int, warmup: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="1,16,64")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per client and level (medians of their figures are shown)")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     sim = start_sim_process(port=0, config=SIM)
@@ -139,9 +148,15 @@ def main() -> None:
             for level in levels:
                 count = requests_for(level)
                 warmup = level
-                raw = asyncio.run(raw_client(sim.base_url + "/v1/chat/completions", level,
-                                             count, warmup))
-                mine = ours(sim.base_url, suite_path, level, count, warmup)
+                raws, mines = [], []
+                for rep in range(args.repeat):  # alternate which client goes first
+                    for who in (("raw", "ours") if rep % 2 == 0 else ("ours", "raw")):
+                        if who == "raw":
+                            raws.append(asyncio.run(raw_client(
+                                sim.base_url + "/v1/chat/completions", level, count, warmup)))
+                        else:
+                            mines.append(ours(sim.base_url, suite_path, level, count, warmup))
+                raw, mine = middle(raws), middle(mines)
                 d_ttft, d_itl = mine.ttft_p50 - raw.ttft_p50, mine.itl_p50 - raw.itl_p50
                 ratio = mine.req_s / raw.req_s
                 misses = [name for name, ok in (("TTFT", abs(d_ttft) <= 2),
