@@ -176,7 +176,7 @@ class _Parser:
     def _points(self, s: LineDict, defaults: dict[str, Any], slos: tuple[Slo, ...]
                 ) -> list[Point]:
         self._unknown(s, _SCENARIO_KEYS, "scenario")
-        merged = LineDict({**defaults, **{k: v for k, v in s.items()}})
+        merged = LineDict({**defaults, **s})
         merged.line, merged.key_lines = s.line, s.key_lines
         requests = self._int(merged, "requests", None)
         duration = _seconds(merged.get("duration"))
