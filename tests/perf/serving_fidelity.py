@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import statistics
 import tempfile
 import time
@@ -34,7 +35,7 @@ from pathlib import Path
 import httpx
 
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.serving.load import LoadRunner
+from pytest_llmbench.serving.load import LoadRunner, point_seed, prompts_for
 from pytest_llmbench.serving.metrics import summarize
 from pytest_llmbench.serving.scenario import Point, load_serving_suite
 from pytest_llmbench.sim import start_sim_process
@@ -60,6 +61,13 @@ class Figures:
     note: str = ""
 
 
+def same_prompts(suite_path: Path, level: int, count: int) -> list[list[dict[str, str]]]:
+    """The prompts our generator sends at this level, so both clients send the same."""
+    suite = load_serving_suite(suite_path)
+    point = Point(id=f"c{level}", concurrency=level, requests=count)
+    return prompts_for(suite, count, random.Random(point_seed(suite, "sim:perf", point)))
+
+
 def middle(runs: list[Figures]) -> Figures:
     """Per-figure medians over repeated runs."""
     notes = "; ".join(sorted({r.note for r in runs if r.note}))
@@ -71,8 +79,9 @@ def requests_for(level: int) -> int:
     return max(10, level * 4)
 
 
-async def raw_client(url: str, level: int, count: int, warmup: int) -> Figures:
-    """The reference: a bare closed loop of ``level`` streams."""
+async def raw_client(url: str, level: int, count: int, warmup: int,
+                     prompts: list[list[dict[str, str]]]) -> Figures:
+    """The reference: a bare closed loop of ``level`` streams sending ``prompts``."""
     body = {"model": "perf", "max_tokens": TOKENS, "stream": True,
             "stream_options": {"include_usage": True}}
     ttfts: list[float] = []
@@ -81,7 +90,7 @@ async def raw_client(url: str, level: int, count: int, warmup: int) -> Figures:
             max_connections=None, max_keepalive_connections=1024)) as client:
 
         async def one(index: int, keep: bool) -> None:
-            payload = {**body, "messages": [{"role": "user", "content": f"r{index} " + "w " * 127}]}
+            payload = {**body, "messages": prompts[index]}
             start = time.perf_counter()
             last = None
             async with client.stream("POST", url, json=payload) as resp:
@@ -153,7 +162,8 @@ def main() -> None:
                     for who in (("raw", "ours") if rep % 2 == 0 else ("ours", "raw")):
                         if who == "raw":
                             raws.append(asyncio.run(raw_client(
-                                sim.base_url + "/v1/chat/completions", level, count, warmup)))
+                                sim.base_url + "/v1/chat/completions", level, count, warmup,
+                                same_prompts(suite_path, level, count + warmup))))
                         else:
                             mines.append(ours(sim.base_url, suite_path, level, count, warmup))
                 raw, mine = middle(raws), middle(mines)
