@@ -80,11 +80,16 @@ def pytest_configure(config: pytest.Config) -> None:
         if is_controller(config):
             config.pluginmanager.register(XdistGlue(bench, dist_mode), "llmbench-xdist")
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
+    from pytest_llmbench import serving_plugin
+
+    config.pluginmanager.register(serving_plugin.ServingRunner(config), "llmbench-serving")
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
         from pytest_llmbench.postrun import PostRun
 
         config.pluginmanager.register(PostRun.from_config(config, bench), "llmbench-postrun")
+        config.pluginmanager.register(serving_plugin.ServingReport(config),
+                                      "llmbench-serving-report")
     lifecycle.register(config, bench, is_controller(config))
 
 
@@ -118,7 +123,10 @@ def _start_sim(config: pytest.Config, bench: Any) -> None:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     from pytest_llmbench.collect import SuiteFile, is_suite_file
+    from pytest_llmbench.serving_plugin import ServingFile, is_serving_file
 
+    if is_serving_file(file_path):
+        return ServingFile.from_parent(parent, path=file_path)
     if file_path.suffix in (".yaml", ".yml") and is_suite_file(
             file_path, parent.session.isinitpath(file_path)):
         return SuiteFile.from_parent(parent, path=file_path)
@@ -127,8 +135,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     from pytest_llmbench.collect import generate_tests
+    from pytest_llmbench.serving_plugin import generate_tests as generate_serving_tests
 
-    generate_tests(metafunc)
+    if not generate_serving_tests(metafunc):
+        generate_tests(metafunc)
 
 
 @pytest.hookimpl(trylast=True)

@@ -20,7 +20,8 @@ from pytest_llmbench.suites.model import Case, Suite, placeholders
 
 SUITE_KEYS = {"name", "description", "dataset", "rows", "prompt", "system", "few_shot",
               "expected", "scorer", "params", "sample", "gates", "id_field", "samples", "pass_at",
-              "train", "variants"}
+              "train", "variants", "messages"}
+ROLES = ("system", "user", "assistant")
 ID_FIELDS = ("id", "case_id", "task_id", "qid", "question_id", "uid")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@:-]+")
 _MAX_ID = 64
@@ -55,13 +56,15 @@ def load_suite_file(path: Path) -> Suite:
     if unknown:
         raise SuiteError(path, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(SUITE_KEYS))})",
                          line=data.line_of(unknown[0]))
-    if "prompt" not in data:
-        raise SuiteError(path, "missing required key 'prompt'", line=data.line)
+    chat = _chat(path, data)
+    if "prompt" not in data and chat is None:
+        raise SuiteError(path, "missing required key 'prompt' (or 'messages')", line=data.line)
     base = path.parent
     rows_source, rows = _rows(path, data, base)
     suite = build_suite(
         name=str(data.get("name") or path.stem), rows=rows, rows_source=rows_source,
-        prompt=_str(path, data, "prompt"), description=str(data.get("description") or ""),
+        prompt=_str(path, data, "prompt") if "prompt" in data else "{prompt}",
+        chat=chat, description=str(data.get("description") or ""),
         system=_str(path, data, "system") if data.get("system") is not None else None,
         few_shot=_few_shot(path, data, base), expected=data.get("expected", "answer"),
         scorer=data.get("scorer", "exact"), params=_mapping(path, data, "params"),
@@ -103,10 +106,17 @@ def build_suite(*, name: str, rows: Iterable[tuple[dict[str, Any], int | None]],
                 expected: str | None = "answer", scorer: Any = "exact",
                 params: dict[str, Any] | None = None, sample: str | int | None = None,
                 gates: list[str] | None = None, id_field: str | None = None,
-                path: Path | None = None, line_of: Any = None) -> Suite:
+                path: Path | None = None, line_of: Any = None,
+                chat: list[dict[str, str]] | str | None = None) -> Suite:
     """Validate rows against the template and expected field, assign ids, reject duplicates."""
     where = rows_source or path or Path(name)
-    needed = placeholders(prompt) + (placeholders(system) if system else [])
+    if isinstance(chat, str):
+        needed = [chat]
+    elif chat is not None:
+        needed = [name for m in chat for name in placeholders(m["content"])]
+    else:
+        needed = placeholders(prompt)
+    needed += placeholders(system) if system else []
     cases: list[Case] = []
     first_line: dict[str, int | None] = {}
     resolved_id_field = id_field
@@ -120,6 +130,9 @@ def build_suite(*, name: str, rows: Iterable[tuple[dict[str, Any], int | None]],
                                  "template", line=row_ref)
         if expected is not None and expected not in row:
             raise SuiteError(where, f"row has no expected-answer field {expected!r}", line=row_ref)
+        if isinstance(chat, str) and not _is_conversation(row[chat]):
+            raise SuiteError(where, f"row field {chat!r} must be a list of {{role, content}} "
+                             "messages", line=row_ref)
         case_id = case_id_for(row, resolved_id_field)
         if case_id in first_line:
             raise SuiteError(where, f"duplicate case id {case_id!r} (first at line "
@@ -133,7 +146,7 @@ def build_suite(*, name: str, rows: Iterable[tuple[dict[str, Any], int | None]],
                          line=line)
     return Suite(name=name, cases=cases, prompt=prompt, description=description, system=system,
                  few_shot=few_shot or [], expected_field=expected, scorer=scorer,
-                 params=params or {}, sample=sample, gates=gates or [], path=path)
+                 params=params or {}, sample=sample, gates=gates or [], path=path, chat=chat)
 
 
 def _rows(path: Path, data: yaml_lines.LineDict, base: Path
@@ -188,6 +201,39 @@ def _inline_rows(path: Path, holder: Any, key: str) -> list[tuple[dict[str, Any]
             raise SuiteError(path, "each row must be a mapping", line=holder.line_of(key))
         out.append((dict(row), getattr(row, "line", None)))
     return out
+
+
+def _chat(path: Path, data: yaml_lines.LineDict) -> list[dict[str, str]] | str | None:
+    """``messages:`` -- a list of ``{role, content}`` templates, or ``{field: name}`` for rows
+    that carry their own conversation (a list of role/content messages)."""
+    value = data.get("messages")
+    if value is None:
+        return None
+    line = data.line_of("messages")
+    if "prompt" in data or data.get("few_shot"):
+        raise SuiteError(path, "'messages' replaces 'prompt' and 'few_shot': put the turns "
+                         "in 'messages'", line=line)
+    if isinstance(value, dict) and set(value) == {"field"} and isinstance(value["field"], str):
+        return value["field"]
+    if not isinstance(value, list) or not value:
+        raise SuiteError(path, "'messages' must be a list of {role, content} or {field: name}",
+                         line=line)
+    turns = []
+    for turn in value:
+        if (not isinstance(turn, dict) or turn.get("role") not in ROLES
+                or not isinstance(turn.get("content"), str)):
+            raise SuiteError(path, f"each message needs a role ({', '.join(ROLES)}) and a "
+                             f"content string, not {turn!r}", line=line)
+        turns.append({"role": turn["role"], "content": turn["content"]})
+    if turns[-1]["role"] != "user":
+        raise SuiteError(path, "the last message must be the user's turn", line=line)
+    return turns
+
+
+def _is_conversation(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(m, dict) and m.get("role") in ROLES and isinstance(m.get("content"), str)
+        for m in value)
 
 
 def _str(path: Path, data: yaml_lines.LineDict, key: str) -> str:

@@ -66,12 +66,19 @@ class Suite:
     pass_at: list[int] | None = None  # the k of pass@k to report
     train: list[Case] = field(default_factory=list)  # rows for few-shot and optimizers
     variants: list[Any] = field(default_factory=list)  # suites.variants.Variant
+    chat: list[dict[str, str]] | str | None = None  # a messages template, or a row field of them
 
     def messages(self, case: Case) -> list[dict[str, str]]:
-        """The chat messages for a case: system, few-shot pairs, then the prompt."""
+        """The chat messages for a case: system, few-shot pairs, then the prompt (or the
+        suite's ``messages`` template, or the row's own conversation)."""
         msgs: list[dict[str, str]] = []
         if self.system:
             msgs.append({"role": "system", "content": render(self.system, case.row)})
+        if isinstance(self.chat, str):
+            return msgs + [dict(m) for m in case.row[self.chat]]
+        if self.chat is not None:
+            return msgs + [{"role": m["role"], "content": render(m["content"], case.row)}
+                           for m in self.chat]
         for shot in self.few_shot:
             msgs.append({"role": "user", "content": render(self.prompt, shot)})
             answer = shot.get(self.expected_field or "answer", "")

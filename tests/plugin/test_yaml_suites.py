@@ -160,3 +160,47 @@ def test_autouse_fixtures_see_the_model_case_and_recorder_of_suite_items(
     record = read_records(pytester)[0]
     assert record["metrics"] == {"seen": "inproc:oracle|q002"}
     assert record["response"] == record["expected"] == "4"
+
+
+def test_messages_template_and_row_conversations(pytester: pytest.Pytester) -> None:
+    """``messages:`` sends a multi-turn chat template; ``messages: {field: f}`` sends each
+    row's own conversation."""
+    pytester.makefile(".yaml", chat="""
+        name: chat
+        system: "Answer briefly."
+        messages:
+          - {role: user, content: "Remember {x}."}
+          - {role: assistant, content: "OK."}
+          - {role: user, content: "What did I ask you to remember?"}
+        rows: [{id: c1, x: "blue", answer: "What did I ask you to remember?"}]
+    """, convo="""
+        name: convo
+        messages: {field: turns}
+        rows:
+          - id: t1
+            turns: [{role: user, content: "hi"}, {role: assistant, content: "hello"},
+                    {role: user, content: "bye"}]
+            answer: bye
+    """)
+    result = pytester.runpytest("chat.yaml", "convo.yaml", "--llmbench-models", "inproc:echo")
+    result.assert_outcomes(passed=2)
+    prompts = {r["suite"]: r["prompt"] for r in read_records(pytester)}
+    assert prompts["chat"] == [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "Remember blue."},
+        {"role": "assistant", "content": "OK."},
+        {"role": "user", "content": "What did I ask you to remember?"}]
+    assert [m["content"] for m in prompts["convo"]] == ["hi", "hello", "bye"]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("prompt: 'x'\nmessages: [{role: user, content: x}]", "*'messages' replaces 'prompt'*"),
+    ("messages: [{role: robot, content: x}]", "*each message needs a role*"),
+    ("messages: [{role: user, content: x}, {role: assistant, content: y}]",
+     "*the last message must be the user's turn*"),
+    ("messages: {field: turns}", "*row field 'turns' must be a list of*"),
+])
+def test_bad_messages_name_the_file(pytester: pytest.Pytester, body: str, message: str) -> None:
+    pytester.makefile(".yaml", bad=f"name: bad\n{body}\nrows: [{{id: a, turns: 'no', answer: x}}]\n")
+    result = pytester.runpytest("bad.yaml", "--llmbench-models", "inproc:echo")
+    result.stdout.fnmatch_lines([f"*bad.yaml*{message[1:]}"])

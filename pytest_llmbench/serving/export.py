@@ -1,0 +1,80 @@
+"""Serving results in pytest-benchmark's JSON format (``benchmarks.json``).
+
+``pytest-benchmark compare`` and the CI actions that read its files (e.g.
+github-action-benchmark) then work on serving runs: one benchmark per
+(test x metric), its stats in seconds computed from the raw samples, the
+summary figures (throughput, goodput, harness CPU) in ``extra_info``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import statistics
+from collections.abc import Iterable
+from typing import Any
+
+from pytest_llmbench.serving.metrics import RequestSample, percentile, time_values
+
+EXPORT_METRICS = ("ttft", "tpot", "itl", "e2e")
+_VERSION = "5.1.0"  # the pytest-benchmark file format this writes
+
+
+def benchmark_stats(values: Iterable[float]) -> dict[str, Any] | None:
+    data = sorted(values)
+    if not data:
+        return None
+    q1, q3 = percentile(data, 25), percentile(data, 75)
+    iqr = q3 - q1
+    mean = statistics.fmean(data)
+    std = statistics.stdev(data) if len(data) > 1 else 0.0
+    low = next(v for v in data if v >= q1 - 1.5 * iqr)
+    high = next(v for v in reversed(data) if v <= q3 + 1.5 * iqr)
+    iqr_out = sum(1 for v in data if v < q1 - 1.5 * iqr or v > q3 + 1.5 * iqr)
+    std_out = sum(1 for v in data if abs(v - mean) > std)
+    return {"min": data[0], "max": data[-1], "mean": mean, "stddev": std,
+            "rounds": len(data), "median": percentile(data, 50), "iqr": iqr, "q1": q1,
+            "q3": q3, "iqr_outliers": iqr_out, "stddev_outliers": std_out,
+            "outliers": f"{std_out};{iqr_out}", "ld15iqr": low, "hd15iqr": high,
+            "ops": 1.0 / mean if mean > 0 else 0.0, "total": sum(data), "iterations": 1}
+
+
+def benchmark_entries(record: dict[str, Any], samples: list[RequestSample]
+                      ) -> list[dict[str, Any]]:
+    serving = record["metrics"]["serving"]
+    extra = {key: serving[key] for key in ("request_throughput", "output_throughput",
+                                           "input_throughput", "goodput", "error_rate")}
+    extra.update(model=record["model"], point=record["case_id"], outcome=record["outcome"],
+                 unreliable=record["metrics"].get("harness", {}).get("unreliable"))
+    entries = []
+    for metric in EXPORT_METRICS:
+        stats = benchmark_stats(time_values(samples, metric))
+        if stats is None:
+            continue
+        name = f"{record['suite']}[{record['model']}/{record['case_id']}]::{metric}"
+        entries.append({
+            "group": f"{record['suite']}:{metric}", "name": name,
+            "fullname": f"{record['nodeid']}::{metric}",
+            "params": {"model": record["model"], "point": record["case_id"]},
+            "param": f"{record['model']}/{record['case_id']}", "extra_info": extra,
+            "options": {"disable_gc": False, "timer": "perf_counter", "min_rounds": 1,
+                        "max_time": 0, "min_time": 0, "warmup": False},
+            "stats": stats})
+    return entries
+
+
+def benchmarks_document(entries: list[dict[str, Any]], commit: dict[str, Any] | None = None
+                        ) -> dict[str, Any]:
+    return {
+        "machine_info": {"node": platform.node(), "processor": platform.processor(),
+                         "machine": platform.machine(),
+                         "python_implementation": platform.python_implementation(),
+                         "python_version": platform.python_version(),
+                         "python_compiler": platform.python_compiler(),
+                         "release": platform.release(), "system": platform.system(),
+                         "cpu": {}},
+        "commit_info": commit or {"id": None, "dirty": False, "project": "pytest-llmbench"},
+        "benchmarks": entries,
+        "datetime": datetime.datetime.now(datetime.UTC).isoformat(),
+        "version": _VERSION,
+    }

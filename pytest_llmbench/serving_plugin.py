@@ -1,0 +1,245 @@
+"""pytest wiring of serving suites: collection, one test per (model x point), records.
+
+A ``kind: serving`` YAML file is collected like a module with one test
+function parametrized over (model x scenario point): ``chat_load[sim:fast/c16]``.
+The test body runs the point's load, writes the raw samples to the run
+directory (so figures can be recomputed and merged exactly) and fails when an
+SLO does not hold; the record travels on the report like every other. The
+controller writes ``benchmarks.json`` (pytest-benchmark's format) at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import types
+import warnings
+from collections.abc import Generator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmbench.config import ModelSpec
+from pytest_llmbench.errors import LLMBenchError
+from pytest_llmbench.results.record import Record
+from pytest_llmbench.results.run_dir import write_json
+from pytest_llmbench.serving.export import benchmark_entries, benchmarks_document
+from pytest_llmbench.serving.load import LoadRunner, PointResult
+from pytest_llmbench.serving.metrics import RequestSample, check_slos, summarize
+from pytest_llmbench.serving.scenario import Point, ServingSuite, is_serving_text, load_serving_suite
+from pytest_llmbench.stash import bench_session
+
+SAMPLES_DIR = "serving"
+BENCHMARKS_FILE = "benchmarks.json"
+
+
+class UnreliableMeasurement(pytest.PytestWarning):
+    """The load generator, not the server, limited a serving point's figures."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ServingPoint:
+    """The one parameter of a serving test: which model gets which load."""
+
+    model: ModelSpec
+    point: Point
+
+
+def is_serving_file(file_path: Path) -> bool:
+    if file_path.suffix not in (".yaml", ".yml"):
+        return False
+    try:
+        return is_serving_text(file_path.read_bytes()[:65536])
+    except OSError:
+        return False
+
+
+def serving_test(serving_point: ServingPoint) -> None:
+    """Each serving point's test; the plugin runs it in ``pytest_pyfunc_call``."""
+    raise RuntimeError("serving tests run under the llmbench plugin")
+
+
+class ServingFile(pytest.Module):
+    suite: ServingSuite | None = None
+
+    def _getobj(self) -> types.ModuleType:
+        session = bench_session(self.config)
+        try:
+            self.suite = load_serving_suite(self.path)
+        except LLMBenchError as exc:
+            session.suite_errors.add(self.nodeid)
+            raise self.CollectError(str(exc)) from None
+        module = types.ModuleType(self.path.stem)
+        module.__file__ = str(self.path)
+        setattr(module, self.suite.name, serving_test)
+        return module
+
+    def istestfunction(self, obj: object, name: str) -> bool:
+        return self.suite is not None and name == self.suite.name
+
+    def istestclass(self, obj: object, name: str) -> bool:
+        return False
+
+
+def generate_tests(metafunc: pytest.Metafunc) -> bool:
+    """Parametrize a serving file's test over (model x point); False for other tests."""
+    parent = metafunc.definition.parent
+    if not isinstance(parent, ServingFile) or metafunc.function is not serving_test:
+        return False
+    assert parent.suite is not None
+    models = bench_session(metafunc.config).models
+    points = parent.suite.points
+    metafunc.parametrize("serving_point", [ServingPoint(m, p) for m in models for p in points],
+                         ids=[f"{m.name}/{p.id}" for m in models for p in points])
+    return True
+
+
+RESULT = pytest.StashKey[PointResult]()
+
+
+class ServingRunner:
+    """Runs serving items and attaches their records (every process that runs tests)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        target = _point_of(pyfuncitem)
+        if target is None:
+            return None
+        suite = pyfuncitem.parent.suite  # type: ignore[union-attr]
+        bench = bench_session(self.config)
+        result = LoadRunner(target.model, bench.context, bench.timeout).run(suite, target.point)
+        pyfuncitem.stash[RESULT] = result
+        reason = result.harness.get("unreliable")
+        if reason:
+            warnings.warn(UnreliableMeasurement(f"{pyfuncitem.nodeid}: unreliable: {reason}"),
+                          stacklevel=1)
+        samples = result.window.samples
+        if samples and not any(s.ok for s in samples):
+            raise LLMBenchError(f"{target.model.name}: all {len(samples)} requests failed; "
+                                f"first: {samples[0].error}")
+        failures = check_slos(summarize(result.window, target.point.slos), target.point.slos)
+        if failures:
+            raise AssertionError("\n".join(failures))
+        return True
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
+                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        target = _point_of(item)
+        if target is None or call.when != "call":
+            return report
+        result = item.stash.get(RESULT, None)
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if report.passed:
+            outcome, error = "passed", None
+        elif isinstance(exc, AssertionError) and result is not None:
+            outcome, error = "failed", None
+            report.longrepr = str(exc)
+        else:
+            outcome, error = "error", f"{type(exc).__name__}: {exc}".splitlines()[0]
+            report.longrepr = error
+        record = self._record(item, target, result, outcome, error, report.duration)
+        report.llmbench = record  # type: ignore[attr-defined]
+        return report
+
+    def _record(self, item: pytest.Item, target: ServingPoint, result: PointResult | None,
+                outcome: str, error: str | None, duration: float) -> dict[str, Any]:
+        bench = bench_session(self.config)
+        suite = item.parent.suite  # type: ignore[union-attr]
+        metrics: dict[str, Any] = {"kind": "serving", "point": asdict(target.point)}
+        record = Record(run_id=bench.run_id, nodeid=item.nodeid, suite=suite.name,
+                        case_id=target.point.id, model=target.model.name, outcome=outcome,
+                        provider=target.model.provider, target=target.model.target,
+                        error=error, error_kind="harness" if error else None,
+                        score=1.0 if outcome == "passed" else 0.0 if outcome == "failed" else None,
+                        duration_s=duration, worker=bench.worker, metrics=metrics)
+        if result is not None:
+            summary = summarize(result.window, target.point.slos)
+            metrics.update(serving=summary, harness=result.harness, warmup=result.warmup,
+                           slo_failures=check_slos(summary, target.point.slos),
+                           samples_file=_write_samples(bench.output / bench.run_id, item.nodeid,
+                                                       result))
+            record.input_tokens, record.output_tokens = (summary["input_tokens"],
+                                                         summary["output_tokens"])
+        return record.to_dict()
+
+
+def _point_of(item: pytest.Item) -> ServingPoint | None:
+    callspec = getattr(item, "callspec", None)
+    value = callspec.params.get("serving_point") if callspec is not None else None
+    return value if isinstance(value, ServingPoint) else None
+
+
+def _write_samples(run_dir: Path, nodeid: str, result: PointResult) -> str:
+    """Raw samples of the point as ``serving/<test>.json``; returns the relative path."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::")[-1]).strip("_") or "point"
+    digest = hashlib.sha256(nodeid.encode()).hexdigest()[:8]  # same test name, other file
+    relative = f"{SAMPLES_DIR}/{name}-{digest}.json"
+    path = run_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, {"nodeid": nodeid, "duration_s": result.window.duration_s,
+                      "samples": [s.to_dict() for s in result.window.samples]})
+    return relative
+
+
+def read_samples(run_dir: Path, record: dict[str, Any]) -> tuple[list[RequestSample], float]:
+    data = json.loads((run_dir / record["metrics"]["samples_file"]).read_text(encoding="utf-8"))
+    return [RequestSample.from_dict(s) for s in data["samples"]], float(data["duration_s"])
+
+
+class ServingReport:
+    """Controller side: serving records in, ``benchmarks.json`` and a table out."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.records: list[dict[str, Any]] = []
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        payload = getattr(report, "llmbench", None)
+        if isinstance(payload, dict) and payload.get("metrics", {}).get("kind") == "serving":
+            self.records.append(payload)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.records:
+            return
+        bench = bench_session(self.config)
+        run_dir = bench.output / bench.run_id
+        entries = []
+        for record in self.records:
+            if "samples_file" in record["metrics"]:
+                samples, _ = read_samples(run_dir, record)
+                entries += benchmark_entries(record, samples)
+        write_json(run_dir / BENCHMARKS_FILE, benchmarks_document(entries))
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        rows = [r for r in self.records if "serving" in r["metrics"]]
+        if not rows:
+            return
+        tr = terminalreporter
+        tr.write_sep("-", "llmbench serving")
+        tr.write_line(f"{'test':<40} {'req/s':>7} {'out tok/s':>9} {'TTFT p50':>9} "
+                      f"{'p99':>8} {'ITL p50':>8} {'TPOT p50':>9} {'CPU':>5}  note")
+        for r in rows:
+            s, h = r["metrics"]["serving"], r["metrics"]["harness"]
+            note = f"UNRELIABLE: {h['unreliable']}" if h.get("unreliable") else ""
+            tr.write_line(
+                f"{r['model'] + '/' + r['case_id']:<40} {s['request_throughput']:>7.2f} "
+                f"{s['output_throughput']:>9.1f} {_ms(s['ttft_ms'], 'p50'):>9} "
+                f"{_ms(s['ttft_ms'], 'p99'):>8} {_ms(s['itl_ms'], 'p50'):>8} "
+                f"{_ms(s['tpot_ms'], 'p50'):>9} {h['cpu_cores']:>5.2f}  {note}",
+                red=bool(note))
+
+
+def _ms(stats: dict[str, Any], key: str) -> str:
+    value = stats.get(key)
+    return f"{value:.1f}ms" if isinstance(value, int | float) else "-"

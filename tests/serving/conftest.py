@@ -1,0 +1,27 @@
+"""A simulator with a ``perf`` model (fixed TTFT/ITL, talks until max_tokens) for serving tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from pytest_llmbench.sim import start_sim_process
+
+PERF = {"models": {"perf": {"policy": "lorem", "ttft_ms": 20, "itl_ms": 2,
+                            "output_tokens": "max_tokens"}}}
+
+
+@pytest.fixture(scope="session")
+def perf_sim() -> Iterator[object]:
+    process = start_sim_process(port=0, config=PERF)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def sim_env(perf_sim: object, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs under pytester use this simulator for ``sim:`` models."""
+    url = perf_sim.base_url  # type: ignore[attr-defined]
+    monkeypatch.setenv("LLMBENCH_SIM_URL", url)
+    return url
