@@ -163,17 +163,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 pass
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
+    """Stop sampling before the controller writes run.json and report.html, so both
+    carry the telemetry summary."""
     sampler = session.config.stash.get(TELEMETRY, None)
-    if sampler is None:
-        return
-    summary = sampler.stop()
-    session.config.stash[_TELEMETRY_SUMMARY] = summary
-    controller = session.config.pluginmanager.get_plugin("llmbench-controller")
-    run_dir = getattr(controller, "run_dir", None)
-    if summary is not None and run_dir is not None and run_dir.started:
-        run_dir.info["gpu_telemetry"] = summary
-        run_dir.write_info()
+    if sampler is not None:
+        summary = sampler.stop()
+        session.config.stash[_TELEMETRY_SUMMARY] = summary
+        controller = session.config.pluginmanager.get_plugin("llmbench-controller")
+        run_dir = getattr(controller, "run_dir", None)
+        if summary is not None and run_dir is not None and run_dir.started:
+            run_dir.info["gpu_telemetry"] = summary
+    yield
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -119,6 +119,9 @@ def test_gpu_marker_and_run_json_with_a_gpu(pytester: pytest.Pytester, fake_smi:
     assert info["gpus"][0]["cuda_version"] == "12.4"
     assert info["gpu_telemetry"]["gpus"]["0"]["samples"] >= 1
     assert (run_dir(pytester) / "gpu_telemetry.csv").read_text().startswith("timestamp")
+    report = (run_dir(pytester) / "report.html").read_text()
+    assert "<h3>GPUs</h3>" in report and "NVIDIA H100 80GB HBM3" in report
+    assert "<h3>GPU telemetry</h3>" in report and "utilization_mean_pct" in report
 
 
 def test_gpu_marker_skips_without_a_gpu(pytester: pytest.Pytester, no_smi: None) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from pytest_llmbench.sim import start_sim_process
 from tests.conftest import read_records, read_summary, write_suite
+from tests.report.conftest import Chromium, find_chromium
 from tests.targets.conftest import PYTHON, crashing_command, run_dir, run_info, sim_command, write_config
 
 ROWS = [{"id": f"q{i:03d}", "question": f"{i} + {i}", "answer": str(2 * i)} for i in range(1, 13)]
@@ -52,6 +53,12 @@ def test_two_process_targets_compared_with_speedup(pytester: pytest.Pytester) ->
         log = (run_dir(pytester) / "targets" / f"{target['name']}.log").read_text()
         assert log.count("listening on") == 1
         assert not _running(target["pid"])
+    binary = find_chromium()
+    if binary is not None:  # report.html shows each target, its commit and its speedup
+        dom = Chromium(binary, pytester.path / "profile").load(
+            run_dir(pytester) / "report.html").dom
+        assert 'data-key="commit"' in dom and 'data-key="speedup"' in dom
+        assert "agent11" in dom and "<h3>Targets</h3>" in dom
 
 
 def test_xdist_workers_over_tx_share_one_target(pytester: pytest.Pytester) -> None:

@@ -122,6 +122,14 @@
                                          problems + " not passed")] : null);
     } },
   ];
+  if (data.rows.some(function (r) { return r.target; })) {  // targets ran: who, which commit, how fast
+    var ratio = function (v) { return v == null ? "\u2013" : v.toFixed(2) + "\u00d7"; };
+    COLUMNS.splice(2, 0, { key: "target", label: "target", text: true },
+                   { key: "commit", label: "commit", text: true });
+    var tps = COLUMNS.findIndex(function (c) { return c.key === "output_tps"; }) + 1;
+    COLUMNS.splice(tps, 0, { key: "speedup", label: "speedup", show: ratio },
+                   { key: "tps_ratio", label: "tok/s ratio", show: ratio });
+  }
   var tableSort = { key: null, dir: 1 };
 
   function compareBy(key, dir) {
@@ -157,7 +165,7 @@
       var tr = el("tr", { "data-suite": r.suite, "data-model": r.model });
       COLUMNS.forEach(function (c) {
         if (c.cell) tr.appendChild(c.cell(r));
-        else if (c.text) tr.appendChild(el("td", null, c.key === "model" ? [swatch(r.model), r.model, variantLabel(r)] : r[c.key]));
+        else if (c.text) tr.appendChild(el("td", null, c.key === "model" ? [swatch(r.model), r.model, variantLabel(r)] : (r[c.key] == null ? "" : String(r[c.key]))));
         else tr.appendChild(valueCell(c.show(r[c.key]), c.unknownIfNull && r[c.key] == null));
       });
       body.appendChild(tr);
