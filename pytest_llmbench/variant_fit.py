@@ -16,7 +16,6 @@ import importlib.util
 import json
 import os
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pytest_llmbench.errors import LLMBenchError, SuiteError
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.scoring.base import as_score
 from pytest_llmbench.suites.model import Case, Suite
+from pytest_llmbench.suites.sources import load_module_file
 from pytest_llmbench.suites.variants import Variant, apply, check_settings
 
 FIT_DIR = "variants"
@@ -211,23 +211,13 @@ def load_callable(spec: str, suite_path: Path | None, source: str) -> Callable[.
         if exc.name != module_name.split(".")[0] or local is None or not local.is_file():
             raise SuiteError(source, f"optimizer {spec}: cannot import {module_name!r} "
                              f"({exc})") from None
-        module = _load_file(module_name, local)
+        module = load_module_file(local)
     function = getattr(module, attr, None)
     if not callable(function):
         raise SuiteError(source, f"optimizer {spec}: {module_name} has no function {attr!r}")
     return function  # type: ignore[no-any-return]
 
 
-def _load_file(name: str, path: Path) -> Any:
-    key = f"llmbench_optimizer_{name}_{abs(hash(str(path)))}"
-    if key in sys.modules:
-        return sys.modules[key]
-    spec = importlib.util.spec_from_file_location(key, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _load(path: Path, variant: Variant) -> dict[str, Any] | None:

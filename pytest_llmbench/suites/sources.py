@@ -114,7 +114,7 @@ def row_mapper(spec: Any, base: Path, suite_path: Path) -> Callable[[dict[str, A
     module_name, _, attr = str(spec).partition(":")
     local = base / f"{module_name.replace('.', '/')}.py"
     if local.is_file():
-        module = _load_file(local)
+        module = load_module_file(local)
     else:
         try:
             module = importlib.import_module(module_name)
@@ -145,8 +145,10 @@ def stable_shuffle(items: list[Any], key: str) -> list[Any]:
     return sorted(items, key=lambda item: hashlib.sha256(f"{key}\0{item}".encode()).digest())
 
 
-def _load_file(path: Path) -> Any:
-    name = f"llmbench_rows_{hashlib.sha1(str(path).encode()).hexdigest()[:12]}"
+def load_module_file(path: Path) -> Any:
+    """A Python file beside a suite (``rows.py:function``) imported once per process, under
+    a name of its own so two suites' ``helpers.py`` never clash."""
+    name = f"llmbench_file_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
