@@ -15,32 +15,21 @@ from typing import Any
 from pytest_llmbench.errors import ConfigError
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError("must be >= 1")
-    return value
+def _bounded(kind: Callable[[str], Any], minimum: float, strict: bool) -> Callable[[str], Any]:
+    """A parser of ``kind`` values above ``minimum`` (or at least it, unless ``strict``)."""
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value < minimum or (strict and value == minimum):
+            raise ValueError(f"must be {'>' if strict else '>='} {minimum:g}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError("must be >= 0")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise ValueError("must be > 0")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise ValueError("must be >= 0")
-    return value
+_positive_int = _bounded(int, 1, strict=False)
+_non_negative_int = _bounded(int, 0, strict=False)
+_positive_float = _bounded(float, 0, strict=True)
+_non_negative_float = _bounded(float, 0, strict=False)
 
 
 def _sandbox(text: str) -> str:
