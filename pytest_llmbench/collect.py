@@ -1,10 +1,13 @@
 """Collection: YAML suite files and marked Python tests become real Function items.
 
 A suite file is collected as a pytest Module whose object is a synthetic module
-holding one test function named after the suite, so its items are ordinary
-``pytest.Function`` items: fixtures, conftest autouse fixtures, markers, ``-k``,
-``--lf`` and JUnit XML all work. Every benchmark function is parametrized here
-over (model, case) with one readable id per item: ``gsm8k[openai:gpt-4o/q0017]``.
+holding one test function named after the suite, and it makes one ordinary
+``pytest.Function`` item per (model x variant x case) itself: fixtures, conftest
+autouse fixtures, markers, ``-k``, ``--lf`` and JUnit XML all work, with one
+readable id per item: ``gsm8k[openai:gpt-4o/q0017]``. The item's model and case
+ride in its stash instead of a pytest parameter: a parameter costs every item a
+pseudo-fixture set up and torn down, about a third of pytest's own time per test.
+Python benchmark functions are parametrized over (model, case) as usual.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pytest
 
 from pytest_llmbench.config import CONFIG_FILE_NAMES
 from pytest_llmbench.errors import LLMBenchError, SuiteError
-from pytest_llmbench.fixtures import SuiteItem, suite_test
+from pytest_llmbench.fixtures import SUITE_ITEM, SuiteItem, suite_test
 from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.stash import bench_session
 from pytest_llmbench.suites.loader import build_suite
@@ -66,6 +69,30 @@ class SuiteFile(pytest.Module):
         setattr(module, self.suite.name, suite_test)
         return module
 
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        """One Function per (model x variant x case), sharing one fixture closure."""
+        self.obj  # noqa: B018 - loads the suite (or the placeholder of an unavailable one)
+        if self.suite is None:
+            return list(super().collect())
+        session = bench_session(self.config)
+        name, models, cases = self.suite.name, session.models, self.suite.cases
+        variants = _variants(session, self.suite, self.nodeid)
+        values = [SuiteItem(model, case, variant)
+                  for model in models for variant in variants for case in cases]
+        items: list[pytest.Item | pytest.Collector] = []
+        mark = pytest.mark.llmbench(suite=name).mark
+        fixtureinfo = None
+        for value, item_id in zip(values, _ids(models, cases, variants), strict=True):
+            item = pytest.Function.from_parent(self, name=f"{name}[{item_id}]", callobj=suite_test,
+                                               fixtureinfo=fixtureinfo)
+            fixtureinfo = item._fixtureinfo  # computed by the first item, the same for all
+            item.originalname = name  # as parametrized items have it (the node id keeps [..])
+            _as_parametrized_id(item)
+            item.own_markers.append(mark)
+            item.stash[SUITE_ITEM] = value
+            items.append(item)
+        return items
+
     def istestfunction(self, obj: object, name: str) -> bool:
         if self.suite is None:
             return name == _UNAVAILABLE
@@ -76,6 +103,16 @@ class SuiteFile(pytest.Module):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"suite: {self.suite.name if self.suite else self.path.name}"
+
+
+def _as_parametrized_id(item: pytest.Function) -> None:
+    """pytest 9 keeps node ids structured (path, names, ``[params]``) and matches ``--lf``,
+    ``--sw`` and ``--deselect`` on that structure: give a suite item the id a parametrized
+    item with the same node id string has. Earlier pytest compares the strings."""
+    node_id = getattr(item, "_id", None)
+    parse = getattr(type(node_id), "parse", None)
+    if parse is not None:
+        item._id = parse(item.nodeid)
 
 
 def _unavailable_module(path: Path, exc: DatasetUnavailable) -> types.ModuleType:
@@ -122,10 +159,6 @@ def suite_from_marker(session: LLMBenchSession, definition: Any) -> Suite | None
 def generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize benchmark functions over (model, case) with stable, readable ids."""
     names = metafunc.fixturenames
-    parent = metafunc.definition.parent
-    if isinstance(parent, SuiteFile) and metafunc.function is suite_test:
-        _parametrize_suite_file(metafunc, parent)
-        return
     if "llm_model" not in names and "bench_case" not in names:
         return
     session = bench_session(metafunc.config)
@@ -152,17 +185,6 @@ def generate_tests(metafunc: pytest.Metafunc) -> None:
     values = [(model, case) for model in models for case in cases]
     metafunc.parametrize(("llm_model", "bench_case"), values, ids=_ids(models, cases),
                          indirect=True)
-
-
-def _parametrize_suite_file(metafunc: pytest.Metafunc, parent: SuiteFile) -> None:
-    """A YAML suite's items: one direct ``bench_item`` parameter per (model x case)."""
-    assert parent.suite is not None
-    session = bench_session(metafunc.config)
-    models, cases = session.models, parent.suite.cases
-    variants = _variants(session, parent.suite, parent.nodeid)
-    values = [SuiteItem(model, case, variant)
-              for model in models for variant in variants for case in cases]
-    metafunc.parametrize("bench_item", values, ids=_ids(models, cases, variants))
 
 
 def _variants(session: LLMBenchSession, suite: Suite, nodeid: str) -> list[Variant | None]:

@@ -19,10 +19,10 @@ from pytest_llmbench.suites.variants import Variant
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SuiteItem:
-    """The one parameter of a YAML suite test: which model answers which case.
+    """What a YAML suite item runs: which model answers which case, with which variant.
 
-    One direct parameter instead of four fixtures keeps pytest's per-item fixture
-    cost at that of a plain parametrized test.
+    Kept in the item's stash (``SUITE_ITEM``), not as a pytest parameter, so a suite
+    item costs pytest less than a plain parametrized test.
     """
 
     model: ModelSpec
@@ -30,15 +30,18 @@ class SuiteItem:
     variant: Variant | None = None
 
 
+SUITE_ITEM = pytest.StashKey[SuiteItem]()
+
+
 def item_params(item: pytest.Item) -> tuple[ModelSpec | None, Case | None]:
     """The (model, case) a benchmark item runs; (None, None) for other tests."""
+    suite_item = item.stash.get(SUITE_ITEM, None)
+    if suite_item is not None:
+        return suite_item.model, suite_item.case
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return None, None
     params = callspec.params
-    bench_item = params.get("bench_item")
-    if isinstance(bench_item, SuiteItem):
-        return bench_item.model, bench_item.case
     model, case = params.get("llm_model"), params.get("bench_case")
     return (model if isinstance(model, ModelSpec) else None,
             case if isinstance(case, Case) else None)
@@ -46,10 +49,10 @@ def item_params(item: pytest.Item) -> tuple[ModelSpec | None, Case | None]:
 
 def item_variant(item: pytest.Item) -> Variant | None:
     """The variant a benchmark item asks with; None when its suite declares none."""
+    suite_item = item.stash.get(SUITE_ITEM, None)
+    if suite_item is not None:
+        return suite_item.variant
     params = getattr(getattr(item, "callspec", None), "params", {})
-    bench_item = params.get("bench_item")
-    if isinstance(bench_item, SuiteItem):
-        return bench_item.variant
     variant = params.get("bench_variant")
     return variant if isinstance(variant, Variant) else None
 
@@ -93,7 +96,7 @@ def fetch_response(item: pytest.Item, recorder: ItemRecorder) -> Completion:
 
 
 def _param(request: pytest.FixtureRequest, index: int, name: str) -> Any:
-    """An indirect parameter, or (for a YAML suite item) that part of its ``bench_item``."""
+    """An indirect parameter, or (for a YAML suite item) that part of its ``SuiteItem``."""
     if hasattr(request, "param"):
         return request.param
     value = item_params(request.node)[index]
@@ -179,7 +182,7 @@ class _RunningSim:
         self.base_url = base_url
 
 
-def suite_test(bench_item: SuiteItem) -> None:
+def suite_test() -> None:
     """The test function of every YAML suite case. The worker plugin fetches the response
     in setup (a failed call is an error) and scores it in ``pytest_pyfunc_call`` (a wrong
     answer is a failure), since both need the item; this body runs only without it."""

@@ -80,11 +80,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if is_controller(config):
             config.pluginmanager.register(XdistGlue(bench, dist_mode), "llmbench-xdist")
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
-    from pytest_llmbench import serving_plugin
-
-    config.pluginmanager.register(serving_plugin.ServingRunner(config), "llmbench-serving")
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
+        from pytest_llmbench import serving_plugin
         from pytest_llmbench.postrun import PostRun
 
         config.pluginmanager.register(PostRun.from_config(config, bench), "llmbench-postrun")
@@ -121,11 +119,18 @@ def _start_sim(config: pytest.Config, bench: Any) -> None:
         config.stash[SIM_PROCESS] = process
 
 
+SERVING_RUNNER = "llmbench-serving"
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     from pytest_llmbench.collect import SuiteFile, is_suite_file
     from pytest_llmbench.serving_plugin import ServingFile, is_serving_file
 
     if is_serving_file(file_path):
+        if not parent.config.pluginmanager.has_plugin(SERVING_RUNNER):  # only runs that load
+            from pytest_llmbench.serving_plugin import ServingRunner
+
+            parent.config.pluginmanager.register(ServingRunner(parent.config), SERVING_RUNNER)
         return ServingFile.from_parent(parent, path=file_path)
     if file_path.suffix in (".yaml", ".yml") and is_suite_file(
             file_path, parent.session.isinitpath(file_path)):

@@ -98,7 +98,15 @@ def _endpoint(config: pytest.Config, name: str | None) -> Endpoint | None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu(count=1): needs NVIDIA GPUs (skipped without them)")
     config.stash[DOWN] = {}
-    config.pluginmanager.register(TargetGuard(), "llmbench-target-guard")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Guard the items only where a model has a target or a test asks for a GPU, so a run
+    without either pays nothing per item."""
+    if any(m.target for m in bench_session(config).models) or any(
+            item.get_closest_marker("gpu") is not None for item in items):
+        config.pluginmanager.register(TargetGuard(), "llmbench-target-guard")
 
 
 class TargetGuard:
@@ -112,14 +120,28 @@ class TargetGuard:
         if model is not None and model.target:
             _check_target(item, model.target)
 
+    @pytest.hookimpl(wrapper=True, specname="pytest_runtest_setup")
+    def pytest_runtest_setup_converting(self, item: pytest.Item) -> Generator[None, None, None]:
+        return (yield from _converting(item))
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         return (yield from _converting(item))
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
+                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.excinfo is not None and isinstance(call.excinfo.value, TargetDown):
+            report.longrepr = str(call.excinfo.value)
+        return report
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
-    return (yield from _converting(item))
+    @pytest.hookimpl
+    def pytest_llmbench_update_record(self, record: dict[str, Any], item: pytest.Item) -> None:
+        message = item.stash.get(ITEM_ERROR, None)
+        if message is not None and record.get("outcome") == "error":
+            record["error"] = message[-_ERROR_LIMIT:]
+            record["error_kind"] = "target"
 
 
 def _converting(item: pytest.Item) -> Generator[None, None, None]:
@@ -128,22 +150,6 @@ def _converting(item: pytest.Item) -> Generator[None, None, None]:
     except ProviderError as exc:
         model, _ = item_params(item)
         raise _down_or(item, model.target if model else None, exc) from exc
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
-                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    if call.excinfo is not None and isinstance(call.excinfo.value, TargetDown):
-        report.longrepr = str(call.excinfo.value)
-    return report
-
-
-def pytest_llmbench_update_record(record: dict[str, Any], item: pytest.Item) -> None:
-    message = item.stash.get(ITEM_ERROR, None)
-    if message is not None and record.get("outcome") == "error":
-        record["error"] = message[-_ERROR_LIMIT:]
-        record["error_kind"] = "target"
 
 
 @pytest.hookimpl(trylast=True)

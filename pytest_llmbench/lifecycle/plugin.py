@@ -104,6 +104,8 @@ def register(config: pytest.Config, bench: LLMBenchSession, controller: bool) ->
     if workerinput is not None and workerinput.get(RESUME):
         resumed = ResumePlan.from_dict(workerinput[RESUME])
     config.pluginmanager.register(ItemLifecycle(resumed, handlers), "llmbench-lifecycle")
+    if layers.BUDGET in bench.context:
+        config.pluginmanager.register(BudgetSkips(), "llmbench-budget-skips")
     if controller:
         config.pluginmanager.register(RunLifecycle(config, bench, resumed, *progress),
                                       "llmbench-lifecycle-controller")
@@ -127,8 +129,7 @@ def _debug_logging(path: Path, to_stderr: bool) -> list[logging.Handler]:
 
 
 class ItemLifecycle:
-    """In every process that runs tests: deselect what an earlier run holds; turn a call
-    the budget did not start into a skip with its reason."""
+    """In every process that runs tests: deselect what an earlier run holds."""
 
     def __init__(self, resumed: ResumePlan | None, handlers: list[logging.Handler]) -> None:
         self.resumed = resumed
@@ -152,6 +153,11 @@ class ItemLifecycle:
         if gone:
             config.hook.pytest_deselected(items=gone)
             items[:] = keep
+
+
+class BudgetSkips:
+    """With a budget: turn a call the budget did not start into a skip with its reason
+    (registered only then, so a run without a budget pays nothing per item)."""
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
+from pytest_llmbench.results.jsonl import dumps
 from pytest_llmbench.results.record import FIELD_NAMES
 from pytest_llmbench.results.run_dir import write_json
 from pytest_llmbench.results.summary import SUMMARY_FIELDS, extra_columns
 
 RECORDS_CSV = "records.csv"
+_NESTED = (dict, list)
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, _NESTED):
+        return dumps(value)
     if isinstance(value, float):
         return f"{value:.6g}"
     return "" if value is None else value
@@ -47,11 +48,9 @@ class RecordsCsv:
             self._writer.writerow(FIELD_NAMES)
 
     def append(self, record: dict[str, Any]) -> None:
-        row = [record.get(name) for name in FIELD_NAMES]
-        for index, value in enumerate(row):
-            if isinstance(value, dict | list):
-                row[index] = json.dumps(value, ensure_ascii=False, default=str)
-        self._writer.writerow(row)
+        get = record.get
+        self._writer.writerow([dumps(value) if isinstance(value, _NESTED) else value
+                               for value in map(get, FIELD_NAMES)])
 
     def close(self) -> None:
         self._handle.close()

@@ -11,10 +11,11 @@ to ``max_text`` characters; records.jsonl keeps them whole.
 from __future__ import annotations
 
 import base64
-import json
 import zlib
 from collections.abc import Callable
 from typing import Any
+
+from pytest_llmbench.results.jsonl import dumps
 
 ITEM_FIELDS = (
     "suite", "model", "case_id", "outcome", "score", "extraction_failed", "latency_s", "ttft_s",
@@ -66,8 +67,7 @@ class ItemChunks:
     def _flush(self) -> None:
         if not self._pending:
             return
-        text = self.scrub(json.dumps(self._pending, ensure_ascii=False, default=str,
-                                     separators=(",", ":")))
+        text = self.scrub(dumps(self._pending))
         packed = zlib.compress(text.encode("utf-8"), COMPRESS_LEVEL)
         self.chunks.append(base64.b64encode(packed).decode("ascii"))
         self._pending = []
@@ -88,7 +88,7 @@ class ItemChunks:
         if isinstance(value, list) and depth < 4:
             return [self._nested(v, depth + 1) for v in value]
         if isinstance(value, dict | list):
-            return self._clip(json.dumps(value, ensure_ascii=False, default=str))
+            return self._clip(dumps(value))
         return self._clip(value)
 
     def _prompt(self, prompt: Any) -> Any:
@@ -99,7 +99,7 @@ class ItemChunks:
                 if isinstance(message, dict):
                     content = message.get("content")
                     if not isinstance(content, str):
-                        content = json.dumps(content, ensure_ascii=False, default=str)
+                        content = dumps(content)
                     out.append([str(message.get("role", "")), self._clip(content)])
                 else:
                     out.append(["", self._clip(str(message))])

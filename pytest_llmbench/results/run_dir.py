@@ -17,6 +17,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, Any
 
+from pytest_llmbench.results.jsonl import dump_line
+
 RUN_FILE = "run.json"
 RECORDS_FILE = "records.jsonl"
 _VERSIONED = ("pytest-llmbench", "pytest", "pytest-xdist", "openai", "anthropic", "boto3", "httpx")
@@ -43,7 +45,7 @@ class RunDir:
         self.base = base
         self.run_id = run_id
         self.path = base / run_id
-        self._records: IO[str] | None = None
+        self._records: IO[bytes] | None = None
         self.info: dict[str, Any] = {}
 
     @property
@@ -55,12 +57,12 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         self.info = {"run_id": self.run_id, "status": "running", **info}
         self.write_info()
-        self._records = (self.path / RECORDS_FILE).open("a", encoding="utf-8")
+        self._records = (self.path / RECORDS_FILE).open("ab")
         self._point_latest()
 
     def append(self, record: dict[str, Any]) -> None:
         assert self._records is not None
-        self._records.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._records.write(dump_line(record))
         self._records.flush()
 
     def close(self) -> None:

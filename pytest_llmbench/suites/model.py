@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,14 +18,28 @@ def placeholders(template: str) -> list[str]:
 
 def render(template: str, row: dict[str, Any]) -> str:
     """Fill ``{field}`` from the row; other braces (JSON in prompts) stay as written."""
+    parts = _parsed(template)
+    if len(parts) == 1 and parts[0][1] is None:
+        return parts[0][0]
+    return "".join(text if name is None else text + str(row[name]) for text, name in parts)
 
-    def sub(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return match.group(0)[0]
-        return str(row[name])
 
-    return _PLACEHOLDER.sub(sub, template)
+@functools.lru_cache(maxsize=256)
+def _parsed(template: str) -> tuple[tuple[str, str | None], ...]:
+    """``(literal text, field name or None)`` pairs, parsed once per template (a suite
+    renders the same few templates for every case)."""
+    parts: list[tuple[str, str | None]] = []
+    start, text = 0, ""
+    for match in _PLACEHOLDER.finditer(template):
+        text += template[start:match.start()]
+        start = match.end()
+        if match.group(1) is None:
+            text += match.group(0)[0]
+        else:
+            parts.append((text, match.group(1)))
+            text = ""
+    parts.append((text + template[start:], None))
+    return tuple(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,13 +140,13 @@ def test_few_shot_system_and_params_reach_the_request(pytester: pytest.Pytester)
 
 def test_autouse_fixtures_see_the_model_case_and_recorder_of_suite_items(
         pytester: pytest.Pytester, suite_dir) -> None:
-    """Suite items take one parameter (bench_item), yet conftest fixtures can still ask for
-    llm_model, bench_case and bench_record."""
+    """Suite items take no pytest parameter, yet conftest fixtures can still ask for
+    llm_model, bench_case and bench_record; the llmbench marker tells benchmark items."""
     pytester.makeconftest("""
         import pytest
         @pytest.fixture(autouse=True)
         def tag(request):
-            if "bench_item" not in request.fixturenames:
+            if request.node.get_closest_marker("llmbench") is None:
                 yield
                 return
             model = request.getfixturevalue("llm_model")

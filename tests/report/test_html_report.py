@@ -117,7 +117,7 @@ def test_long_texts_are_cut_and_items_chunked(tmp_path: Path) -> None:
     items = decode_items(html)
     assert [i["case_id"] for i in items] == [f"c{i}" for i in range(25)]
     assert items[0]["response"] == "x" * 100 + "\u2026 [150 more characters in records.jsonl]"
-    assert items[0]["prompt"] == [["user", '[{"type": "text", "text": "hi"}]']]
+    assert items[0]["prompt"] == [["user", '[{"type":"text","text":"hi"}]']]
     assert items[0]["score_details"]["judge"]["reason"].startswith("y" * 100 + "\u2026 [200 more")
     boxes = re.search(r'"latency":\[(.*?)\]', html).group(1)
     assert '"model":"m0","n":13' in boxes and '"p50":1.2' in boxes
