@@ -1,4 +1,4 @@
-"""``llmbench compare | ingest | export | verify | keygen``: the run-directory commands.
+"""``llmbench compare | merge | ingest | export | verify | keygen``: the run-directory commands.
 
 Options shared with pytest come from the options table (same help, env vars and
 defaults); the work is in ``report/``. Exit status: 0 success, 1 a failed gate,
@@ -31,6 +31,17 @@ def add_commands(sub: SubParsers) -> None:
                               "(repeatable); a failure exits 1")
     compare.add_argument("--json", type=Path, metavar="PATH", help="also write the comparison here")
     compare.set_defaults(func=cmd_compare)
+
+    merge = sub.add_parser("merge", help="merge runs measured side by side on several hosts",
+                           description="Combine run directories that loaded one server from "
+                           "several hosts: serving points with the same test id are pooled "
+                           "from their raw samples (percentiles recomputed, throughput over "
+                           "the union window), other records concatenated.")
+    merge.add_argument("runs", nargs="+", metavar="RUN", help="run ids, 'latest' or paths")
+    options.add_argument(merge, "output")
+    merge.add_argument("-o", "--out", type=Path, metavar="DIR", required=True,
+                       help="the merged run directory to create")
+    merge.set_defaults(func=cmd_merge)
 
     ingest = sub.add_parser("ingest", help="post a run (or what failed to post) to an ingest API",
                             description="Send a run directory's spooled batches that were not "
@@ -103,6 +114,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
     return 1 if doc["gate_failures"] else 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from pytest_llmbench.report.merge import merge_runs
+
+    try:
+        out = merge_runs([_run_path(args, name) for name in args.runs], args.out)
+    except (LLMBenchError, OSError) as exc:
+        return _fail(args, str(exc))
+    print(f"merged run written: {out}")
+    return 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

@@ -10,9 +10,7 @@ controller writes ``benchmarks.json`` (pytest-benchmark's format) at the end.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
+import time
 import types
 import warnings
 from collections.abc import Generator
@@ -25,15 +23,12 @@ import pytest
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.results.record import Record
-from pytest_llmbench.results.run_dir import write_json
-from pytest_llmbench.serving.export import benchmark_entries, benchmarks_document
+from pytest_llmbench.serving.export import write_benchmarks
 from pytest_llmbench.serving.load import LoadRunner, PointResult
-from pytest_llmbench.serving.metrics import RequestSample, check_slos, summarize
+from pytest_llmbench.serving.metrics import check_slos, summarize
+from pytest_llmbench.serving.samples import PointSamples, write_samples
 from pytest_llmbench.serving.scenario import Point, ServingSuite, is_serving_text, load_serving_suite
 from pytest_llmbench.stash import bench_session
-
-SAMPLES_DIR = "serving"
-BENCHMARKS_FILE = "benchmarks.json"
 
 
 class UnreliableMeasurement(pytest.PytestWarning):
@@ -98,6 +93,11 @@ def generate_tests(metafunc: pytest.Metafunc) -> bool:
 
 
 RESULT = pytest.StashKey[PointResult]()
+WALL = pytest.StashKey[tuple[float, float]]()  # the point's unix start and end
+
+
+class ServingError(LLMBenchError):
+    """A serving point measured nothing: every request failed."""
 
 
 class ServingRunner:
@@ -107,13 +107,24 @@ class ServingRunner:
         self.config = config
 
     @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """A point whose target is down (or never came up) fails before sending load."""
+        target = _point_of(item)
+        if target is not None and target.model.target:
+            from pytest_llmbench.target_plugin import check_target  # noqa: PLC0415
+
+            check_target(item, target.model.target)
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
         target = _point_of(pyfuncitem)
         if target is None:
             return None
         suite = pyfuncitem.parent.suite  # type: ignore[union-attr]
         bench = bench_session(self.config)
+        begun = time.time()
         result = LoadRunner(target.model, bench.context, bench.timeout).run(suite, target.point)
+        pyfuncitem.stash[WALL] = (begun, time.time())
         pyfuncitem.stash[RESULT] = result
         reason = result.harness.get("unreliable")
         if reason:
@@ -121,8 +132,15 @@ class ServingRunner:
                           stacklevel=1)
         samples = result.window.samples
         if samples and not any(s.ok for s in samples):
-            raise LLMBenchError(f"{target.model.name}: all {len(samples)} requests failed; "
-                                f"first: {samples[0].error}")
+            first = samples[0].error or "no answer"
+            if target.model.target:
+                from pytest_llmbench.target_plugin import TargetDown, down_message  # noqa: PLC0415
+
+                down = down_message(pyfuncitem, target.model.target, first)
+                if down is not None:
+                    raise TargetDown(down)
+            raise ServingError(f"{target.model.name}: all {len(samples)} requests failed; "
+                               f"first: {first}")
         failures = check_slos(summarize(result.window, target.point.slos), target.point.slos)
         if failures:
             raise AssertionError("\n".join(failures))
@@ -133,39 +151,53 @@ class ServingRunner:
                                   ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         target = _point_of(item)
-        if target is None or call.when != "call":
+        # a record for the call, or for a setup that failed or skipped (a target that is
+        # down, a fixture error): every point leaves one, as every suite case does
+        if target is None or call.when == "teardown" or (call.when == "setup"
+                                                         and report.passed):
             return report
         result = item.stash.get(RESULT, None)
         exc = call.excinfo.value if call.excinfo is not None else None
         if report.passed:
-            outcome, error = "passed", None
+            outcome, error, kind = "passed", None, None
+        elif report.skipped:
+            longrepr: Any = report.longrepr
+            outcome, kind = "skipped", None
+            error = str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else None
         elif isinstance(exc, AssertionError) and result is not None:
-            outcome, error = "failed", None
+            outcome, error, kind = "failed", None, None
             report.longrepr = str(exc)
         else:
-            outcome, error = "error", f"{type(exc).__name__}: {exc}".splitlines()[0]
+            outcome, error = "error", _one_line(exc)
+            kind = ("setup" if call.when == "setup" else
+                    "provider" if isinstance(exc, ServingError) else "harness")
             report.longrepr = error
-        record = self._record(item, target, result, outcome, error, report.duration)
+        record = self._record(item, target, result, outcome, error, kind, report.duration)
+        item.config.hook.pytest_llmbench_update_record(record=record, item=item)
         report.llmbench = record  # type: ignore[attr-defined]
         return report
 
     def _record(self, item: pytest.Item, target: ServingPoint, result: PointResult | None,
-                outcome: str, error: str | None, duration: float) -> dict[str, Any]:
+                outcome: str, error: str | None, error_kind: str | None, duration: float
+                ) -> dict[str, Any]:
         bench = bench_session(self.config)
         suite = item.parent.suite  # type: ignore[union-attr]
         metrics: dict[str, Any] = {"kind": "serving", "point": asdict(target.point)}
         record = Record(run_id=bench.run_id, nodeid=item.nodeid, suite=suite.name,
                         case_id=target.point.id, model=target.model.name, outcome=outcome,
                         provider=target.model.provider, target=target.model.target,
-                        error=error, error_kind="harness" if error else None,
+                        error=error, error_kind=error_kind,
                         score=1.0 if outcome == "passed" else 0.0 if outcome == "failed" else None,
                         duration_s=duration, worker=bench.worker, metrics=metrics)
         if result is not None:
             summary = summarize(result.window, target.point.slos)
+            begun, ended = item.stash[WALL]
+            started = ended - result.window.duration_s  # the measured window, warm-up left out
+            record.started_at, record.finished_at = begun, ended
             metrics.update(serving=summary, harness=result.harness, warmup=result.warmup,
                            slo_failures=check_slos(summary, target.point.slos),
-                           samples_file=_write_samples(bench.output / bench.run_id, item.nodeid,
-                                                       result))
+                           samples_file=write_samples(bench.output / bench.run_id, item.nodeid,
+                                                      PointSamples(result.window, started)))
             record.input_tokens, record.output_tokens = (summary["input_tokens"],
                                                          summary["output_tokens"])
         return record.to_dict()
@@ -177,21 +209,9 @@ def _point_of(item: pytest.Item) -> ServingPoint | None:
     return value if isinstance(value, ServingPoint) else None
 
 
-def _write_samples(run_dir: Path, nodeid: str, result: PointResult) -> str:
-    """Raw samples of the point as ``serving/<test>.json``; returns the relative path."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::")[-1]).strip("_") or "point"
-    digest = hashlib.sha256(nodeid.encode()).hexdigest()[:8]  # same test name, other file
-    relative = f"{SAMPLES_DIR}/{name}-{digest}.json"
-    path = run_dir / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, {"nodeid": nodeid, "duration_s": result.window.duration_s,
-                      "samples": [s.to_dict() for s in result.window.samples]})
-    return relative
-
-
-def read_samples(run_dir: Path, record: dict[str, Any]) -> tuple[list[RequestSample], float]:
-    data = json.loads((run_dir / record["metrics"]["samples_file"]).read_text(encoding="utf-8"))
-    return [RequestSample.from_dict(s) for s in data["samples"]], float(data["duration_s"])
+def _one_line(exc: BaseException | None) -> str:
+    text = str(exc).strip().splitlines() if exc is not None else []
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 class ServingReport:
@@ -212,13 +232,7 @@ class ServingReport:
         if not self.records:
             return
         bench = bench_session(self.config)
-        run_dir = bench.output / bench.run_id
-        entries = []
-        for record in self.records:
-            if "samples_file" in record["metrics"]:
-                samples, _ = read_samples(run_dir, record)
-                entries += benchmark_entries(record, samples)
-        write_json(run_dir / BENCHMARKS_FILE, benchmarks_document(entries))
+        write_benchmarks(bench.output / bench.run_id, self.records)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

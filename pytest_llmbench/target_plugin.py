@@ -269,20 +269,35 @@ def _check_target(item: pytest.Item, name: str) -> None:
 
 def _down_or(item: pytest.Item, name: str | None, exc: ProviderError) -> BaseException:
     """A TargetDown quoting the target's log when it is down, else the call's own error."""
-    endpoint = _endpoint(item.config, name) if name else None
-    if endpoint is None or exc.kind not in _DOWN_KINDS:
+    if name is None or exc.kind not in _DOWN_KINDS:
         return exc
+    message = down_message(item, name, exc.one_line())
+    return exc if message is None else TargetDown(message)
+
+
+def check_target(item: pytest.Item, name: str) -> None:
+    """Skip or fail an item that is no suite case (a serving point) like the others when
+    its target is skipped or down."""
+    _check_target(item, name)
+
+
+def down_message(item: pytest.Item, name: str, request_error: str) -> str | None:
+    """Why target ``name`` is down, quoting its log and the failed request (kept for the
+    item's record); None while it answers (or is no target of this run)."""
+    endpoint = _endpoint(item.config, name)
+    if endpoint is None:
+        return None
     down = item.config.stash[DOWN]
     if name not in down:
         from pytest_llmbench.targets.lifecycle import down_reason  # noqa: PLC0415
 
         reason = down_reason(endpoint)
         if reason is None:
-            return exc
-        down[name] = reason  # type: ignore[index]
-    message = f"{down[name]}\n(request: {exc.one_line()})"  # type: ignore[index]
+            return None
+        down[name] = reason
+    message = f"{down[name]}\n(request: {request_error})"
     item.stash[ITEM_ERROR] = message
-    return TargetDown(message)
+    return message
 
 
 @pytest.fixture

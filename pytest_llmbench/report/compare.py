@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.errors import ConfigError
+from pytest_llmbench.report.compare_serving import serving_rows
 from pytest_llmbench.results.paired import paired_compare
 from pytest_llmbench.results.regression import (
     COMPARED,
@@ -198,6 +199,7 @@ def compare(sides: list[Side], gates: Iterable[RegressionGate] = (),
         raise ConfigError("compare needs a baseline and at least one candidate")
     baseline, candidates = sides[0], sides[1:]
     rows = [row for side in candidates for row in compare_sides(baseline, side, seed)]
+    serving = [row for side in candidates for row in serving_rows(baseline, side, seed)]
     gates = list(gates)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -206,6 +208,7 @@ def compare(sides: list[Side], gates: Iterable[RegressionGate] = (),
         "seed": seed,
         "significance_level": SIGNIFICANCE,
         "rows": rows,
+        "serving": serving,
         "regression_gates": [g.text for g in gates],
-        "gate_failures": evaluate_regressions(gates, rows),
+        "gate_failures": evaluate_regressions(gates, rows + serving),
     }

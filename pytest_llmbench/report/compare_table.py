@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_llmbench.report.compare_serving import serving_lines
 from pytest_llmbench.results.regression import row_label
 
 _RELATIVE = (("p50", "latency_p50"), ("p95", "latency_p95"), ("ttft p50", "ttft_p50"),
@@ -70,7 +71,7 @@ def compare_table(doc: dict[str, Any]) -> list[str]:
             lines.append("  ".join("-" * w for w in widths))
     lines.append("* McNemar p < 0.05 on the shared cases; ! worse beyond the flag threshold; "
                  "speedup = baseline p50 / candidate p50; tput = candidate tok/s / baseline tok/s")
-    return lines
+    return lines + serving_lines(doc)
 
 
 def gate_lines(doc: dict[str, Any]) -> list[str]:

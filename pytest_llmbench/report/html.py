@@ -26,6 +26,7 @@ from typing import Any
 
 from pytest_llmbench.report.items import CHUNK_SIZE, ITEM_FIELDS, MAX_TEXT, ItemChunks
 from pytest_llmbench.report.scrub import Scrubber
+from pytest_llmbench.report.serving_view import is_serving, serving_view
 from pytest_llmbench.results.run_dir import RECORDS_FILE, RUN_FILE
 from pytest_llmbench.results.stats import percentile
 from pytest_llmbench.results.summary import SummaryBuilder
@@ -46,9 +47,12 @@ class HtmlReport:
                  max_text: int = MAX_TEXT) -> None:
         self.scrub = scrub or Scrubber()
         self.items = ItemChunks(self.scrub, chunk_size=chunk_size, max_text=max_text)
+        self.serving: list[dict[str, Any]] = []  # serving points: charts from their samples
 
     def add(self, record: dict[str, Any]) -> None:
         self.items.add(record)
+        if is_serving(record):
+            self.serving.append(record)
 
     def write(self, run_path: Path, *, summary: SummaryBuilder, info: dict[str, Any],
               rows: Sequence[dict[str, Any]] | None = None,
@@ -64,6 +68,7 @@ class HtmlReport:
             "gate_failures": info.get("gate_failures") or [],
             "item_fields": ITEM_FIELDS, "suites": list(self.items.suites),
             "models": list(self.items.models), "item_count": self.items.count,
+            "serving": serving_view(self.serving, run_path),
         }
         page = self.scrub(_render(data, info, list(sections)))
         head, _, tail = page.partition(_ITEMS_MARK)
@@ -134,7 +139,8 @@ def _render(data: dict[str, Any], info: dict[str, Any], sections: list[Section])
     return env.get_template("report.html.j2").render(
         info=info, run=_run_view(info, data), data_json=Markup(_script_json(data)),
         css=Markup((assets / "report.css").read_text(encoding="utf-8")),
-        js=Markup((assets / "report.js").read_text(encoding="utf-8")),
+        js=Markup("\n".join((assets / name).read_text(encoding="utf-8")
+                             for name in ("report.js", "serving.js"))),
         items_mark=Markup(_ITEMS_MARK),
         sections=[(title, Markup(html)) for title, html in sections],
     )

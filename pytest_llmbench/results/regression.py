@@ -9,7 +9,8 @@ The sign names the bad direction and must match the metric's own (accuracy and
 tokens/s are higher-is-better, so they regress by dropping; the rest regress by
 rising). ``pt`` is absolute percentage points of a rate, ``%`` a change relative to
 the baseline, ``s``/``ms`` an absolute latency change; a bare number is in the
-metric's own unit. ``significant`` (accuracy only) also requires McNemar p < 0.05.
+metric's own unit. ``significant`` also requires McNemar p < 0.05 (accuracy) or
+Mann-Whitney p < 0.05 on the raw samples (serving times such as ``ttft_p99``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ from typing import Any
 
 from pytest_llmbench.errors import ConfigError
 
-HIGHER_IS_BETTER = frozenset({"accuracy", "output_tps"})
+# serving points (compare rows with a ``point``): times in seconds, rates per second
+SERVING_TIMES = tuple(f"{m}_{s}" for m in ("ttft", "tpot", "itl", "e2e") for s in ("p50", "p99"))
+SERVING_RATES = ("request_throughput", "output_throughput", "goodput")
+HIGHER_IS_BETTER = frozenset({"accuracy", "output_tps", *SERVING_RATES})
 RATES = frozenset({"accuracy", "error_rate", "extraction_failure_rate"})
-TIMES = frozenset({"latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95"})
+TIMES = frozenset({"latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95",
+                   *SERVING_TIMES})
 COMPARED = ("accuracy", "error_rate", "extraction_failure_rate", "latency_p50", "latency_p95",
             "latency_p99", "ttft_p50", "ttft_p95", "output_tps", "cost_usd", "cost_per_correct")
+GATED = (*COMPARED, *(m for m in SERVING_TIMES if m not in COMPARED), *SERVING_RATES)
 SIGNIFICANCE = 0.05
 
 _EXPR = re.compile(
@@ -71,18 +77,22 @@ class RegressionGate:
         if worse <= self.amount:
             return None
         paired = row.get("paired") or {}
-        p_value = paired.get("mcnemar_p")
+        # accuracy: McNemar on the paired cases; serving times: Mann-Whitney on raw samples
+        p_value = (paired.get("mcnemar_p") if self.metric == "accuracy"
+                   else (row.get("p_values") or {}).get(self.metric))
         if self.significant and (p_value is None or p_value >= SIGNIFICANCE):
             return None
         shown = f"{worse:.3g}{'pt' if self.unit == 'pt' else '%' if self.unit == '%' else ''}"
-        extra = f", McNemar p={p_value:.3g}" if self.metric == "accuracy" and p_value is not None else ""
+        test = "McNemar" if self.metric == "accuracy" else "Mann-Whitney"
+        extra = f", {test} p={p_value:.3g}" if p_value is not None else ""
         return (f"{where}: {self.metric} {base:.4g} -> {cand:.4g} (worse by {shown}{extra}), "
                 f"regression gate {self.text!r}")
 
 
 def row_label(row: dict[str, Any]) -> str:
     target = f" @ {row['target']}" if row.get("target") else ""
-    return f"{row['suite']} x {row['model']}{target}"
+    point = f"/{row['point']}" if row.get("point") else ""
+    return f"{row['suite']} x {row['model']}{point}{target}"
 
 
 def parse_regression(text: str, source: str = "--llmbench-regression") -> RegressionGate:
@@ -91,9 +101,9 @@ def parse_regression(text: str, source: str = "--llmbench-regression") -> Regres
         raise ConfigError(f"{source}: cannot parse regression gate {text!r} (e.g. 'accuracy -2pt', "
                           "'latency_p95 +20%', 'gsm8k:accuracy drop > 2 points')")
     metric = match["metric"]
-    if metric not in COMPARED:
+    if metric not in GATED:
         raise ConfigError(f"{source}: unknown metric {metric!r} in {text!r} "
-                          f"(known: {', '.join(COMPARED)})")
+                          f"(known: {', '.join(GATED)})")
     rising = match["sign"] == "+" if match["sign"] else match["word"].startswith(("rise", "incr"))
     bad = "drop" if higher_is_better(metric) else "rise"
     if rising == higher_is_better(metric):
@@ -113,8 +123,9 @@ def parse_regression(text: str, source: str = "--llmbench-regression") -> Regres
         amount, unit = (amount / 1000 if unit == "ms" else amount), "abs"
     elif unit != "%":
         unit = "abs"
-    if match["sig"] and metric != "accuracy":
-        raise ConfigError(f"{source}: {text!r}: 'significant' applies to accuracy only")
+    if match["sig"] and metric != "accuracy" and metric not in SERVING_TIMES:
+        raise ConfigError(f"{source}: {text!r}: 'significant' applies to accuracy and "
+                          f"serving times ({', '.join(SERVING_TIMES)})")
     return RegressionGate(suite=match["suite"], metric=metric, amount=amount, unit=unit,
                           significant=bool(match["sig"]), text=text.strip())
 

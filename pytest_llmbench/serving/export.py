@@ -12,10 +12,14 @@ import datetime
 import platform
 import statistics
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from pytest_llmbench.results.run_dir import write_json
 from pytest_llmbench.serving.metrics import RequestSample, percentile, time_values
+from pytest_llmbench.serving.samples import read_samples
 
+BENCHMARKS_FILE = "benchmarks.json"
 EXPORT_METRICS = ("ttft", "tpot", "itl", "e2e")
 _VERSION = "5.1.0"  # the pytest-benchmark file format this writes
 
@@ -78,3 +82,12 @@ def benchmarks_document(entries: list[dict[str, Any]], commit: dict[str, Any] | 
         "datetime": datetime.datetime.now(datetime.UTC).isoformat(),
         "version": _VERSION,
     }
+
+
+def write_benchmarks(run_dir: Path, records: Iterable[dict[str, Any]]) -> None:
+    """``benchmarks.json`` of a run's serving records, from their raw samples."""
+    entries = []
+    for record in records:
+        if "samples_file" in record["metrics"]:
+            entries += benchmark_entries(record, read_samples(run_dir, record).window.samples)
+    write_json(run_dir / BENCHMARKS_FILE, benchmarks_document(entries))

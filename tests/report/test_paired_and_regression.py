@@ -57,7 +57,7 @@ def test_regression_grammar(text: str, expected: tuple[object, ...]) -> None:
     ("latency_p95 -20%", "latency_p95 regresses when it rises, write 'latency_p95 +20%'"),
     ("latency_p95 +2pt", "points apply to rates"),
     ("accuracy -2s", "seconds apply to latency"),
-    ("latency_p95 +1s significant", "'significant' applies to accuracy only"),
+    ("latency_p95 +1s significant", "'significant' applies to accuracy and serving times"),
     ("speed -2%", "unknown metric 'speed'"),
     ("accuracy", "cannot parse regression gate 'accuracy'"),
 ])

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_llmbench.sim import start_sim_process
+from tests.report.conftest import chromium as chromium  # the report tests' fixture
 
 PERF = {"models": {"perf": {"policy": "lorem", "ttft_ms": 20, "itl_ms": 2,
                             "output_tokens": "max_tokens"}}}

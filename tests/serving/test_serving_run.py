@@ -110,7 +110,8 @@ def test_every_request_failing_is_an_error_with_one_line(pytester: pytest.Pytest
     result = pytester.runpytest_subprocess("load.yaml", "--llmbench-models", "sim:no-such-model",
                                            "-k", "c1", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*LLMBenchError: sim:no-such-model: all 12 requests failed; "
+    result.stdout.fnmatch_lines(["*ServingError: sim:no-such-model: all 12 requests failed; "
                                  "first: *NotFound*"])
     record = records(pytester)[0]
     assert record["outcome"] == "error" and record["metrics"]["serving"]["errors"] == 12
+    assert record["error_kind"] == "provider" and "\n" not in record["error"]

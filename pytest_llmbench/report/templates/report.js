@@ -679,6 +679,8 @@
     if (view === "items") loadItems();
   }
 
+  // helpers for serving.js (inlined after this file)
+  window.__llmbenchKit = { data: data, el: el, svg: svg, tip: tip, niceTicks: niceTicks, colorOf: colorOf, fmt: fmt };
   renderTable();
   setupRankings();
   renderLegend();
