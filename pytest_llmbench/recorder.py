@@ -124,24 +124,33 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
     last = calls[-1][1]
     record.prompt = first_request.messages
     record.response = _clip(last.text, _RESPONSE_LIMIT)
+    record.ttft_s = first.ttft_s
+    record.finish_reason = last.finish_reason
+    record.truncated = is_truncated(last.finish_reason)
+    record.reasoning = _clip(last.reasoning, _RESPONSE_LIMIT) if last.reasoning else None
+    record.reasoning_ttft_s = first.reasoning_ttft_s
+    if len(calls) == 1:  # the common case, without the sums below
+        record.input_tokens, record.output_tokens = first.input_tokens, first.output_tokens
+        record.tokens_estimated = first.tokens_estimated
+        record.latency_s, record.output_tps = first.latency_s, first.output_tps
+        record.attempts, record.cached_calls = first.attempts, int(first.cached)
+        record.cost_usd = first.cost_usd
+        record.reasoning_tokens = first.reasoning_tokens
+        record.reasoning_tokens_estimated = first.reasoning_tokens_estimated
+        return
     completions = [c for _, c in calls]
     record.input_tokens = _sum(c.input_tokens for c in completions)
     record.output_tokens = _sum(c.output_tokens for c in completions)
     record.tokens_estimated = any(c.tokens_estimated for c in completions)
-    record.ttft_s = first.ttft_s
     record.latency_s = _sum(c.latency_s for c in completions)
     tps = [c.output_tps for c in completions if c.output_tps is not None]
     record.output_tps = sum(tps) / len(tps) if tps else None
-    record.finish_reason = last.finish_reason
-    record.truncated = is_truncated(last.finish_reason)
     record.attempts = sum(c.attempts for c in completions)
     record.cached_calls = sum(1 for c in completions if c.cached)
     costs = [c.cost_usd for c in completions]
     record.cost_usd = None if any(c is None for c in costs) else sum(costs)  # type: ignore[arg-type]
-    record.reasoning = _clip(last.reasoning, _RESPONSE_LIMIT) if last.reasoning else None
     record.reasoning_tokens = _sum(c.reasoning_tokens for c in completions)
     record.reasoning_tokens_estimated = any(c.reasoning_tokens_estimated for c in completions)
-    record.reasoning_ttft_s = first.reasoning_ttft_s
 
 
 def _wrong_answer(score: Score, expected: Any, response: str) -> str:
