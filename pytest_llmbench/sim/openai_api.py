@@ -63,6 +63,7 @@ def parse_chat(headers: Any, body: bytes, model_override: str | None = None) -> 
         case_id=headers.get(CASE_HEADER), forced_fault=headers.get(FAULT_HEADER),
         sample=sample_of(headers),
         include_usage=bool(isinstance(options, dict) and options.get("include_usage")),
+        ignore_eos=data.get("ignore_eos") is True,
     )
 
 

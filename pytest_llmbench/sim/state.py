@@ -64,6 +64,7 @@ class SimRequest:
     echo: str | None = None  # what the echo policy says back: the last user turn
     include_usage: bool = False  # OpenAI stream_options.include_usage
     sample: int = 0  # which of several samples of one case (x-llmbench-sample)
+    ignore_eos: bool = False  # vLLM's switch: generate exactly max_tokens (OpenAI wire only)
 
 
 @dataclass
@@ -211,7 +212,7 @@ class SimState:
                             req.echo, sample=req.sample)
         pieces = split_tokens(answer.text)
         finish = "stop"
-        if profile.until_max_tokens:
+        if profile.until_max_tokens or (req.ignore_eos and req.max_tokens):
             want = req.max_tokens or profile.default_max_tokens
             pieces = _fit(pieces, want)
         elif profile.output_tokens is not None:
@@ -222,7 +223,7 @@ class SimState:
             thinking = split_tokens("<think>") + thinking + split_tokens("</think>\n\n")
             reasoning = 0  # the tags and the thinking are part of the content
         pieces = thinking + pieces
-        if req.max_tokens is not None and len(pieces) > req.max_tokens:
+        if req.max_tokens is not None and (len(pieces) > req.max_tokens or req.ignore_eos):
             pieces = pieces[: max(0, req.max_tokens)]
             reasoning = min(reasoning, len(pieces))
             finish = "length"

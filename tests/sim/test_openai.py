@@ -41,6 +41,20 @@ def test_sim_prefix_and_max_tokens(client: openai.OpenAI) -> None:
     assert r.choices[0].message.content == "Lorem ipsum dolor sit"
 
 
+def test_ignore_eos_generates_exactly_max_tokens(client: openai.OpenAI) -> None:
+    """vLLM's ``ignore_eos`` (sent through ``extra_body``): a 12-token answer is stretched
+    to max_tokens, as serving benchmarks need for fixed output lengths."""
+    chunks = list(client.chat.completions.create(
+        model="quick", messages=MSG, max_tokens=30, stream=True,
+        stream_options={"include_usage": True}, extra_body={"ignore_eos": True}))
+    choices = [c.choices[0] for c in chunks if c.choices]
+    content = [c.delta.content for c in choices if c.delta.content]
+    assert len(content) == chunks[-1].usage.completion_tokens == 30
+    assert [c.finish_reason for c in choices if c.finish_reason] == ["length"]
+    plain = client.chat.completions.create(model="quick", messages=MSG, max_tokens=30)
+    assert plain.usage is not None and plain.usage.completion_tokens == 12
+
+
 def test_streaming_with_usage(client: openai.OpenAI) -> None:
     chunks = list(client.chat.completions.create(
         model="quick", messages=MSG, stream=True, stream_options={"include_usage": True}))
