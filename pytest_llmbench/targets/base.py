@@ -14,8 +14,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
-
 from pytest_llmbench.errors import LLMBenchError
 
 LOG_TAIL_LINES = 20
@@ -100,6 +98,8 @@ def wait_healthy(name: str, url: str, timeout: float, alive: Callable[[], str | 
                  log: str | None, interval: float = 0.2) -> float:
     """Poll ``url`` until it answers 2xx; returns the seconds it took. Raises TargetError
     with the log tail when the target exits first or ``timeout`` passes."""
+    import httpx  # noqa: PLC0415 - only runs with targets load it
+
     started = time.monotonic()
     last = "no answer yet"
     with httpx.Client(timeout=5.0, trust_env=False) as client:
@@ -123,6 +123,8 @@ def wait_healthy(name: str, url: str, timeout: float, alive: Callable[[], str | 
 
 def probe(endpoint: Endpoint, timeout: float = 3.0) -> str | None:
     """None when the target answers its health URL, else why not (for a failed request)."""
+    import httpx  # noqa: PLC0415 - only runs with targets load it
+
     url = endpoint.health_url or endpoint.url
     try:
         with httpx.Client(timeout=timeout, trust_env=False) as client:
