@@ -7,6 +7,7 @@ to the controller with the report and nothing can break execnet.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Generator
 from typing import Any
 
@@ -25,6 +26,12 @@ class LLMBenchWorker:
     def __init__(self, session: LLMBenchSession, sharded: bool) -> None:
         self.session = session
         self.sharded = sharded
+        self.outermost = not _RUNNING  # not a run started inside another (pytester inline)
+        _RUNNING.append(self)
+
+    @pytest.hookimpl
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        _RUNNING.remove(self)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -53,6 +60,8 @@ class LLMBenchWorker:
         else:
             prefetcher.add_lane(planned)
         bench.prefetcher = prefetcher
+        if self.outermost:
+            _freeze_collected()
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -108,6 +117,22 @@ class LLMBenchWorker:
 
 
 RESPONSE = pytest.StashKey[Completion]()
+
+
+_RUNNING: list[LLMBenchWorker] = []
+"""The workers of the pytest runs alive in this process (more than one: a nested run)."""
+
+
+def _freeze_collected() -> None:
+    """Move what collection made (items, suites, cases: alive all session) out of the
+    garbage collector's sight. Each item allocates a record and its calls, so collections
+    run often, and every full one (pytest's own at exit too) would walk all the items
+    again: about a sixth of a 10,000-item run. Objects made by the tests themselves are
+    collected as usual (pytest's unraisable-exception checks see them). What an earlier
+    run in this process froze is released first (``pytest.main`` called repeatedly)."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _is_suite_item(item: pytest.Item) -> bool:
