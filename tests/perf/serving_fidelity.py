@@ -192,7 +192,8 @@ def start_servers(args: argparse.Namespace, gl: Guidellm | None,
                    "or --mock-url URL of a running one)")
         return out
     url = url.rstrip("/")
-    spec = ModelSpec("vllm", MOCK_MODEL, settings={"base_url": url + "/v1"})
+    base = url + ("/v1" if args.mock_provider == "vllm" else "")
+    spec = ModelSpec(args.mock_provider, MOCK_MODEL, settings={"base_url": base})
     out.append(Server("guidellm-mock", url, MOCK_MODEL, spec, {}))
     return out
 
@@ -256,6 +257,9 @@ def main() -> None:
                         help="a virtual environment with guidellm 0.8.1: start its mock server "
                              "and run guidellm itself next to ours")
     parser.add_argument("--mock-url", help="a running guidellm mock server (model mock-model)")
+    parser.add_argument("--mock-provider", choices=("vllm", "sim"), default="vllm",
+                        help="our provider on the mock server: vllm (the OpenAI SDK, as a user "
+                             "would) or sim (the same wire format read with bare httpx)")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     with contextlib.ExitStack() as stack:
