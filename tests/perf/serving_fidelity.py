@@ -174,10 +174,14 @@ def start_servers(args: argparse.Namespace, gl: Guidellm | None,
                   stack: contextlib.ExitStack) -> list[Server | str]:
     """The simulator, and guidellm's mock server (started, or at ``--mock-url``), or a
     one-line reason why it is skipped."""
-    sim = start_sim_process(port=0, config=SIM)
-    stack.callback(sim.stop)
-    out: list[Server | str] = [Server("sim", sim.base_url, "perf", ModelSpec("sim", "perf"),
-                                      {"sim_url": sim.base_url})]
+    out: list[Server | str] = []
+    if "sim" in args.servers:
+        sim = start_sim_process(port=0, config=SIM)
+        stack.callback(sim.stop)
+        out.append(Server("sim", sim.base_url, "perf", ModelSpec("sim", "perf"),
+                          {"sim_url": sim.base_url}))
+    if "mock" not in args.servers:
+        return out
     url = args.mock_url
     if url is None and gl is not None:
         try:
@@ -253,6 +257,8 @@ def main() -> None:
     parser.add_argument("--levels", default="1,16,64,256")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per client and level (medians of their figures are shown)")
+    parser.add_argument("--servers", default="sim,mock",
+                        help="sim (the project's simulator), mock (guidellm's mock server)")
     parser.add_argument("--guidellm", type=Path, metavar="VENV",
                         help="a virtual environment with guidellm 0.8.1: start its mock server "
                              "and run guidellm itself next to ours")
