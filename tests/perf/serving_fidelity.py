@@ -95,7 +95,8 @@ def middle(runs: list[Figures]) -> Figures | None:
     """Per-figure medians over repeated runs."""
     if not runs:
         return None
-    notes = "; ".join(sorted({r.note for r in runs if r.note}))
+    flagged = [r.note for r in runs if r.note]
+    notes = f"ours unreliable in {len(flagged)}/{len(runs)} runs ({flagged[0]})" if flagged else ""
     return Figures(*(statistics.median(getattr(r, f) for r in runs)
                      for f in ("ttft_p50", "itl_p50", "req_s", "cpu_ms_per_req")), notes)
 
@@ -159,7 +160,7 @@ def ours(server: Server, suite_path: Path, level: int, count: int, warmup: int) 
     harness = result.harness
     return Figures(s["ttft_ms"]["p50"], s["itl_ms"]["p50"], s["request_throughput"],
                    harness["cpu_s"] / max(1, s["completed"]) * 1000,
-                   f"ours unreliable: {harness['unreliable']}" if harness["unreliable"] else "")
+                   harness["unreliable"] or "")
 
 
 def guidellm_figures(gl: Guidellm, server: Server, level: int,
