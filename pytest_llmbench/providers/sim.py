@@ -61,12 +61,17 @@ class SimProvider:
     async def _read(self, resp: httpx.Response, clock: StreamClock, prompt: str) -> Completion:
         usage: dict[str, Any] | None = None
         finish = None
+        done = False
+        # read to the end of the body even after [DONE]: httpx keeps a connection for
+        # the next request only when its response was read to the end, and a new
+        # connection per request would land in the next request's TTFT
         async for line in resp.aiter_lines():
-            if not line.startswith("data:"):
+            if done or not line.startswith("data:"):
                 continue
             data = line[5:].strip()
             if data == "[DONE]":
-                break
+                done = True
+                continue
             chunk = json.loads(data)
             if "error" in chunk:
                 error = chunk["error"]

@@ -1,38 +1,50 @@
 """Do our serving figures match what a minimal raw client sees? (a script, not a test)
 
-Starts the simulator with a ``perf`` model (TTFT 100 ms, ITL 10 ms, 128 output
-tokens) and, at each concurrency level, runs two closed-loop clients in turn
-against it in the same run (alternating which goes first): pytest-llmbench's load generator
-(``serving.load.LoadRunner`` through the ``sim:`` provider) and a minimal raw
-async httpx client written here (one SSE stream per request, ``perf_counter``
-stamps, TTFT at the first content chunk, ITL = pooled gaps between content
-chunks). Both first send one warm-up wave that is left out. Printed per
-level: TTFT and ITL medians of both and their differences (target: within
-2 ms), request throughput ratio ours / raw (target >= 0.95), each client's
-CPU time per request, and our harness flag. Misses are flagged, never
-asserted; exit status is 0. Run it on an otherwise idle machine.
+On two servers, the project's simulator and guidellm's mock server, each set
+to TTFT 100 ms, ITL 10 ms and 128 output tokens, and at each concurrency
+level, it runs in turn in the same run (rotating which goes first): our load
+generator (``serving.load.LoadRunner``: the ``sim:`` provider on the simulator,
+the OpenAI SDK provider ``vllm:`` on the mock server, as a user would), a
+minimal raw async httpx client written here (one SSE stream per request,
+``perf_counter`` stamps, TTFT at the first content chunk, ITL = pooled gaps
+between content chunks) and, with ``--guidellm VENV``, guidellm 0.8.1 itself.
+Ours and the raw client first send one warm-up wave that is left out;
+guidellm sends the same prompts, as many in all, with no warm-up phase. Printed per
+server and level: TTFT and ITL medians of each (guidellm's ITL is the median of
+per-request means, its own definition), our difference to the raw client
+(target: within 2 ms, and no farther than guidellm's, 0.5 ms counting as a
+tie), request throughput ratio ours / raw (target >= 0.95) and CPU ms per
+request of each. Misses are flagged, never asserted; exit status is 0.
+``--mock-provider sim`` reads the mock server with the ``sim:`` provider's
+bare-httpx parsing instead of the OpenAI SDK; ``--servers`` picks the servers.
 
-    .venv/bin/python tests/perf/serving_fidelity.py              # c = 1, 16, 64
-    .venv/bin/python tests/perf/serving_fidelity.py --levels 1,16,64,256 --repeat 3
+guidellm is no dependency (torch, about 6 GB): install it in a venv of its own
+(``python3 -m venv /work/guidellm-venv && /work/guidellm-venv/bin/pip install
+guidellm==0.8.1``). Without ``--guidellm`` the mock server is used only when
+``--mock-url`` names a running one; otherwise that server is skipped.
 
-guidellm is not compared here: its install pulls torch and transformers (about
-6 GB, see shared/reference/perf_anchors.md) and it needs a locally trained
-tokenizer; its published figures on this server type are in that file.
+    .venv/bin/python tests/perf/serving_fidelity.py                  # c = 1, 16, 64, 256
+    .venv/bin/python tests/perf/serving_fidelity.py --guidellm /work/guidellm-venv --repeat 3
+    .venv/bin/python tests/perf/serving_fidelity.py --levels 16 --mock-url http://127.0.0.1:8765
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+from guidellm_side import MOCK_MODEL, Guidellm
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.serving.load import LoadRunner, point_seed, prompts_for
@@ -40,12 +52,13 @@ from pytest_llmbench.serving.metrics import summarize
 from pytest_llmbench.serving.scenario import Point, load_serving_suite
 from pytest_llmbench.sim import start_sim_process
 
-TTFT_MS, ITL_MS, TOKENS = 100, 10, 128
+TTFT_MS, ITL_MS, TOKENS, PROMPT_TOKENS = 100, 10, 128, 128
+NOISE_MS = 0.5  # a difference to the raw client this small counts as a tie with guidellm
 SIM = {"models": {"perf": {"policy": "lorem", "ttft_ms": TTFT_MS, "itl_ms": ITL_MS,
                            "output_tokens": TOKENS}}}
 SUITE = f"""kind: serving
 name: fidelity
-prompts: {{input_tokens: 128}}
+prompts: {{input_tokens: {PROMPT_TOKENS}}}
 max_tokens: {TOKENS}
 scenarios: [{{concurrency: 1, requests: 1}}]
 harness: {{max_cpu: 0.8, max_loop_lag_ms: 20}}
@@ -61,16 +74,31 @@ class Figures:
     note: str = ""
 
 
-def same_prompts(suite_path: Path, level: int, count: int) -> list[list[dict[str, str]]]:
+@dataclass
+class Server:
+    """One server under test: where it listens and the model spec our runner uses."""
+
+    name: str
+    base_url: str
+    model: str
+    spec: ModelSpec
+    context: dict[str, Any]
+
+
+def same_prompts(suite_path: Path, server: Server, level: int, count: int
+                 ) -> list[list[dict[str, str]]]:
     """The prompts our generator sends at this level, so both clients send the same."""
     suite = load_serving_suite(suite_path)
     point = Point(id=f"c{level}", concurrency=level, requests=count)
-    return prompts_for(suite, count, random.Random(point_seed(suite, "sim:perf", point)))
+    return prompts_for(suite, count, random.Random(point_seed(suite, server.spec.name, point)))
 
 
-def middle(runs: list[Figures]) -> Figures:
+def middle(runs: list[Figures]) -> Figures | None:
     """Per-figure medians over repeated runs."""
-    notes = "; ".join(sorted({r.note for r in runs if r.note}))
+    if not runs:
+        return None
+    flagged = [r.note for r in runs if r.note]
+    notes = f"ours unreliable in {len(flagged)}/{len(runs)} runs ({flagged[0]})" if flagged else ""
     return Figures(*(statistics.median(getattr(r, f) for r in runs)
                      for f in ("ttft_p50", "itl_p50", "req_s", "cpu_ms_per_req")), notes)
 
@@ -79,10 +107,10 @@ def requests_for(level: int) -> int:
     return max(10, level * 4)
 
 
-async def raw_client(url: str, level: int, count: int, warmup: int,
+async def raw_client(url: str, model: str, level: int, count: int, warmup: int,
                      prompts: list[list[dict[str, str]]]) -> Figures:
     """The reference: a bare closed loop of ``level`` streams sending ``prompts``."""
-    body = {"model": "perf", "max_tokens": TOKENS, "stream": True,
+    body = {"model": model, "max_tokens": TOKENS, "stream": True,
             "stream_options": {"include_usage": True}}
     ttfts: list[float] = []
     gaps: list[float] = []
@@ -126,60 +154,140 @@ async def raw_client(url: str, level: int, count: int, warmup: int,
                    len(ttfts) / wall, cpu / count * 1000)
 
 
-def ours(base_url: str, suite_path: Path, level: int, count: int, warmup: int) -> Figures:
+def ours(server: Server, suite_path: Path, level: int, count: int, warmup: int) -> Figures:
     suite = load_serving_suite(suite_path)
     point = Point(id=f"c{level}", concurrency=level, requests=count, warmup=warmup)
-    result = LoadRunner(ModelSpec("sim", "perf"), {"sim_url": base_url}).run(suite, point)
+    result = LoadRunner(server.spec, server.context).run(suite, point)
     s = summarize(result.window)
     harness = result.harness
     return Figures(s["ttft_ms"]["p50"], s["itl_ms"]["p50"], s["request_throughput"],
                    harness["cpu_s"] / max(1, s["completed"]) * 1000,
-                   f"unreliable: {harness['unreliable']}" if harness["unreliable"] else "")
+                   harness["unreliable"] or "")
+
+
+def guidellm_figures(gl: Guidellm, server: Server, level: int,
+                     prompts: list[list[dict[str, str]]]) -> Figures:
+    run = gl.run(server.base_url, server.model, level, [m[-1]["content"] for m in prompts],
+                 TOKENS)
+    return Figures(run.ttft_p50, run.itl_p50, run.req_s,
+                   run.cpu_s / max(1, run.requests) * 1000)
+
+
+def start_servers(args: argparse.Namespace, gl: Guidellm | None,
+                  stack: contextlib.ExitStack) -> list[Server | str]:
+    """The simulator, and guidellm's mock server (started, or at ``--mock-url``), or a
+    one-line reason why it is skipped."""
+    out: list[Server | str] = []
+    if "sim" in args.servers:
+        sim = start_sim_process(port=0, config=SIM)
+        stack.callback(sim.stop)
+        out.append(Server("sim", sim.base_url, "perf", ModelSpec("sim", "perf"),
+                          {"sim_url": sim.base_url}))
+    if "mock" not in args.servers:
+        return out
+    url = args.mock_url
+    if url is None and gl is not None:
+        try:
+            mock = gl.start_mock(TTFT_MS, ITL_MS, TOKENS)
+        except RuntimeError as exc:
+            out.append(f"guidellm-mock: skipped, it did not start: {exc}")
+            return out
+        stack.callback(mock.stop)
+        url = mock.base_url
+    if url is None:
+        out.append("guidellm-mock: skipped (give --guidellm VENV to start it, "
+                   "or --mock-url URL of a running one)")
+        return out
+    url = url.rstrip("/")
+    base = url + ("/v1" if args.mock_provider == "vllm" else "")
+    spec = ModelSpec(args.mock_provider, MOCK_MODEL, settings={"base_url": base})
+    out.append(Server("guidellm-mock", url, MOCK_MODEL, spec, {}))
+    return out
+
+
+def measure(server: Server, suite_path: Path, level: int, repeat: int,
+            gl: Guidellm | None) -> dict[str, Figures | None]:
+    """Every client ``repeat`` times at one level, rotating which goes first."""
+    count, warmup = requests_for(level), level
+    url = server.base_url + "/v1/chat/completions"
+    prompts = same_prompts(suite_path, server, level, count + warmup)
+    clients: dict[str, Callable[[], Figures]] = {
+        "raw": lambda: asyncio.run(raw_client(url, server.model, level, count, warmup, prompts)),
+        "ours": lambda: ours(server, suite_path, level, count, warmup),
+    }
+    if gl is not None:
+        clients["guidellm"] = lambda: guidellm_figures(gl, server, level, prompts)
+    runs: dict[str, list[Figures]] = {name: [] for name in clients}
+    names = list(clients)
+    for rep in range(repeat):
+        for name in names[rep % len(names):] + names[:rep % len(names)]:
+            try:
+                runs[name].append(clients[name]())
+            except Exception as exc:  # noqa: BLE001 - one failed client is a line, not a crash
+                print(f"  {server.name} c={level} {name}: failed: {type(exc).__name__}: {exc}")
+    return {name: middle(r) for name, r in runs.items()}
+
+
+def tie_or_closer(ours_off: float, theirs_off: float) -> bool:
+    """Ours is at least as close to the raw client as guidellm, or within noise of it."""
+    return abs(ours_off) <= max(NOISE_MS, abs(theirs_off))
+
+
+def row(server: str, level: int, got: dict[str, Figures | None]) -> str:
+    mine, raw, gl = got["ours"], got["raw"], got.get("guidellm")
+    if mine is None or raw is None:
+        return f"{server:<13} {level:>4} | no figures (a client failed)"
+
+    def cell(attr: str, fmt: str) -> str:
+        values = [getattr(f, attr) if f else None for f in (mine, raw, gl)]
+        return "/".join("-" if v is None else format(v, fmt) for v in values)
+
+    d_ttft, d_itl = mine.ttft_p50 - raw.ttft_p50, mine.itl_p50 - raw.itl_p50
+    ratio = mine.req_s / raw.req_s
+    checks = [("TTFT", abs(d_ttft) <= 2), ("ITL", abs(d_itl) <= 2), ("throughput", ratio >= 0.95)]
+    if gl is not None:  # closer to raw than guidellm, or both within noise of it
+        checks += [("TTFT vs guidellm", tie_or_closer(d_ttft, gl.ttft_p50 - raw.ttft_p50)),
+                   ("ITL vs guidellm", tie_or_closer(d_itl, gl.itl_p50 - raw.itl_p50))]
+    misses = [name for name, ok in checks if not ok]
+    verdict = "ok" if not misses else "MISS " + ",".join(misses)
+    return (f"{server:<13} {level:>4} | {cell('ttft_p50', '.1f'):>17} {d_ttft:>+6.2f} | "
+            f"{cell('itl_p50', '.2f'):>17} {d_itl:>+6.2f} | {cell('req_s', '.2f'):>17} "
+            f"{ratio:>6.3f} | {cell('cpu_ms_per_req', '.1f'):>16} | {verdict} {mine.note}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--levels", default="1,16,64")
+    parser.add_argument("--levels", default="1,16,64,256")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per client and level (medians of their figures are shown)")
+    parser.add_argument("--servers", default="sim,mock",
+                        help="sim (the project's simulator), mock (guidellm's mock server)")
+    parser.add_argument("--guidellm", type=Path, metavar="VENV",
+                        help="a virtual environment with guidellm 0.8.1: start its mock server "
+                             "and run guidellm itself next to ours")
+    parser.add_argument("--mock-url", help="a running guidellm mock server (model mock-model)")
+    parser.add_argument("--mock-provider", choices=("vllm", "sim"), default="vllm",
+                        help="our provider on the mock server: vllm (the OpenAI SDK, as a user "
+                             "would) or sim (the same wire format read with bare httpx)")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
-    sim = start_sim_process(port=0, config=SIM)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            suite_path = Path(tmp) / "fidelity.yaml"
-            suite_path.write_text(SUITE)
-            print(f"simulator TTFT {TTFT_MS} ms, ITL {ITL_MS} ms, {TOKENS} tokens; "
-                  f"closed loop, warm-up wave excluded")
-            print(f"{'c':>4} {'n':>5} | {'TTFT p50 ours/raw ms':>22} {'d':>6} | "
-                  f"{'ITL p50 ours/raw ms':>20} {'d':>6} | {'req/s ours/raw':>16} {'ratio':>6} | "
-                  f"{'CPU ms/req ours/raw':>20}  verdict")
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        gl = Guidellm(args.guidellm, tmp) if args.guidellm else None
+        suite_path = tmp / "fidelity.yaml"
+        suite_path.write_text(SUITE)
+        servers = start_servers(args, gl, stack)
+        print(f"servers: TTFT {TTFT_MS} ms, ITL {ITL_MS} ms, {TOKENS} tokens; closed loop; "
+              f"medians over {args.repeat} run(s); cells ours/raw/guidellm")
+        print(f"{'server':<13} {'c':>4} | {'TTFT p50 ms':>17} {'d':>6} | {'ITL p50 ms':>17} "
+              f"{'d':>6} | {'req/s':>17} {'ratio':>6} | {'CPU ms/req':>16} | verdict")
+        for server in servers:
+            if isinstance(server, str):
+                print(server)
+                continue
             for level in levels:
-                count = requests_for(level)
-                warmup = level
-                raws, mines = [], []
-                for rep in range(args.repeat):  # alternate which client goes first
-                    for who in (("raw", "ours") if rep % 2 == 0 else ("ours", "raw")):
-                        if who == "raw":
-                            raws.append(asyncio.run(raw_client(
-                                sim.base_url + "/v1/chat/completions", level, count, warmup,
-                                same_prompts(suite_path, level, count + warmup))))
-                        else:
-                            mines.append(ours(sim.base_url, suite_path, level, count, warmup))
-                raw, mine = middle(raws), middle(mines)
-                d_ttft, d_itl = mine.ttft_p50 - raw.ttft_p50, mine.itl_p50 - raw.itl_p50
-                ratio = mine.req_s / raw.req_s
-                misses = [name for name, ok in (("TTFT", abs(d_ttft) <= 2),
-                                                ("ITL", abs(d_itl) <= 2),
-                                                ("throughput", ratio >= 0.95)) if not ok]
-                verdict = "ok" if not misses else "MISS " + ",".join(misses)
-                print(f"{level:>4} {count:>5} | {mine.ttft_p50:>10.2f}/{raw.ttft_p50:<10.2f}"
-                      f" {d_ttft:>+6.2f} | {mine.itl_p50:>9.2f}/{raw.itl_p50:<9.2f}"
-                      f" {d_itl:>+6.2f} | {mine.req_s:>7.2f}/{raw.req_s:<7.2f}  {ratio:>6.3f}"
-                      f" | {mine.cpu_ms_per_req:>9.2f}/{raw.cpu_ms_per_req:<9.2f}  {verdict}"
-                      f" {mine.note}")
-    finally:
-        sim.stop()
+                got = measure(server, suite_path, level, args.repeat, gl)
+                print(row(server.name, level, got), flush=True)
 
 
 if __name__ == "__main__":
