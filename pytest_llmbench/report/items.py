@@ -79,7 +79,12 @@ class ItemChunks:
         return value
 
     def _nested(self, value: Any, depth: int = 0) -> Any:
-        if isinstance(value, dict) and all(  # the common case, kept as is: flat and short
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is str:
+            return self._clip(value)
+        if kind is dict and all(  # the common case, kept as is: flat and short
                 type(v) in _SCALARS or (type(v) is str and len(v) <= self.max_text)
                 for v in value.values()):
             return value

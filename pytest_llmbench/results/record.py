@@ -58,7 +58,7 @@ class Record:
     schema: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in FIELD_NAMES}
+        return dict(self.__dict__)  # the fields, in FIELD_NAMES order (set only by __init__)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
