@@ -9,15 +9,22 @@ import pytest
 from pytest_llmbench.sim import start_sim_process
 from tests.report.conftest import chromium as chromium  # the report tests' fixture
 
-PERF = {"models": {"perf": {"policy": "lorem", "ttft_ms": 20, "itl_ms": 2,
-                            "output_tokens": "max_tokens"}}}
+
+def perf_config(ttft_ms: float) -> dict[str, object]:
+    """A ``perf`` model with this TTFT, 2 ms ITL, talking until max_tokens."""
+    return {"models": {"perf": {"policy": "lorem", "ttft_ms": ttft_ms, "itl_ms": 2,
+                                "output_tokens": "max_tokens"}}}
+
+
+def running_sim(ttft_ms: float) -> Iterator[object]:
+    process = start_sim_process(port=0, config=perf_config(ttft_ms))
+    yield process
+    process.stop()
 
 
 @pytest.fixture(scope="session")
 def perf_sim() -> Iterator[object]:
-    process = start_sim_process(port=0, config=PERF)
-    yield process
-    process.stop()
+    yield from running_sim(20)
 
 
 @pytest.fixture

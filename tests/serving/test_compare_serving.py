@@ -11,7 +11,7 @@ import pytest
 
 from pytest_llmbench.cli import main
 from pytest_llmbench.results.ranktest import mann_whitney
-from pytest_llmbench.sim import start_sim_process
+from tests.serving.conftest import running_sim
 
 SUITE = """\
 kind: serving
@@ -23,15 +23,9 @@ harness: {max_loop_lag_ms: 1000, max_cpu: 4}
 scenarios:
   - concurrency: [4]
 """
-SLOW = {"models": {"perf": {"policy": "lorem", "ttft_ms": 80, "itl_ms": 2,
-                            "output_tokens": "max_tokens"}}}
-
-
 @pytest.fixture(scope="module")
 def slow_sim() -> Iterator[object]:
-    process = start_sim_process(port=0, config=SLOW)
-    yield process
-    process.stop()
+    yield from running_sim(80)
 
 
 def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, url: str, run_id: str,
