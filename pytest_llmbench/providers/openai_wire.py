@@ -31,8 +31,6 @@ _KINDS = {400: "bad_request", 401: "auth", 402: "auth", 403: "auth", 404: "not_f
 _TYPES = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError",
           404: "NotFoundError", 408: "APITimeoutError", 422: "UnprocessableEntityError",
           429: "RateLimitError"}
-_SDK_ONLY = ("extra_body", "extra_headers", "extra_query", "timeout")
-"""Request options the SDK takes as arguments but never sends as JSON fields."""
 
 
 async def stream_chat(client: httpx.AsyncClient, url: str, body: dict[str, Any], *,
@@ -148,8 +146,7 @@ class OpenAIWireProvider:
         extra_body = params.pop("extra_body", None) or {}
         headers = {**self.headers, **(params.pop("extra_headers", None) or {})}
         query = params.pop("extra_query", None) or None
-        for name in _SDK_ONLY:
-            params.pop(name, None)
+        params.pop("timeout", None)  # an SDK call option, never a JSON field
         body: dict[str, Any] = {"model": self.spec.api_model, "messages": request.messages,
                                 "stream": True, **params}
         if self.include_usage:
