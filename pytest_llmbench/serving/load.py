@@ -22,6 +22,8 @@ from typing import Any
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.providers.base import ChatRequest, Provider, get_factory
+from pytest_llmbench.providers.hosts import HOSTS
+from pytest_llmbench.providers.openai_wire import OpenAIWireProvider
 from pytest_llmbench.serving.metrics import RequestSample, Window
 from pytest_llmbench.serving.monitor import HarnessMonitor
 from pytest_llmbench.serving.scenario import Point, ServingSuite
@@ -88,7 +90,7 @@ class LoadRunner:
         return asyncio.run(self._run(suite, point))
 
     async def _run(self, suite: ServingSuite, point: Point) -> PointResult:
-        provider: Provider = get_factory(self.spec.provider)(self.spec, self.context)
+        provider = self._provider(suite, point)
         seed = point_seed(suite, self.spec.name, point)
         rng = random.Random(seed)
         params = request_params(self.spec, suite)
@@ -115,6 +117,14 @@ class LoadRunner:
             await provider.aclose()
         return PointResult(Window(samples, duration), point.warmup,
                            monitor.report(suite.harness))
+
+    def _provider(self, suite: ServingSuite, point: Point) -> Provider:
+        """The provider that sends the load: OpenAI-chat hosts are read with plain httpx
+        (``client: raw``, the default) rather than the SDK, whose per-chunk objects cost
+        client CPU that shows up as TTFT under load; its pool fits the point."""
+        if suite.client == "raw" and self.spec.provider in HOSTS:
+            return OpenAIWireProvider(self.spec, point.concurrency or point.max_concurrency)
+        return get_factory(self.spec.provider)(self.spec, self.context)
 
     async def _one(self, provider: Provider, messages: list[dict[str, str]],
                    params: dict[str, Any], start: float, wait: float = 0.0) -> RequestSample:

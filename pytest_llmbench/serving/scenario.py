@@ -29,7 +29,8 @@ RATIO_METRICS = ("error_rate",)
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 _SLO = re.compile(r"^\s*([a-z_0-9]+)\s*(<=|<|>=|>)\s*([0-9.eE+-]+)\s*([a-z/]*)\s*$")
 _TOP_KEYS = {"kind", "name", "scenarios", "prompts", "max_tokens", "ignore_eos", "requests",
-             "duration", "warmup", "slo", "seed", "params", "harness", "max_concurrency"}
+             "duration", "warmup", "slo", "seed", "params", "harness", "max_concurrency",
+             "client"}
 _SCENARIO_KEYS = {"concurrency", "rate", "arrival", "requests", "duration", "warmup", "slo",
                   "max_concurrency", "name"}
 
@@ -101,6 +102,8 @@ class ServingSuite:
     params: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     harness: Harness = Harness()
+    client: str = "raw"
+    """How OpenAI-chat providers are loaded: ``raw`` (plain httpx) or ``sdk`` (the SDK)."""
 
 
 def is_serving_text(head: bytes) -> bool:
@@ -154,7 +157,10 @@ class _Parser:
         params = d.get("params", {})
         if not isinstance(params, dict):
             raise self.fail(d, "params", "params must be a mapping")
-        return ServingSuite(name=name, path=self.path, points=points,
+        client = d.get("client", "raw")
+        if client not in ("raw", "sdk"):
+            raise self.fail(d, "client", f"client must be raw or sdk, not {client!r}")
+        return ServingSuite(name=name, path=self.path, points=points, client=client,
                             prompts=self._prompts(d), max_tokens=max_tokens,
                             ignore_eos=bool(d.get("ignore_eos", False)), params=dict(params),
                             seed=self._int(d, "seed", 0, minimum=0), harness=self._harness(d))

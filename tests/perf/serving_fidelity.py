@@ -4,7 +4,8 @@ On two servers, the project's simulator and guidellm's mock server, each set
 to TTFT 100 ms, ITL 10 ms and 128 output tokens, and at each concurrency
 level, it runs in turn in the same run (rotating which goes first): our load
 generator (``serving.load.LoadRunner``: the ``sim:`` provider on the simulator,
-the OpenAI SDK provider ``vllm:`` on the mock server, as a user would), a
+``vllm:`` on the mock server, as a user would, read with plain httpx or, with
+``--client sdk``, through the OpenAI SDK), a
 minimal raw async httpx client written here (one SSE stream per request,
 ``perf_counter`` stamps, TTFT at the first content chunk, ITL = pooled gaps
 between content chunks) and, with ``--guidellm VENV``, guidellm 0.8.1 itself.
@@ -15,8 +16,8 @@ per-request means, its own definition), our difference to the raw client
 (target: within 2 ms, and no farther than guidellm's, 0.5 ms counting as a
 tie), request throughput ratio ours / raw (target >= 0.95) and CPU ms per
 request of each. Misses are flagged, never asserted; exit status is 0.
-``--mock-provider sim`` reads the mock server with the ``sim:`` provider's
-bare-httpx parsing instead of the OpenAI SDK; ``--servers`` picks the servers.
+``--mock-provider sim`` reads the mock server with the ``sim:`` provider instead
+of ``vllm:``; ``--servers`` picks the servers.
 
 guidellm is no dependency (torch, about 6 GB): install it in a venv of its own
 (``python3 -m venv /work/guidellm-venv && /work/guidellm-venv/bin/pip install
@@ -62,7 +63,7 @@ prompts: {{input_tokens: {PROMPT_TOKENS}}}
 max_tokens: {TOKENS}
 scenarios: [{{concurrency: 1, requests: 1}}]
 harness: {{max_cpu: 0.8, max_loop_lag_ms: 20}}
-"""
+"""  # + the suite's client: key (--client)
 
 
 @dataclass
@@ -267,15 +268,17 @@ def main() -> None:
                              "and run guidellm itself next to ours")
     parser.add_argument("--mock-url", help="a running guidellm mock server (model mock-model)")
     parser.add_argument("--mock-provider", choices=("vllm", "sim"), default="vllm",
-                        help="our provider on the mock server: vllm (the OpenAI SDK, as a user "
-                             "would) or sim (the same wire format read with bare httpx)")
+                        help="our provider on the mock server: vllm (as a user would) or sim")
+    parser.add_argument("--client", choices=("raw", "sdk"), default="raw",
+                        help="the serving suite's client: for vllm: plain httpx (raw, the "
+                             "default) or the OpenAI SDK")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         gl = Guidellm(args.guidellm, tmp) if args.guidellm else None
         suite_path = tmp / "fidelity.yaml"
-        suite_path.write_text(SUITE)
+        suite_path.write_text(SUITE + f"client: {args.client}\n")
         servers = start_servers(args, gl, stack)
         print(f"servers: TTFT {TTFT_MS} ms, ITL {ITL_MS} ms, {TOKENS} tokens; closed loop; "
               f"medians over {args.repeat} run(s); cells ours/raw/guidellm")
