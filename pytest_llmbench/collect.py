@@ -6,7 +6,7 @@ holding one test function named after the suite, and it makes one ordinary
 autouse fixtures, markers, ``-k``, ``--lf`` and JUnit XML all work, with one
 readable id per item: ``gsm8k[openai:gpt-4o/q0017]``. The item's model and case
 ride in its stash instead of a pytest parameter: a parameter costs every item a
-pseudo-fixture set up and torn down, about a third of pytest's own time per test.
+pseudo-fixture set up and torn down, about a quarter of pytest's own time per test.
 Python benchmark functions are parametrized over (model, case) as usual.
 """
 
