@@ -64,10 +64,7 @@ class SuiteFile(pytest.Module):
         except LLMBenchError as exc:
             session.suite_errors.add(self.nodeid)
             raise self.CollectError(str(exc)) from None
-        module = types.ModuleType(self.path.stem)
-        module.__file__ = str(self.path)
-        setattr(module, self.suite.name, suite_test)
-        return module
+        return synthetic_module(self.path, self.suite.name, suite_test)
 
     def collect(self) -> list[pytest.Item | pytest.Collector]:
         """One Function per (model x variant x case), sharing one fixture closure."""
@@ -122,9 +119,14 @@ def _unavailable_module(path: Path, exc: DatasetUnavailable) -> types.ModuleType
     def dataset_unavailable() -> None:
         """Placeholder for a suite whose dataset is unavailable."""
 
+    return synthetic_module(path, _UNAVAILABLE, dataset_unavailable)
+
+
+def synthetic_module(path: Path, name: str, function: Any) -> types.ModuleType:
+    """The module object a YAML file is collected as: one test function, ``name``."""
     module = types.ModuleType(path.stem)
     module.__file__ = str(path)
-    setattr(module, _UNAVAILABLE, dataset_unavailable)
+    setattr(module, name, function)
     return module
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from pytest_llmbench.collect import synthetic_module
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.results.record import Record
@@ -67,10 +68,7 @@ class ServingFile(pytest.Module):
         except LLMBenchError as exc:
             session.suite_errors.add(self.nodeid)
             raise self.CollectError(str(exc)) from None
-        module = types.ModuleType(self.path.stem)
-        module.__file__ = str(self.path)
-        setattr(module, self.suite.name, serving_test)
-        return module
+        return synthetic_module(self.path, self.suite.name, serving_test)
 
     def istestfunction(self, obj: object, name: str) -> bool:
         return self.suite is not None and name == self.suite.name

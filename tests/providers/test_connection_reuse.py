@@ -16,36 +16,16 @@ from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.providers.base import ChatRequest, get_factory
 from pytest_llmbench.sim import SimServer
 from tests.providers.conftest import spec_for
+from tests.relay import start_relay
 
 HI = [{"role": "user", "content": "What is the capital of France?"}]
-
-
-async def _relay(target_port: int, accepted: list[int]) -> asyncio.Server:
-    """A relay on a free port that forwards bytes both ways and counts connections."""
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(1)
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    return await asyncio.start_server(handle, "127.0.0.1", 0)
 
 
 @pytest.mark.parametrize("provider", ["sim", "openai-compatible", "anthropic"])
 def test_streamed_calls_in_a_row_use_one_connection(sim: SimServer, provider: str) -> None:
     async def go() -> int:
-        accepted: list[int] = []
-        relay = await _relay(int(sim.base_url.rsplit(":", 1)[1]), accepted)
+        accepted: list[bytearray] = []
+        relay = await start_relay(int(sim.base_url.rsplit(":", 1)[1]), accepted)
         url = f"http://127.0.0.1:{relay.sockets[0].getsockname()[1]}"
         if provider == "sim":
             spec = ModelSpec("sim", "default", settings={"base_url": url})

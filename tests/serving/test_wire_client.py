@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.conftest import read_records
+from tests.relay import start_relay
 
 SUITE = """\
 kind: serving
@@ -67,26 +68,7 @@ def relay(perf_sim: object) -> Iterator[Relay]:
     port = int(perf_sim.base_url.rsplit(":", 1)[1])  # type: ignore[attr-defined]
     loop = asyncio.new_event_loop()
     record = Relay("")
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                   keep: bytearray | None) -> None:
-        try:
-            while data := await reader.read(65536):
-                if keep is not None:
-                    keep += data
-                writer.write(data)
-                await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        record.sent.append(keep := bytearray())
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
-        await asyncio.gather(pipe(reader, up_writer, keep), pipe(up_reader, writer, None))
-
-    server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", 0))
+    server = loop.run_until_complete(start_relay(port, record.sent))
     record.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
