@@ -25,8 +25,14 @@ _VERSIONED = ("pytest-llmbench", "pytest", "pytest-xdist", "openai", "anthropic"
 
 
 def new_run_id() -> str:
-    """Time-sortable and unique: ``20261123-142530-3f9a``."""
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+    """Time-sortable to the millisecond and unique: ``20261123-142530.123-3f9a``.
+
+    Milliseconds keep runs started within one second (``llmbench watch`` with a
+    short interval, CI matrix jobs) in the order they started.
+    """
+    now = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    return f"{stamp}.{int(now * 1000) % 1000:03d}-{secrets.token_hex(2)}"
 
 
 def resolve_run(base: Path, name: str) -> Path:
