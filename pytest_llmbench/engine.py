@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,6 +47,9 @@ class Engine:
         self._failed: dict[str, LLMBenchError] = {}
         self._loop = asyncio.new_event_loop()
         self._semaphore: asyncio.Semaphore | None = None
+        self._queue: deque[tuple[ChatRequest, Future[Completion]]] = deque()
+        self._active = 0
+        self._max_active = 4 * concurrency
         self._thread = threading.Thread(target=self._loop.run_forever, name="llmbench-engine",
                                         daemon=True)
         self._thread.start()
@@ -71,10 +75,25 @@ class Engine:
     def _start(self, batch: list[tuple[ChatRequest, Future[Completion]]]) -> None:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
-        for request, future in batch:
+        self._queue.extend(batch)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Start queued calls while fewer than 4 x concurrency are started. Callers may
+        submit far ahead in one cheap hop; only started calls book budget and wait for a
+        concurrency slot (released during a retry's backoff), and a queued one can still
+        be cancelled."""
+        while self._queue and self._active < self._max_active:
+            request, future = self._queue.popleft()
             if future.set_running_or_notify_cancel():
+                self._active += 1
                 task = self._loop.create_task(self._run(request))
-                task.add_done_callback(lambda t, f=future: _settle(t, f))
+                task.add_done_callback(lambda t, f=future: self._finished(t, f))
+
+    def _finished(self, task: asyncio.Task[Completion], future: Future[Completion]) -> None:
+        self._active -= 1
+        _settle(task, future)
+        self._dispatch()
 
     async def _run(self, request: ChatRequest) -> Completion:
         """A stored answer (cache, replay), else a call within the budget, stored after."""

@@ -18,6 +18,18 @@ from pytest_llmbench.providers.base import ChatRequest, Completion
 
 Pending = tuple[list[ChatRequest], list[Future[Completion]]]
 
+MIN_LOOKAHEAD = 256
+"""Items submitted ahead at the least, whatever the concurrency. Each top-up is one hop to
+the engine thread, which then has to win the GIL from pytest's thread a few times (up to
+the 5 ms switch interval each) to start and settle the batch; with small batches of fast
+calls pytest ends up waiting for those hand-offs. Queued requests wait for a concurrency
+slot, so only ``concurrency`` calls are ever in flight."""
+
+
+def lookahead(concurrency: int) -> int:
+    """Enough queued to keep ``concurrency`` calls busy, in batches big enough to be cheap."""
+    return max(4 * concurrency, MIN_LOOKAHEAD)
+
 
 class Prefetcher:
     def __init__(self, engine: Engine, build: Callable[[Any], list[ChatRequest]],
@@ -47,7 +59,7 @@ class Prefetcher:
         items = self._lanes[lane]
         upto = self._submitted_upto[lane]
         # Top the window up in batches: only once fewer than lookahead/2 items after this
-        # one are submitted (lookahead is 4 x concurrency, so the engine stays saturated).
+        # one are submitted (lookahead is at least 4 x concurrency: the engine stays saturated).
         # One thread hop per batch instead of one per item; never submits more, or earlier,
         # than topping up on every item would.
         if upto <= index + self.lookahead // 2 and upto < len(items):

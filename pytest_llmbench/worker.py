@@ -15,7 +15,7 @@ import pytest
 
 from pytest_llmbench.errors import ProviderError, WrongAnswer
 from pytest_llmbench.fixtures import fetch_response, item_params, item_variant, recorder_for, suite_test
-from pytest_llmbench.prefetch import Prefetcher
+from pytest_llmbench.prefetch import Prefetcher, lookahead
 from pytest_llmbench.providers.base import Completion
 from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.sharding import assign_shards, shard_size
@@ -48,7 +48,7 @@ class LLMBenchWorker:
             return
         bench = self.session
         prefetcher = Prefetcher(bench.engine, lambda item: bench.requests_for(
-            *item_params(item), item_variant(item)), lookahead=bench.concurrency * 4)
+            *item_params(item), item_variant(item)), lookahead=lookahead(bench.concurrency))
         if self.sharded:
             scopes = assign_shards((i.nodeid for i in planned), bench.model_names,
                                    shard_size(bench.concurrency))
