@@ -23,7 +23,13 @@ DISCOVERED = "llmbench_discovered"
 
 
 class ShardScheduling(LoadScopeScheduling):
-    """LoadScope scheduling where a scope is one shard (function x model x chunk)."""
+    """LoadScope scheduling where a scope is one shard (function x model x chunk).
+
+    It also mends two ways xdist 3.8's LoadScope deadlocks when a crashed worker is
+    replaced (pytest-xdist#1323, #1327, #1378): the dead worker's finished shards went back
+    on the queue as empty units, and a replacement could be handed a single item, which
+    an xdist worker never starts without knowing the item after it.
+    """
 
     def __init__(self, config: pytest.Config, log: Any, bench: LLMBenchSession) -> None:
         super().__init__(config, log)
@@ -39,6 +45,34 @@ class ShardScheduling(LoadScopeScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
         return self._scopes.get(nodeid, nodeid)
+
+    def remove_node(self, node: Any) -> str | None:
+        """Re-queue only what the dead worker left unrun, less the item it died on: that
+        item's report is the crash (as xdist's plain load scheduling does)."""
+        workload = self.assigned_work.pop(node)
+        pending = [(scope, nodeid) for scope, unit in workload.items()
+                   for nodeid, done in unit.items() if not done]
+        if not pending:
+            return None
+        scope, crashitem = pending[0]
+        workload[scope][crashitem] = True
+        self.workqueue.update((scope, unit) for scope, unit in workload.items()
+                              if not all(unit.values()))
+        for other in self.assigned_work:
+            self._reschedule(other)
+        return crashitem
+
+    def _reschedule(self, node: Any) -> None:
+        """Top a worker up to two pending items at least, or tell it nothing more comes."""
+        if node.shutting_down:
+            return
+        work = self.assigned_work[node]
+        if self.workqueue and self._pending_of(work) <= 2:
+            self._assign_work_unit(node)
+            while self.workqueue and self._pending_of(work) < 2:
+                self._assign_work_unit(node)
+        if not self.workqueue:
+            node.shutdown()
 
 
 class XdistGlue:

@@ -59,6 +59,7 @@ def test_killed_worker_loses_only_its_item(pytester: pytest.Pytester, two_models
     others = {(m, f"r{i:03d}") for m in ("inproc:oracle", "inproc:echo") for i in range(60)}
     others.discard(("inproc:echo", "r030"))
     assert others <= set(ids)  # the shard scheduler re-queues the rest of the dead shard
+    assert ("inproc:echo", "r030") not in ids  # reported as the crash, not run again
     assert read_summary(pytester)
 
 
