@@ -26,7 +26,8 @@ from typing import Any
 
 from pytest_llmbench.report.items import CHUNK_SIZE, ITEM_FIELDS, MAX_TEXT, ItemChunks
 from pytest_llmbench.report.scrub import Scrubber
-from pytest_llmbench.report.serving_view import is_serving, serving_view
+from pytest_llmbench.report.serving_view import serving_view
+from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.run_dir import RECORDS_FILE, RUN_FILE
 from pytest_llmbench.results.stats import percentile
 from pytest_llmbench.results.summary import SummaryBuilder

@@ -22,6 +22,7 @@ from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.report.files import RecordsCsv, write_summary
 from pytest_llmbench.report.html import write_report
 from pytest_llmbench.results.compare_targets import add_target_columns
+from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.run_dir import RECORDS_FILE, RUN_FILE, read_records, write_json
 from pytest_llmbench.results.summary import SummaryBuilder
 from pytest_llmbench.serving.export import write_benchmarks
@@ -99,7 +100,7 @@ def _merged_records(sources: list[SourceRun], out: Path) -> list[dict[str, Any]]
     points: dict[str, list[tuple[SourceRun, dict[str, Any]]]] = {}
     for source in sources:
         for record in source.records:
-            if (record.get("metrics") or {}).get("kind") == "serving":
+            if is_serving(record):
                 nodeid = str(record["nodeid"])
                 if nodeid not in points:
                     order.append(("point", nodeid))

@@ -22,10 +22,6 @@ MAX_FAILED = 200
 _STATS = ("p50", "p99")
 
 
-def is_serving(record: dict[str, Any]) -> bool:
-    return (record.get("metrics") or {}).get("kind") == "serving"
-
-
 def serving_view(records: list[dict[str, Any]], run_path: Path) -> list[dict[str, Any]]:
     """One entry per serving record, in run order (empty when the run has none)."""
     return [_point(record, run_path) for record in records]

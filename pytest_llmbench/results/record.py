@@ -67,3 +67,9 @@ class Record:
 
 FIELD_NAMES = tuple(f.name for f in fields(Record))
 FIELD_SET = frozenset(FIELD_NAMES)
+
+
+def is_serving(record: dict[str, Any]) -> bool:
+    """A serving point's record (its figures under ``metrics``; it passes on its SLOs)."""
+    metrics = record.get("metrics")
+    return isinstance(metrics, dict) and metrics.get("kind") == "serving"

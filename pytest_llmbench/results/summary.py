@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.stats import mean_interval, percentile, wilson_interval
 
 SUMMARY_FIELDS = (
@@ -61,7 +62,8 @@ class SummaryBuilder:
                                                record.get("target"), record.get("variant"))
         outcome = record["outcome"]
         group.counts[outcome] = group.counts.get(outcome, 0) + 1
-        if outcome in ("passed", "failed"):
+        # a serving point passes on its SLOs: counted, but it has no accuracy
+        if outcome in ("passed", "failed") and not is_serving(record):
             score = record.get("score")
             group.scores.append(float(score) if score is not None else
                                 (1.0 if outcome == "passed" else 0.0))

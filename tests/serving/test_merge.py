@@ -88,6 +88,9 @@ def test_merge_pools_points_from_raw_samples(pytester: pytest.Pytester, sim_env:
     assert [m["run_id"] for m in info["merged_from"]] == ["host-a", "host-b"]
     rows = json.loads((out / "summary.json").read_text())["rows"]
     assert {(r["suite"], r["n"]) for r in rows} == {("chat_load", 2), ("arith", 2)}
+    serving_row = next(r for r in rows if r["suite"] == "chat_load")
+    assert serving_row["passed"] + serving_row["failed"] == 2  # SLO met or missed
+    assert serving_row["accuracy"] is None and serving_row["accuracy_ci_low"] is None
     bench = json.loads((out / "benchmarks.json").read_text())["benchmarks"]
     ttft = next(b for b in bench if b["name"] == "chat_load[sim:perf/c4]::ttft")
     assert ttft["stats"]["rounds"] == 20
