@@ -84,10 +84,11 @@ class SplitRunner:
         self.processes = processes
 
     def run(self, suite: ServingSuite, point: Point) -> PointResult:
-        children = [_Child(index, self.processes) for index in range(self.processes)]
+        children: list[_Child] = []
         try:
-            for child in children:
-                child.send((self.spec, self.context, self.timeout, suite, point))
+            for index in range(self.processes):
+                children.append(_Child(index, self.processes))
+                children[-1].send((self.spec, self.context, self.timeout, suite, point))
             ready = [child for child in children if child.receive("ready") is not None]
             go = time.time() + START_DELAY_S
             for child in ready:
@@ -146,6 +147,7 @@ class _Child:
         self.index = index
         self.label = f"process {index + 1}/{count}"
         self.failure: str | None = None
+        self.finished = False
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pytest_llmbench.serving.split_child", str(index), str(count)],
@@ -171,6 +173,7 @@ class _Child:
             self.failure = self._death()
             return None
         if kind == expected:
+            self.finished = kind == "done"
             return payload
         self.failure = f"failed: {payload}"
         return None
@@ -192,9 +195,11 @@ class _Child:
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 stream.close()
-        if self.proc.poll() is None:
+        try:  # a child that sent its samples is exiting; any other is stopped now
+            self.proc.wait(timeout=5 if self.finished else 0)
+        except subprocess.TimeoutExpired:
             self.proc.kill()
-        self.proc.wait()
+            self.proc.wait()
         self.stderr.close()
 
 

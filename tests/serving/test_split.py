@@ -92,21 +92,30 @@ def test_poisson_split_sends_the_one_seeded_schedule(pytester: pytest.Pytester,
     assert tokens["1"] == tokens["2"]  # the same prompts, shared out
 
 
+SECRET = "sk-split-secret-4711"
+
+
 def test_killed_child_is_an_error_that_keeps_the_other_processes_samples(
         pytester: pytest.Pytester, sim_env: str) -> None:
+    """Also: the model's key (an OpenAI-compatible host) reaches no command line or file."""
     pytester.makefile(".yaml", load=SUITE.format(
         extra="processes: 2", scenarios="  - concurrency: [2]\n    duration: 4s\n"
                                          "    requests: 2000"))
+    pytester.makefile(".yaml", llmbench=f"models:\n  vllm:perf:\n    base_url: {sim_env}/v1\n"
+                                        f"    api_key: {SECRET}\n")
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "load.yaml", "--llmbench-models",
-                             "sim:perf", "-p", "no:cacheprovider"], cwd=pytester.path,
+                             "vllm:perf", "-p", "no:cacheprovider"], cwd=pytester.path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     victim = None
     deadline = time.monotonic() + 30
     while victim is None and time.monotonic() < deadline:
         for child in psutil.Process(proc.pid).children(recursive=True):
             with_args = child.cmdline()
-            if "pytest_llmbench.serving.split_child" in with_args and with_args[-2] == "1":
-                victim = child
+            if "pytest_llmbench.serving.split_child" in with_args:
+                assert with_args[-4:] == ["-m", "pytest_llmbench.serving.split_child",
+                                          with_args[-2], "2"]  # nothing else on argv
+                if with_args[-2] == "1":
+                    victim = child
         time.sleep(0.05)
     assert victim is not None, "the second load process never started"
     time.sleep(2.0)  # well into the measured window
@@ -121,6 +130,9 @@ def test_killed_child_is_an_error_that_keeps_the_other_processes_samples(
     assert kept > 0 and f"kept the {kept} requests" in record["error"]
     assert len(samples_of(pytester, record)) == kept
     assert [c["process"] for c in record["metrics"]["harness"]["processes"]] == ["process 1/2"]
+    assert SECRET not in out
+    for path in run_dir(pytester).rglob("*"):
+        assert not path.is_file() or SECRET not in path.read_text(errors="replace"), path
 
 
 def test_child_that_fails_reports_why_in_one_line(pytester: pytest.Pytester,
