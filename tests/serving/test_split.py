@@ -171,13 +171,14 @@ def test_bad_processes_option_names_the_option(pytester: pytest.Pytester) -> Non
     assert result.ret != 0
 
 
-def test_auto_takes_a_process_per_64_streams_and_leaves_a_core() -> None:
+def test_auto_takes_a_process_per_64_streams_at_most_two_per_core() -> None:
     def count(requested: int | str, cores: int = 16, **point: float) -> int:
         return process_count(Point(id="p", **point), requested, 128, cores)  # type: ignore[arg-type]
 
     assert count("auto", concurrency=64) == 1
     assert count("auto", concurrency=256) == 4
-    assert count("auto", cores=2, concurrency=256) == 1  # one core left to a local server
+    assert count("auto", cores=2, concurrency=256) == 4
+    assert count("auto", cores=2, concurrency=1024) == 4  # two per core
     assert count("auto", rate=100) == 2  # 12,800 chunks/s of 128 tokens
     assert count(8, concurrency=3) == 3  # never more processes than streams
     assert count(4, rate=10, requests=2) == 2  # ... or requests
