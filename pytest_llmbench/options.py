@@ -56,6 +56,13 @@ def _one_of(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _processes(text: str) -> int | str:
+    value = str(text).strip().lower()
+    if value == "auto":
+        return value
+    return _positive_int(value)
+
+
 def _usd(text: str) -> float:
     value = float(str(text).strip().lstrip("$"))
     if value <= 0:
@@ -174,6 +181,9 @@ OPTIONS: tuple[Option, ...] = (
            "(comma-separated names)", env="LLMBENCH_VARIANTS", metavar="NAMES"),
     Option("fitted", "reuse the fitted prompts of optimizer variants from this earlier run "
            "(a run id, a path or 'latest') instead of fitting again", metavar="RUN|latest"),
+    Option("serving_processes", "load processes per serving point (a count or auto), "
+           "overriding the suites' 'processes:'", parse=_processes,
+           env="LLMBENCH_SERVING_PROCESSES", metavar="N|auto"),
     Option("gpu_telemetry", "sample GPU utilisation, memory, power and clocks with nvidia-smi "
            "every SECONDS into the run directory (0: off)", default=0.0,
            parse=float, metavar="SECONDS"),

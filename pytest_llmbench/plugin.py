@@ -42,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         bench = LLMBenchSession.from_config(config)
         dist_mode = options.resolve(config, "dist", bench.models_config.settings)
+        options.resolve(config, "serving_processes", bench.models_config.settings)  # fail early
         bench.expand_models(_discovered(workerinput))
         target_plugin.resolve_models(config, bench)
     except LLMBenchError as exc:

@@ -20,15 +20,17 @@ from typing import Any
 
 import pytest
 
+from pytest_llmbench import options
 from pytest_llmbench.collect import synthetic_module
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.serving.export import write_benchmarks
-from pytest_llmbench.serving.load import LoadRunner, PointResult
+from pytest_llmbench.serving.load import PointResult
 from pytest_llmbench.serving.metrics import check_slos, summarize
 from pytest_llmbench.serving.samples import PointSamples, write_samples
 from pytest_llmbench.serving.scenario import Point, ServingSuite, is_serving_text, load_serving_suite
+from pytest_llmbench.serving.split import SplitFailed, runner_for
 from pytest_llmbench.stash import bench_session
 
 
@@ -120,8 +122,17 @@ class ServingRunner:
             return None
         suite = pyfuncitem.parent.suite  # type: ignore[union-attr]
         bench = bench_session(self.config)
+        processes = options.resolve(self.config, "serving_processes", bench.models_config.settings)
+        runner = runner_for(target.model, bench.context, bench.timeout, suite, target.point,
+                            processes)
         begun = time.time()
-        result = LoadRunner(target.model, bench.context, bench.timeout).run(suite, target.point)
+        try:
+            result = runner.run(suite, target.point)
+        except SplitFailed as exc:  # an error record keeping what the other processes measured
+            pyfuncitem.stash[WALL] = (begun, time.time())
+            if exc.partial is not None:
+                pyfuncitem.stash[RESULT] = exc.partial
+            raise
         pyfuncitem.stash[WALL] = (begun, time.time())
         pyfuncitem.stash[RESULT] = result
         reason = result.harness.get("unreliable")
@@ -190,7 +201,8 @@ class ServingRunner:
         if result is not None:
             summary = summarize(result.window, target.point.slos)
             begun, ended = item.stash[WALL]
-            started = ended - result.window.duration_s  # the measured window, warm-up left out
+            # the measured window, warm-up left out
+            started = result.started_at or ended - result.window.duration_s
             record.started_at, record.finished_at = begun, ended
             metrics.update(serving=summary, harness=result.harness, warmup=result.warmup,
                            slo_failures=check_slos(summary, target.point.slos),

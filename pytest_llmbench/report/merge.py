@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,14 @@ from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.run_dir import RECORDS_FILE, RUN_FILE, read_records, write_json
 from pytest_llmbench.results.summary import SummaryBuilder
 from pytest_llmbench.serving.export import write_benchmarks
-from pytest_llmbench.serving.metrics import Window, check_slos, merge, summarize
-from pytest_llmbench.serving.samples import PointSamples, has_samples, read_samples, write_samples
+from pytest_llmbench.serving.metrics import check_slos, summarize
+from pytest_llmbench.serving.samples import (
+    PointSamples,
+    has_samples,
+    pool_windows,
+    read_samples,
+    write_samples,
+)
 from pytest_llmbench.serving.scenario import Slo
 
 
@@ -125,7 +131,7 @@ def pool_point(parts: list[tuple[SourceRun, dict[str, Any]]], out: Path) -> dict
     first["worker"] = "merged"
     if not measured:  # nothing was measured anywhere: the first host's error stands
         return first
-    window, started = _pooled_window([p for _, _, p in measured])
+    window, started = pool_windows([p for _, _, p in measured])
     slos = tuple(Slo(**slo) for slo in (metrics.get("point") or {}).get("slos") or ())
     summary = summarize(window, slos)
     failures = check_slos(summary, slos)
@@ -144,24 +150,6 @@ def pool_point(parts: list[tuple[SourceRun, dict[str, Any]]], out: Path) -> dict
                    samples_file=write_samples(out, str(first["nodeid"]),
                                               PointSamples(window, started)))
     return first
-
-
-def _pooled_window(parts: list[PointSamples]) -> tuple[Window, float | None]:
-    """The pooled window and its wall-clock start. With every start known, each host's
-    send times move onto the earliest start's axis and the window is their union;
-    otherwise the windows are taken as simultaneous (the longest one's wall time)."""
-    starts = [p.started_at for p in parts]
-    if any(s is None for s in starts):
-        return merge(p.window for p in parts), None
-    origin = min(s for s in starts if s is not None)
-    samples = []
-    end = 0.0
-    for part in parts:
-        offset = (part.started_at or origin) - origin
-        samples += [replace(s, sent=s.sent + offset) for s in part.window.samples]
-        end = max(end, offset + part.window.duration_s)
-    samples.sort(key=lambda s: s.sent)
-    return Window(samples, end), origin
 
 
 def _harness(parts: list[tuple[SourceRun, dict[str, Any]]]) -> dict[str, Any]:

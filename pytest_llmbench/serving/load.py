@@ -39,6 +39,7 @@ class PointResult:
     window: Window
     warmup: int
     harness: dict[str, Any] = field(default_factory=dict)
+    started_at: float | None = None  # the window's unix start, where the runner knows it
 
 
 def point_seed(suite: ServingSuite, model: str, point: Point) -> int:
@@ -81,10 +82,15 @@ def request_params(spec: ModelSpec, suite: ServingSuite) -> dict[str, Any]:
 
 
 class LoadRunner:
-    """Runs the points of one model, each on a fresh event loop in the calling thread."""
+    """Runs the points of one model, each on a fresh event loop in the calling thread.
 
-    def __init__(self, spec: ModelSpec, context: dict[str, Any], timeout: float = 120.0) -> None:
-        self.spec, self.context, self.timeout = spec, context, timeout
+    ``part`` = (index, count) makes it one of ``count`` processes sharing a point
+    (``serving.split``): it sends every count-th prompt or arrival of the point's one
+    seeded schedule from ``index`` on, with its share of the concurrency."""
+
+    def __init__(self, spec: ModelSpec, context: dict[str, Any], timeout: float = 120.0,
+                 part: tuple[int, int] = (0, 1)) -> None:
+        self.spec, self.context, self.timeout, self.part = spec, context, timeout, part
 
     def run(self, suite: ServingSuite, point: Point) -> PointResult:
         return asyncio.run(self._run(suite, point))
@@ -96,18 +102,21 @@ class LoadRunner:
         params = request_params(self.spec, suite)
         planned = point.requests or _estimate(point)
         prompts = prompts_for(suite, point.warmup + planned, rng)
+        warm = self._share(prompts[:point.warmup])
         try:
-            if point.warmup:
-                width = min(point.warmup, point.concurrency or point.max_concurrency or 8)
-                await self._closed_loop(provider, prompts[:point.warmup], params, width, None)
+            if warm:
+                width = min(len(warm), self._width(point.concurrency or point.max_concurrency or 8))
+                await self._closed_loop(provider, warm, params, width, None)
+            await self.until_start()
             monitor = HarnessMonitor()
             async with monitor:
                 start = time.perf_counter()
                 todo = prompts[point.warmup:]
                 deadline = start + point.duration_s if point.duration_s else None
                 if point.concurrency is not None:
-                    samples = await self._closed_loop(provider, todo, params, point.concurrency,
-                                                      deadline, start,
+                    samples = await self._closed_loop(provider, self._share(todo), params,
+                                                      self._width(point.concurrency), deadline,
+                                                      start,
                                                       limited=point.requests is not None)
                 else:
                     samples = await self._open_loop(provider, todo, params, point,
@@ -123,8 +132,22 @@ class LoadRunner:
         (``client: raw``, the default) rather than the SDK, whose per-chunk objects cost
         client CPU that shows up as TTFT under load; its pool fits the point."""
         if suite.client == "raw" and self.spec.provider in HOSTS:
-            return OpenAIWireProvider(self.spec, point.concurrency or point.max_concurrency)
+            width = point.concurrency or point.max_concurrency
+            return OpenAIWireProvider(self.spec, self._width(width) if width else None)
         return get_factory(self.spec.provider)(self.spec, self.context)
+
+    async def until_start(self) -> None:
+        """Called between warm-up and the measured window; a split point's child waits
+        here for the common start."""
+
+    def _share(self, items: list[Any]) -> list[Any]:
+        index, count = self.part
+        return items[index::count]
+
+    def _width(self, total: int) -> int:
+        """This process's share of a concurrency (as even as can be)."""
+        index, count = self.part
+        return total // count + (index < total % count)
 
     async def _one(self, provider: Provider, messages: list[dict[str, str]],
                    params: dict[str, Any], start: float, wait: float = 0.0) -> RequestSample:
@@ -164,7 +187,8 @@ class LoadRunner:
                          params: dict[str, Any], point: Point, rng: random.Random,
                          start: float, deadline: float | None) -> list[RequestSample]:
         assert point.rate is not None
-        slots = asyncio.Semaphore(point.max_concurrency) if point.max_concurrency else None
+        cap = point.max_concurrency
+        slots = asyncio.Semaphore(self._width(cap)) if cap else None
         tasks: list[asyncio.Task[RequestSample]] = []
 
         async def arrive(messages: list[dict[str, str]], due: float) -> RequestSample:
@@ -174,7 +198,8 @@ class LoadRunner:
                 wait = max(0.0, time.perf_counter() - start - due)
                 return await self._one(provider, messages, params, start, wait)
 
-        for index, at in enumerate(arrivals(point, rng)):
+        for index, at in itertools.islice(enumerate(arrivals(point, rng)), self.part[0], None,
+                                          self.part[1]):
             if deadline is not None and start + at >= deadline:
                 break
             delay = start + at - time.perf_counter()

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.results.run_dir import write_json
-from pytest_llmbench.serving.metrics import RequestSample, Window
+from pytest_llmbench.serving.metrics import RequestSample, Window, merge
 
 SAMPLES_DIR = "serving"
 
@@ -70,3 +70,22 @@ def read_samples(run_dir: Path, record: dict[str, Any]) -> PointSamples:
 def has_samples(record: dict[str, Any]) -> bool:
     metrics = record.get("metrics") or {}
     return metrics.get("kind") == "serving" and bool(metrics.get("samples_file"))
+
+
+def pool_windows(parts: list[PointSamples]) -> tuple[Window, float | None]:
+    """The pooled window of one point measured side by side (hosts, or the processes of a
+    split point) and its wall-clock start. With every start known, each part's send
+    times move onto the earliest start's axis and the window is their union; otherwise
+    the windows are taken as simultaneous (the longest one's wall time)."""
+    starts = [p.started_at for p in parts]
+    if any(s is None for s in starts):
+        return merge(p.window for p in parts), None
+    origin = min(s for s in starts if s is not None)
+    samples = []
+    end = 0.0
+    for part in parts:
+        offset = (part.started_at or origin) - origin
+        samples += [replace(s, sent=s.sent + offset) for s in part.window.samples]
+        end = max(end, offset + part.window.duration_s)
+    samples.sort(key=lambda s: s.sent)
+    return Window(samples, end), origin

@@ -30,9 +30,9 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 _SLO = re.compile(r"^\s*([a-z_0-9]+)\s*(<=|<|>=|>)\s*([0-9.eE+-]+)\s*([a-z/]*)\s*$")
 _TOP_KEYS = {"kind", "name", "scenarios", "prompts", "max_tokens", "ignore_eos", "requests",
              "duration", "warmup", "slo", "seed", "params", "harness", "max_concurrency",
-             "client"}
+             "client", "processes"}
 _SCENARIO_KEYS = {"concurrency", "rate", "arrival", "requests", "duration", "warmup", "slo",
-                  "max_concurrency", "name"}
+                  "max_concurrency", "name", "processes"}
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,8 @@ class Point:
     duration_s: float | None = None
     warmup: int = 0
     slos: tuple[Slo, ...] = ()
+    processes: int | str = 1
+    """Load processes sharing the point (``serving.split``): a count or ``auto``."""
 
 
 @dataclass
@@ -194,6 +196,7 @@ class _Parser:
         common = {"requests": requests, "duration_s": duration,
                   "warmup": self._int(merged, "warmup", 0, minimum=0),
                   "max_concurrency": self._int(merged, "max_concurrency", None),
+                  "processes": self._processes(s if "processes" in s else self.data),
                   "slos": self._slos(s, s["slo"]) if "slo" in s else slos}
         has_c, has_r = "concurrency" in s, "rate" in s
         if has_c == has_r:
@@ -218,6 +221,14 @@ class _Parser:
             points.append(Point(id=f"{prefix or 'r'}{value:g}", rate=float(value),
                                 arrival=arrival, **common))
         return points
+
+    def _processes(self, where: LineDict) -> int | str:
+        value = where.get("processes", 1)
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool)
+                               and value >= 1):
+            return value
+        raise self.fail(where, "processes", f"processes must be an integer >= 1 or auto, "
+                        f"not {value!r}")
 
     def _slos(self, where: LineDict, raw: Any) -> tuple[Slo, ...]:
         if raw is None:

@@ -16,6 +16,10 @@ per-request means, its own definition), our difference to the raw client
 (target: within 2 ms, and no farther than guidellm's, 0.5 ms counting as a
 tie), request throughput ratio ours / raw (target >= 0.95) and CPU ms per
 request of each. Misses are flagged, never asserted; exit status is 0.
+``--processes N`` runs ours (the suite's ``processes: N``) and the raw client
+split the same way (N processes, each with its share of the streams and
+prompts, started together, figures from the pooled samples) at levels from
+``--split-from`` (256) up, where one process of either is client-bound here.
 ``--mock-provider sim`` reads the mock server with the ``sim:`` provider instead
 of ``vllm:``; ``--servers`` picks the servers.
 
@@ -35,6 +39,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import random
 import statistics
 import tempfile
@@ -48,9 +53,10 @@ import httpx
 from guidellm_side import MOCK_MODEL, Guidellm
 
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.serving.load import LoadRunner, point_seed, prompts_for
+from pytest_llmbench.serving.load import point_seed, prompts_for
 from pytest_llmbench.serving.metrics import summarize
 from pytest_llmbench.serving.scenario import Point, load_serving_suite
+from pytest_llmbench.serving.split import runner_for
 from pytest_llmbench.sim import start_sim_process
 
 TTFT_MS, ITL_MS, TOKENS, PROMPT_TOKENS = 100, 10, 128, 128
@@ -108,11 +114,31 @@ def requests_for(level: int) -> int:
     return max(10, level * 4)
 
 
+@dataclass
+class RawPart:
+    """What one raw-client process measured: its latencies, CPU and window (unix times)."""
+
+    ttfts: list[float]
+    gaps: list[float]
+    cpu_s: float
+    began: float
+    ended: float
+
+
+def share(total: int, index: int, count: int) -> int:
+    return total // count + (index < total % count)
+
+
 async def raw_client(url: str, model: str, level: int, count: int, warmup: int,
-                     prompts: list[list[dict[str, str]]]) -> Figures:
-    """The reference: a bare closed loop of ``level`` streams sending ``prompts``."""
+                     prompts: list[list[dict[str, str]]], part: tuple[int, int] = (0, 1),
+                     barrier: Any = None) -> RawPart:
+    """The reference: a bare closed loop of ``level`` streams sending ``prompts``; as part
+    (i, n) of a split, its share of the streams and every n-th prompt, started with the
+    other parts at ``barrier``."""
     body = {"model": model, "max_tokens": TOKENS, "stream": True,
             "stream_options": {"include_usage": True}}
+    index, parts = part
+    level = share(level, index, parts)
     ttfts: list[float] = []
     gaps: list[float] = []
     async with httpx.AsyncClient(timeout=None, limits=httpx.Limits(
@@ -147,18 +173,50 @@ async def raw_client(url: str, model: str, level: int, count: int, warmup: int,
 
             await asyncio.gather(*(user() for _ in range(level)))
 
-        await loop(list(range(warmup)), keep=False)
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        await loop(list(range(warmup, warmup + count)), keep=True)
-        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        await loop(list(range(warmup))[index::parts], keep=False)
+        if barrier is not None:
+            await asyncio.to_thread(barrier.wait)
+        cpu0, began = time.process_time(), time.time()
+        await loop(list(range(warmup, warmup + count))[index::parts], keep=True)
+        ended, cpu = time.time(), time.process_time() - cpu0
+    return RawPart(ttfts, gaps, cpu, began, ended)
+
+
+def raw_part(queue: Any, barrier: Any, *args: Any) -> None:
+    """A split raw client's process (spawned): its part, sent back on ``queue``."""
+    queue.put(asyncio.run(raw_client(*args, barrier=barrier)))
+
+
+def raw_figures(url: str, model: str, level: int, count: int, warmup: int,
+                prompts: list[list[dict[str, str]]], processes: int) -> Figures:
+    """The raw client in one process, or split over ``processes`` started together;
+    its figures from the pooled latencies over the union window."""
+    if processes == 1:
+        parts = [asyncio.run(raw_client(url, model, level, count, warmup, prompts))]
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        queue, barrier = ctx.Queue(), ctx.Barrier(processes)
+        procs = [ctx.Process(target=raw_part, args=(queue, barrier, url, model, level, count,
+                                                    warmup, prompts, (i, processes)))
+                 for i in range(processes)]
+        for proc in procs:
+            proc.start()
+        parts = [queue.get(timeout=600) for _ in procs]
+        for proc in procs:
+            proc.join()
+    ttfts = [t for p in parts for t in p.ttfts]
+    gaps = [g for p in parts for g in p.gaps]
+    wall = max(p.ended for p in parts) - min(p.began for p in parts)
     return Figures(statistics.median(ttfts) * 1000, statistics.median(gaps) * 1000,
-                   len(ttfts) / wall, cpu / count * 1000)
+                   len(ttfts) / wall, sum(p.cpu_s for p in parts) / count * 1000)
 
 
-def ours(server: Server, suite_path: Path, level: int, count: int, warmup: int) -> Figures:
+def ours(server: Server, suite_path: Path, level: int, count: int, warmup: int,
+         processes: int) -> Figures:
     suite = load_serving_suite(suite_path)
     point = Point(id=f"c{level}", concurrency=level, requests=count, warmup=warmup)
-    result = LoadRunner(server.spec, server.context).run(suite, point)
+    result = runner_for(server.spec, server.context, 120.0, suite, point, processes).run(
+        suite, point)
     s = summarize(result.window)
     harness = result.harness
     return Figures(s["ttft_ms"]["p50"], s["itl_ms"]["p50"], s["request_throughput"],
@@ -207,14 +265,15 @@ def start_servers(args: argparse.Namespace, gl: Guidellm | None,
 
 
 def measure(server: Server, suite_path: Path, level: int, repeat: int,
-            gl: Guidellm | None) -> dict[str, Figures | None]:
-    """Every client ``repeat`` times at one level, rotating which goes first."""
+            gl: Guidellm | None, processes: int) -> dict[str, Figures | None]:
+    """Every client ``repeat`` times at one level, rotating which goes first; ours and the
+    raw client over ``processes`` processes each."""
     count, warmup = requests_for(level), level
     url = server.base_url + "/v1/chat/completions"
     prompts = same_prompts(suite_path, server, level, count + warmup)
     clients: dict[str, Callable[[], Figures]] = {
-        "raw": lambda: asyncio.run(raw_client(url, server.model, level, count, warmup, prompts)),
-        "ours": lambda: ours(server, suite_path, level, count, warmup),
+        "raw": lambda: raw_figures(url, server.model, level, count, warmup, prompts, processes),
+        "ours": lambda: ours(server, suite_path, level, count, warmup, processes),
     }
     if gl is not None:
         clients["guidellm"] = lambda: guidellm_figures(gl, server, level, prompts)
@@ -272,6 +331,12 @@ def main() -> None:
     parser.add_argument("--client", choices=("raw", "sdk"), default="raw",
                         help="the serving suite's client: for vllm: plain httpx (raw, the "
                              "default) or the OpenAI SDK")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="load processes of ours (processes: N) and of the raw client at "
+                             "levels >= --split-from (a single process is client-bound at "
+                             "c=256 here)")
+    parser.add_argument("--split-from", type=int, default=256, metavar="C",
+                        help="the lowest concurrency that --processes applies to")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     with contextlib.ExitStack() as stack:
@@ -281,7 +346,8 @@ def main() -> None:
         suite_path.write_text(SUITE + f"client: {args.client}\n")
         servers = start_servers(args, gl, stack)
         print(f"servers: TTFT {TTFT_MS} ms, ITL {ITL_MS} ms, {TOKENS} tokens; closed loop; "
-              f"medians over {args.repeat} run(s); cells ours/raw/guidellm")
+              f"medians over {args.repeat} run(s); cells ours/raw/guidellm; ours and raw in "
+              f"{args.processes} process(es) at c >= {args.split_from}")
         print(f"{'server':<13} {'c':>4} | {'TTFT p50 ms':>17} {'d':>6} | {'ITL p50 ms':>17} "
               f"{'d':>6} | {'req/s':>17} {'ratio':>6} | {'CPU ms/req':>16} | verdict")
         for server in servers:
@@ -289,7 +355,8 @@ def main() -> None:
                 print(server)
                 continue
             for level in levels:
-                got = measure(server, suite_path, level, args.repeat, gl)
+                processes = args.processes if level >= args.split_from else 1
+                got = measure(server, suite_path, level, args.repeat, gl, processes)
                 print(row(server.name, level, got), flush=True)
 
 
