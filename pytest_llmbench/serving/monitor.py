@@ -73,7 +73,7 @@ class LagClock:
         self._busy_from = now
 
 
-class _TimedSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class _TimedSelector(selectors.DefaultSelector):
     """The platform's default selector, telling a :class:`LagClock` when the loop polls."""
 
     def __init__(self, clock: LagClock) -> None:
@@ -83,7 +83,7 @@ class _TimedSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         self.clock.polled(time.perf_counter())
         try:
-            return super().select(timeout)  # type: ignore[no-any-return]
+            return super().select(timeout)
         finally:
             self.clock.woke(time.perf_counter())
 
