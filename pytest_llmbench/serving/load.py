@@ -25,7 +25,7 @@ from pytest_llmbench.providers.base import ChatRequest, Provider, get_factory
 from pytest_llmbench.providers.hosts import HOSTS
 from pytest_llmbench.providers.openai_wire import OpenAIWireProvider
 from pytest_llmbench.serving.metrics import RequestSample, Window
-from pytest_llmbench.serving.monitor import HarnessMonitor
+from pytest_llmbench.serving.monitor import HarnessMonitor, monitored_loop
 from pytest_llmbench.serving.scenario import Point, ServingSuite
 
 _WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike "
@@ -93,7 +93,8 @@ class LoadRunner:
         self.spec, self.context, self.timeout, self.part = spec, context, timeout, part
 
     def run(self, suite: ServingSuite, point: Point) -> PointResult:
-        return asyncio.run(self._run(suite, point))
+        with asyncio.Runner(loop_factory=monitored_loop) as runner:  # lag read for free
+            return runner.run(self._run(suite, point))
 
     async def _run(self, suite: ServingSuite, point: Point) -> PointResult:
         provider = self._provider(suite, point)
