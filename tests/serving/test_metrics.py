@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import pytest
 
 from pytest_llmbench.serving.metrics import RequestSample, Window, check_slos, merge, percentile, summarize
-from pytest_llmbench.serving.monitor import HarnessMonitor
-from pytest_llmbench.serving.scenario import Harness, parse_slo
+from pytest_llmbench.serving.scenario import parse_slo
 
 
 def sample(sent: float, ttft: float, gaps: list[float], tokens: int, **kw: object
@@ -54,16 +50,3 @@ def test_merge_pools_samples_not_percentiles() -> None:
     averaged = (summarize(one)["ttft_ms"]["p50"] + summarize(two)["ttft_ms"]["p50"]) / 2
     assert merged["ttft_ms"]["p50"] != pytest.approx(averaged)
     assert merged["duration_s"] == 1.5 and merged["completed"] == 6
-
-
-def test_monitor_flags_a_blocked_loop() -> None:
-    async def blocked() -> HarnessMonitor:
-        async with HarnessMonitor() as monitor:
-            for _ in range(5):
-                await asyncio.sleep(0.01)
-                time.sleep(0.05)  # a client that blocks its own loop
-        return monitor
-
-    report = asyncio.run(blocked()).report(Harness(max_cpu=10, max_loop_lag_ms=20))
-    assert report["loop_lag_max_ms"] > 30
-    assert "event-loop lag" in report["unreliable"]

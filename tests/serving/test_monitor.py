@@ -33,6 +33,12 @@ async def blocking_client() -> HarnessMonitor:
     return monitor
 
 
+def test_ticker_flags_a_blocked_loop_on_any_other_loop() -> None:
+    report = asyncio.run(blocking_client()).report(LIMITS)
+    assert report["loop_lag_max_ms"] > 30
+    assert "event-loop lag" in report["unreliable"]
+
+
 def test_monitored_loop_flags_a_blocked_loop() -> None:
     report = on_monitored_loop(blocking_client()).report(LIMITS)
     assert 40 < report["loop_lag_max_ms"] < 100
