@@ -70,6 +70,8 @@ class HtmlReport:
             "item_fields": ITEM_FIELDS, "suites": list(self.items.suites),
             "models": list(self.items.models), "item_count": self.items.count,
             "serving": serving_view(self.serving, run_path),
+            # rankings and quality charts only where something was scored
+            "quality": self.items.count > len(self.serving),
         }
         page = self.scrub(_render(data, info, list(sections)))
         head, _, tail = page.partition(_ITEMS_MARK)
@@ -139,6 +141,7 @@ def _render(data: dict[str, Any], info: dict[str, Any], sections: list[Section])
     assets = files("pytest_llmbench.report") / "templates"
     return env.get_template("report.html.j2").render(
         info=info, run=_run_view(info, data), data_json=Markup(_script_json(data)),
+        quality=data.get("quality", True),
         css=Markup((assets / "report.css").read_text(encoding="utf-8")),
         js=Markup("\n".join((assets / name).read_text(encoding="utf-8")
                              for name in ("report.js", "serving.js"))),

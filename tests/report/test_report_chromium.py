@@ -61,6 +61,7 @@ def test_overview_renders_table_rankings_and_charts(run: dict[str, Any], chromiu
     assert console_errors(page) == []
     assert page.attr("data-render-ms") is not None
     assert page.count(r'<tr data-suite="') == len(run["summary"]) == 8
+    assert page.count(r'<div id="quality-views">') == 1  # shown: items were scored
     for chart in ("chart-accuracy", "chart-latency", "chart-cost", "chart-tps"):
         assert page.count(rf'<svg [^>]*data-chart="{chart}"') == 1, chart
     assert page.count(r'<circle ') >= 8  # accuracy dots and cost points

@@ -52,6 +52,9 @@ def test_report_draws_serving_table_and_charts(pytester: pytest.Pytester, sim_en
     # the concurrency scenario is drawn first: one line through c1 and c4
     assert page.count(r'<g data-series="sim:perf"><polyline') == 4
     assert page.count(r"<circle[^>]*><title>TTFT ") == 12  # c1's requests over time
+    # nothing was scored: no empty rankings or accuracy charts above the serving section
+    assert page.count(r'<div id="quality-views" hidden') == 1
+    assert data["quality"] is False
 
 
 def test_latency_series_is_bounded_and_keeps_the_spikes() -> None:
