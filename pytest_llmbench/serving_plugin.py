@@ -129,11 +129,11 @@ class ServingRunner:
         try:
             result = runner.run(suite, target.point)
         except SplitFailed as exc:  # an error record keeping what the other processes measured
-            pyfuncitem.stash[WALL] = (begun, time.time())
             if exc.partial is not None:
                 pyfuncitem.stash[RESULT] = exc.partial
             raise
-        pyfuncitem.stash[WALL] = (begun, time.time())
+        finally:
+            pyfuncitem.stash[WALL] = (begun, time.time())
         pyfuncitem.stash[RESULT] = result
         reason = result.harness.get("unreliable")
         if reason:
@@ -200,14 +200,12 @@ class ServingRunner:
                         duration_s=duration, worker=bench.worker, metrics=metrics)
         if result is not None:
             summary = summarize(result.window, target.point.slos)
-            begun, ended = item.stash[WALL]
-            # the measured window, warm-up left out
-            started = result.started_at or ended - result.window.duration_s
-            record.started_at, record.finished_at = begun, ended
+            record.started_at, record.finished_at = item.stash[WALL]
             metrics.update(serving=summary, harness=result.harness, warmup=result.warmup,
                            slo_failures=check_slos(summary, target.point.slos),
                            samples_file=write_samples(bench.output / bench.run_id, item.nodeid,
-                                                      PointSamples(result.window, started)))
+                                                      PointSamples(result.window,
+                                                                   result.started_at)))
             record.input_tokens, record.output_tokens = (summary["input_tokens"],
                                                          summary["output_tokens"])
         return record.to_dict()

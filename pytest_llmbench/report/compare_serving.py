@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.results.ranktest import mann_whitney
+from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.regression import (
     SERVING_RATES,
     SERVING_TIMES,
@@ -38,8 +39,7 @@ def _points(side: Side) -> dict[PointKey, dict[str, Any]]:
 
     out = {}
     for record in side.records:
-        metrics = record.get("metrics") or {}
-        if metrics.get("kind") == "serving" and metrics.get("serving"):
+        if is_serving(record) and record["metrics"].get("serving"):
             suite, _, target = side.key(record)
             out[(suite, model_key(record), target, str(record["case_id"]))] = record
     return out

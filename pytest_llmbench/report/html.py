@@ -141,7 +141,7 @@ def _render(data: dict[str, Any], info: dict[str, Any], sections: list[Section])
     assets = files("pytest_llmbench.report") / "templates"
     return env.get_template("report.html.j2").render(
         info=info, run=_run_view(info, data), data_json=Markup(_script_json(data)),
-        quality=data.get("quality", True),
+        quality=data["quality"],
         css=Markup((assets / "report.css").read_text(encoding="utf-8")),
         js=Markup("\n".join((assets / name).read_text(encoding="utf-8")
                              for name in ("report.js", "serving.js"))),

@@ -39,7 +39,7 @@ class PointResult:
     window: Window
     warmup: int
     harness: dict[str, Any] = field(default_factory=dict)
-    started_at: float | None = None  # the window's unix start, where the runner knows it
+    started_at: float | None = None  # the measured window's unix start (warm-up left out)
 
 
 def point_seed(suite: ServingSuite, model: str, point: Point) -> int:
@@ -111,7 +111,7 @@ class LoadRunner:
             await self.until_start()
             monitor = HarnessMonitor()
             async with monitor:
-                start = time.perf_counter()
+                start, started_at = time.perf_counter(), time.time()
                 todo = prompts[point.warmup:]
                 deadline = start + point.duration_s if point.duration_s else None
                 if point.concurrency is not None:
@@ -126,7 +126,7 @@ class LoadRunner:
         finally:
             await provider.aclose()
         return PointResult(Window(samples, duration), point.warmup,
-                           monitor.report(suite.harness))
+                           monitor.report(suite.harness), started_at)
 
     def _provider(self, suite: ServingSuite, point: Point) -> Provider:
         """The provider that sends the load: OpenAI-chat hosts are read with plain httpx

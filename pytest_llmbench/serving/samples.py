@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.errors import LLMBenchError
+from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.run_dir import write_json
 from pytest_llmbench.serving.metrics import RequestSample, Window, merge
 
@@ -68,8 +69,7 @@ def read_samples(run_dir: Path, record: dict[str, Any]) -> PointSamples:
 
 
 def has_samples(record: dict[str, Any]) -> bool:
-    metrics = record.get("metrics") or {}
-    return metrics.get("kind") == "serving" and bool(metrics.get("samples_file"))
+    return is_serving(record) and bool(record["metrics"].get("samples_file"))
 
 
 def pool_windows(parts: list[PointSamples]) -> tuple[Window, float | None]:

@@ -25,13 +25,11 @@ class ChildRunner(LoadRunner):
     def __init__(self, *args: Any, inbox: IO[bytes], outbox: IO[bytes], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.inbox, self.outbox = inbox, outbox
-        self.started_at = 0.0
 
     async def until_start(self) -> None:
         send(self.outbox, "ready", True)
         go = await asyncio.to_thread(pickle.load, self.inbox)
         await asyncio.sleep(max(0.0, go - time.time()))
-        self.started_at = time.time()
 
 
 def send(outbox: IO[bytes], kind: str, payload: Any) -> None:
@@ -52,7 +50,7 @@ def main(argv: list[str]) -> int:
         text = str(exc).strip().splitlines()
         send(outbox, "error", f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": "))
         return 1
-    send(outbox, "done", {"started_at": runner.started_at,
+    send(outbox, "done", {"started_at": result.started_at,
                           "duration_s": result.window.duration_s,
                           "harness": {**result.harness, "pid": os.getpid()},
                           "samples": [s.to_dict() for s in result.window.samples]})
