@@ -4,10 +4,12 @@
 The code is the response's fenced block (the one defining the entry point,
 else the first Python block; an unclosed fence from a truncated answer
 counts), or the whole response when it has no fence but reads as code. The
-program is the code, the row's tests and, HumanEval style, ``check(<entry
-point>)``; a completion that does not define the entry point is appended to
-the row's prompt (the function stub) instead. With ``runtime:`` (a row field
-holding code to time) the passing program is also timed in the sandbox, and
+program is the code; a completion that does not define the entry point is
+appended to the row's prompt (the function stub) instead. The checks are the
+row's tests and, HumanEval style, ``check(<entry point>)``: the sandbox's
+harness runs them after the program and alone decides the verdict (see
+``sandbox/harness.py``: never the exit status). With ``runtime:`` (a row field
+holding code to time) the harness also times it after the checks pass, and
 ``speedup`` = reference runtime / generated runtime, the reference measured
 the same way from the case's expected solution (or taken from a row field).
 """
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import re
 import threading
-import uuid
 from typing import Any
 
 from pytest_llmbench.errors import ConfigError
@@ -52,7 +53,16 @@ def extract_code(text: str, entry_point: str | None = None) -> str | None:
 
 def build_program(code: str, case: Case, *, tests: str | None, entry_point: str | None,
                   prompt_field: str | None) -> str:
-    """Code + tests (+ ``check(entry_point)``), completing the row's stub if needed."""
+    """Code + tests (+ ``check(entry_point)``) as one text, completing the row's stub."""
+    program, checks = build_parts(code, case, tests=tests, entry_point=entry_point,
+                                  prompt_field=prompt_field)
+    return "\n\n".join(p for p in (program.rstrip("\n"), checks.rstrip("\n")) if p) + "\n"
+
+
+def build_parts(code: str, case: Case, *, tests: str | None, entry_point: str | None,
+                prompt_field: str | None) -> tuple[str, str]:
+    """(program, checks): the code, completing the row's stub if needed, and the test
+    code the harness runs after it (the row's tests + ``check(entry_point)``)."""
     row = case.row
     stub = str(row.get(prompt_field, "")) if prompt_field else ""
     name = str(row[entry_point]) if entry_point and row.get(entry_point) else None
@@ -61,23 +71,12 @@ def build_program(code: str, case: Case, *, tests: str | None, entry_point: str 
     else:
         imports = "\n".join(_IMPORT.findall(stub))
         source = f"{imports}\n\n{code}" if imports else code
-    parts = [source]
+    parts = []
     if tests:
         parts.append(str(row.get(tests, "")))
     if name and tests:
         parts.append(f"check({name})")
-    return "\n\n".join(parts) + "\n"
-
-
-def _timing_block(bench: str, repeat: int, marker: str) -> str:
-    return (f"\nimport time as _llmbench_time\n_llmbench_best = None\n"
-            f"for _llmbench_i in range({repeat}):\n"
-            f"    _llmbench_t0 = _llmbench_time.perf_counter()\n"
-            f"    exec(compile({bench!r}, '<runtime>', 'exec'), globals())\n"
-            f"    _llmbench_dt = _llmbench_time.perf_counter() - _llmbench_t0\n"
-            f"    if _llmbench_best is None or _llmbench_dt < _llmbench_best:\n"
-            f"        _llmbench_best = _llmbench_dt\n"
-            f"print('\\n{marker}=' + repr(_llmbench_best))\n")
+    return source + "\n", "\n\n".join(parts) + "\n" if parts else ""
 
 
 class CodeScorer:
@@ -114,19 +113,13 @@ class CodeScorer:
 
     def run(self, code: str, case: Case) -> tuple[SandboxResult, float | None]:
         """Run code against the case's tests (and time it); (result, runtime seconds)."""
-        program = build_program(code, case, tests=self.tests, entry_point=self.entry_point,
-                                prompt_field=self.prompt_field)
-        marker = None
-        if self.runtime and case.row.get(self.runtime):
-            marker = f"__LLMBENCH_RUNTIME_{uuid.uuid4().hex}__"
-            program += _timing_block(str(case.row[self.runtime]), self.repeat, marker)
-        result = self.sandbox.run(program, self.limits)
-        runtime = None
-        if marker and result.passed:
-            found = re.findall(rf"^{marker}=([0-9.eE+-]+)$", result.stdout, re.MULTILINE)
-            runtime = float(found[-1]) if found else None
-            result.stdout = re.sub(rf"\n?{marker}=.*\n?", "", result.stdout)
-        return result, runtime
+        program, checks = build_parts(code, case, tests=self.tests, entry_point=self.entry_point,
+                                      prompt_field=self.prompt_field)
+        bench = str(case.row[self.runtime]) if self.runtime and case.row.get(self.runtime) \
+            else None
+        result = self.sandbox.run(program, self.limits, checks=checks, bench=bench,
+                                  repeat=self.repeat)
+        return result, result.runtime_s if bench and result.passed else None
 
     def reference_seconds(self, case: Case) -> tuple[float | None, str | None]:
         """The reference runtime (row field, else the expected solution timed once)."""

@@ -136,7 +136,7 @@ def test_subprocess_sandbox_reports_its_isolation() -> None:
 
 
 @pytest.mark.parametrize(("code", "stderr", "timed_out", "oom", "status"), [
-    (0, "", False, False, "passed"),
+    (0, "", False, False, "failed"),  # exit status 0 alone is no evidence
     (1, "AssertionError", False, False, "failed"),
     (1, "MemoryError\n", False, False, "memory"),
     (137, "", False, True, "memory"),
@@ -146,3 +146,8 @@ def test_subprocess_sandbox_reports_its_isolation() -> None:
 ])
 def test_classify(code: int, stderr: str, timed_out: bool, oom: bool, status: str) -> None:
     assert classify(code, stderr, timed_out, oom) == status
+
+
+def test_classify_passes_only_on_the_harness_report() -> None:
+    assert classify(0, "", False, completed=True) == "passed"
+    assert classify(0, "", True, completed=True) == "timeout"

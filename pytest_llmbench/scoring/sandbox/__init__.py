@@ -14,7 +14,11 @@ BACKENDS = ("auto", "docker", "subprocess")
 class Sandbox(Protocol):
     name: str
 
-    def run(self, program: str, limits: Limits) -> SandboxResult: ...
+    def run(self, program: str, limits: Limits, *, checks: str = "", bench: str | None = None,
+            repeat: int = 1) -> SandboxResult:
+        """Run ``program``, then ``checks`` (test code) and ``bench`` (timed ``repeat``
+        times) in its namespace; passed only on the harness's own report."""
+        ...
 
 
 def get_sandbox(kind: str = "auto", *, image: str | None = None,

@@ -1,7 +1,8 @@
 """What a sandbox run is given (limits) and what it reports (SandboxResult).
 
-Both backends run the same guest program (``guest.py``) and classify the
-outcome the same way, so a record reads alike whichever backend ran it.
+Both backends run the same harness (``guest.py``) and classify the outcome the
+same way, so a record reads alike whichever backend ran it. Only the harness's
+report (``harness.py``) can make a run pass; the exit status alone never does.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class SandboxResult:
     duration_s: float
     backend: str
     notes: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    checks: int | None = None
+    runtime_s: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -50,20 +54,25 @@ class SandboxResult:
     def to_details(self) -> dict[str, Any]:
         return {"status": self.status, "exit_code": self.exit_code, "stdout": self.stdout,
                 "stderr": self.stderr, "duration_s": round(self.duration_s, 4),
-                "backend": self.backend, **({"isolation": self.notes} if self.notes else {})}
+                "backend": self.backend, "reason": self.reason, "checks": self.checks,
+                **({"isolation": self.notes} if self.notes else {})}
 
 
 class SandboxUnavailable(LLMBenchError):
     """The chosen backend cannot run here (no Docker engine, no image)."""
 
 
-def classify(exit_code: int | None, stderr: str, timed_out: bool, oom_killed: bool = False) -> str:
-    """One status from how the process ended (signals as negative codes or 128+n)."""
+def classify(exit_code: int | None, stderr: str, timed_out: bool, oom_killed: bool = False,
+             completed: bool = False) -> str:
+    """One status from how the process ended (signals as negative codes or 128+n).
+
+    ``completed``: the harness's trusted report says every check ran and passed (see
+    harness.verdict); without it exit status 0 is a failure, never a pass."""
     if timed_out:
         return "timeout"
     if oom_killed or "MemoryError" in stderr[-2000:]:
         return "memory"
-    if exit_code == 0:
+    if completed:
         return "passed"
     if exit_code in (-24, 128 + 24):
         return "timeout"  # SIGXCPU: the CPU-time limit
@@ -81,15 +90,20 @@ def clip(text: str, limit: int) -> str:
 
 class _Drain(threading.Thread):
     """Reads a pipe to its end, keeping only the first ``limit`` bytes (a program
-    that prints forever must not fill the harness's memory)."""
+    that prints forever must not fill the harness's memory), and every whole line
+    that starts with ``marker`` wherever it comes (the harness report)."""
 
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
+    def __init__(self, stream: IO[bytes], limit: int, marker: bytes | None = None) -> None:
         super().__init__(daemon=True)
         self.stream = stream
         self.limit = limit
         self.chunks: list[bytes] = []
         self.kept = 0
         self.dropped = 0
+        self.marker = marker
+        self.lines: list[bytes] = []
+        self._line = bytearray()
+        self._skip = False
 
     def run(self) -> None:
         while chunk := self.stream.read(65536):
@@ -98,23 +112,61 @@ class _Drain(threading.Thread):
                 self.chunks.append(chunk[:room])
                 self.kept += min(room, len(chunk))
             self.dropped += max(0, len(chunk) - max(room, 0))
+            if self.marker:
+                self._scan(chunk)
+
+    def _scan(self, chunk: bytes) -> None:
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            self._carry(chunk[start:end])
+            if not self._skip and self._line:
+                self.lines.append(bytes(self._line))
+            self._line.clear()
+            self._skip = False
+            start = end + 1
+        self._carry(chunk[start:])
+
+    def _carry(self, part: bytes) -> None:
+        if self._skip or not part:
+            return
+        self._line += part
+        marker = self.marker or b""
+        head = bytes(self._line[:len(marker)])
+        if not marker.startswith(head) or len(self._line) > 4096:
+            self._skip = True  # not a report line: nothing of it is kept here
+            self._line.clear()
 
     def text(self) -> str:
         text = b"".join(self.chunks).decode("utf-8", "replace")
         return text + (f"\n... [{self.dropped} more bytes not kept]" if self.dropped else "")
 
 
-def run_bounded(cmd: list[str], stdin: bytes, timeout_s: float, output_chars: int,
-                on_timeout: Any = None, **popen: Any) -> tuple[int | None, str, str, bool, float]:
-    """Run ``cmd`` feeding ``stdin``; (exit code, stdout, stderr, timed out, seconds).
+@dataclass
+class Ended:
+    """How a bounded process ended; ``reports``: the stderr lines starting with the marker."""
 
-    On timeout ``on_timeout(process)`` stops it (default: kill its process group).
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    seconds: float
+    reports: list[bytes]
+
+
+def run_bounded(cmd: list[str], stdin: bytes, timeout_s: float, output_chars: int,
+                on_timeout: Any = None, marker: bytes | None = None,
+                kill_group_after: bool = False, **popen: Any) -> Ended:
+    """Run ``cmd`` feeding ``stdin`` and drain its output.
+
+    On timeout ``on_timeout(process)`` stops it (default: kill its process group);
+    ``kill_group_after`` also kills the group when it ended by itself (what it forked).
     """
     start = time.perf_counter()
     process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, start_new_session=True, **popen)
     assert process.stdin is not None and process.stdout is not None and process.stderr is not None
-    drains = [_Drain(process.stdout, output_chars * 4), _Drain(process.stderr, output_chars * 4)]
+    drains = [_Drain(process.stdout, output_chars * 4),
+              _Drain(process.stderr, output_chars * 4, marker)]
     for drain in drains:
         drain.start()
     try:
@@ -133,12 +185,14 @@ def run_bounded(cmd: list[str], stdin: bytes, timeout_s: float, output_chars: in
         except subprocess.TimeoutExpired:
             _kill_group(process)
             process.wait()
+    if kill_group_after and not timed_out:
+        _kill_group(process)
     elapsed = time.perf_counter() - start
     for drain in drains:
         drain.join(timeout=5)
         drain.stream.close()
-    return (process.returncode, clip(drains[0].text(), output_chars),
-            clip(drains[1].text(), output_chars), timed_out, elapsed)
+    return Ended(process.returncode, clip(drains[0].text(), output_chars),
+                 clip(drains[1].text(), output_chars), timed_out, elapsed, drains[1].lines)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -148,4 +202,5 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        process.kill()
+        if process.returncode is None:
+            process.kill()

@@ -2,9 +2,12 @@
 
 ``--network none``, a read-only root with a private tmpfs working directory,
 ``--memory`` (no swap), ``--pids-limit``, ``--cpus``, an unprivileged user,
-``--cap-drop ALL`` and ``no-new-privileges``; the host's files are simply not
-there. Driven through the ``docker`` CLI: it streams the program on stdin and
-can be killed on timeout, and it ships with every Docker engine.
+``--cap-drop ALL`` and ``no-new-privileges``, private pid and IPC namespaces; the
+host's files are simply not there and nothing is mounted from it. The harness is the
+container's pid 1, so every process the program started dies with it, and the
+container is removed (``docker rm -f``) when the run ends, however it ended. Driven
+through the ``docker`` CLI: it streams the program on stdin and can be killed on
+timeout, and it ships with every Docker engine.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from pytest_llmbench.scoring.sandbox import harness
 from pytest_llmbench.scoring.sandbox.base import (
     Limits,
     SandboxResult,
     SandboxUnavailable,
-    classify,
     run_bounded,
 )
 from pytest_llmbench.scoring.sandbox.image import DEFAULT_IMAGE, build_image
@@ -74,12 +77,14 @@ class DockerSandbox:
     def __init__(self, image: str | None = None) -> None:
         self.image = image or DEFAULT_IMAGE
 
-    def run(self, program: str, limits: Limits) -> SandboxResult:
+    def run(self, program: str, limits: Limits, *, checks: str = "", bench: str | None = None,
+            repeat: int = 1) -> SandboxResult:
         why = docker_status()
         if why is not None:
             raise SandboxUnavailable(why)
         image = ensure_image(self.image)
-        name = f"llmbench-sandbox-{uuid.uuid4().hex[:12]}"
+        name = f"llmbench-sandbox-{uuid.uuid4().hex}"
+        run = harness.prepare(program, checks, bench, repeat)
         memory = f"{limits.memory_mb}m"
         settings = {"guard": False, "cpu_s": int(limits.timeout_s) + 1,
                     "file_size_mb": limits.file_size_mb}
@@ -91,29 +96,31 @@ class DockerSandbox:
                "--pids-limit", str(limits.processes), "--cpus", f"{limits.cpus:g}",
                "--user", "65534:65534", "--cap-drop", "ALL",
                "--security-opt", "no-new-privileges", "--log-driver", "none",
+               "--ipc", "private",
                image, "python3", "-I", "-B", "-c", _GUEST, json.dumps(settings)]
         try:
-            code, out, err, timed_out, elapsed = run_bounded(
-                cmd, program.encode(), limits.timeout_s + _START_GRACE_S, limits.output_chars,
-                on_timeout=lambda _: _kill(name))
+            ended = run_bounded(
+                cmd, run.stdin, limits.timeout_s + _START_GRACE_S, limits.output_chars,
+                on_timeout=lambda _: _kill(name), marker=run.marker)
             state = _inspect(name)
         finally:
             subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
         if state.get("Error"):
             raise SandboxUnavailable(f"docker run failed: {state['Error']}")
-        if code == 125 and not state:
-            raise SandboxUnavailable(f"docker run failed: {err.strip().splitlines()[-1:]}")
-        exit_code = state.get("ExitCode", code)
-        exit_code = exit_code if isinstance(exit_code, int) else code
-        duration = _run_seconds(state) or elapsed
-        timed_out = timed_out or duration > limits.timeout_s
-        return SandboxResult(status=classify(exit_code, err, timed_out,
-                                             bool(state.get("OOMKilled"))),
-                             exit_code=exit_code, stdout=out, stderr=err, duration_s=duration,
-                             backend=self.name,
-                             notes={"image": image, "network": "none", "root": "read-only",
-                                    "user": "65534", "memory": memory,
-                                    "pids": limits.processes})
+        if ended.exit_code == 125 and not state:
+            raise SandboxUnavailable("docker run failed: "
+                                     f"{ended.stderr.strip().splitlines()[-1:]}")
+        exit_code = state.get("ExitCode", ended.exit_code)
+        exit_code = exit_code if isinstance(exit_code, int) else ended.exit_code
+        duration = _run_seconds(state) or ended.seconds
+        timed_out = ended.timed_out or duration > limits.timeout_s
+        notes = {"image": image, "network": "none", "root": "read-only", "user": "65534",
+                 "memory": memory, "pids": limits.processes,
+                 "processes": "own pid namespace, harness is pid 1; container removed after "
+                              "the run"}
+        return harness.result(ended, run, backend=self.name, expect_checks=bool(checks),
+                              notes=notes, oom_killed=bool(state.get("OOMKilled")),
+                              exit_code=exit_code, timed_out=timed_out, seconds=duration)
 
 
 def _kill(name: str) -> None:
