@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmbench.scoring.base import make_scorer
 from pytest_llmbench.scoring.code import CodeScorer
 from pytest_llmbench.scoring.context import ScoringContext
+from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.suites.model import Case
 from tests.scoring.conftest import docker_or_skip
 
