@@ -80,8 +80,7 @@ def _literal(value: str) -> str:
 
 def strip_reports(text: str, run: Run) -> str:
     """The output without this run's report line (the nonce is no use to a reader)."""
-    return re.sub(rf"\n?{re.escape(run.marker.decode())}[^\n]*\n?", "\n", text).rstrip("\n") + (
-        "\n" if text.endswith("\n") else "")
+    return re.sub(rf"\n?{re.escape(run.marker.decode())}[^\n]*(?:\n|$)", "", text)
 
 
 def verdict(report: Report | None, problem: str | None, exit_code: int | None,
