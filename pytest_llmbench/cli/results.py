@@ -69,8 +69,12 @@ def add_commands(sub: SubParsers) -> None:
     verify = sub.add_parser("verify", help="check a bundle's (or FILE.sig's) signature and hashes")
     verify.add_argument("bundle", type=Path, metavar="FILE",
                         help="a .zip bundle, or a CSV/PDF export with its FILE.sig beside it")
-    verify.add_argument("--public-key", type=Path, metavar="PUB",
-                        help="trusted public key of the signer (from llmbench keygen)")
+    verify.add_argument("--public-key", type=Path, metavar="PUB", action="append", default=[],
+                        help="a public key you trust (from llmbench keygen); repeatable")
+    verify.add_argument("--trusted-keys", type=Path, metavar="FILE",
+                        help="a file of trusted PEM public keys (also $LLMBENCH_TRUSTED_KEYS); "
+                             "exit 0 only for a signature by one of them, 3 for a valid "
+                             "signature by another key, 4 for an unsigned bundle, 1 if altered")
     verify.set_defaults(func=cmd_verify)
 
     keygen = sub.add_parser("keygen", help="make an Ed25519 key pair for signed exports")
@@ -192,17 +196,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from pytest_llmbench.report.detached import verify_file
     from pytest_llmbench.report.export import verify_bundle
+    from pytest_llmbench.report.trust import trusted_keys
 
     try:
+        keys = trusted_keys(args.public_key, args.trusted_keys)
         if args.bundle.is_file() and not zipfile.is_zipfile(args.bundle) \
                 and args.bundle.suffix != ".zip":
-            result = verify_file(args.bundle, args.public_key)
+            result = verify_file(args.bundle, keys)
         else:
-            result = verify_bundle(args.bundle, args.public_key)
+            result = verify_bundle(args.bundle, keys)
     except LLMBenchError as exc:
         return _fail(args, str(exc))
     print(f"{args.bundle}: {result.summary()}")
-    return 0 if result.valid else 1
+    return result.exit_code
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:

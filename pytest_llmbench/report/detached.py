@@ -2,7 +2,8 @@
 
 The .sig is JSON: schema, file name, SHA-256 and size of the file, signer fingerprint,
 the base64 signature of the file's bytes and the signer's public key (which, as in a
-zip bundle, only says who signed; trust comes from ``llmbench verify --public-key``).
+zip bundle, only says who signed; trust comes from the user's trusted keys, see
+``report/trust.py``: a valid signature by another key is UNTRUSTED, not valid).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.report import signing
-from pytest_llmbench.report.export import ExportError, Verification
+from pytest_llmbench.report.export import ExportError, Trusted, Verification, _trusted
 
 SCHEMA = "pytest-llmbench.signature"
 SUFFIX = ".sig"
@@ -51,17 +52,18 @@ def _load(sig: Path) -> dict[str, Any]:
     return doc
 
 
-def verify_file(path: Path, public_key: Path | None = None) -> Verification:
-    """Check ``path`` against ``path.sig``: its hash, then the signature; problems name the file."""
+def verify_file(path: Path, public_key: Trusted = None) -> Verification:
+    """Check ``path`` against ``path.sig``: its hash, then the signature and who made it."""
     sig = signature_path(path)
     if not sig.is_file():
         raise ExportError(f"{path}: not a zip bundle and {sig.name} is missing (nothing to verify)")
     doc = _load(sig)
+    keys = _trusted(public_key)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ExportError(f"{path}: cannot read ({exc.strerror})") from None
-    result = Verification(signed=True, files=1, against=sig.name)
+    result = Verification(signed=True, files=1, against=sig.name, trusted_count=len(keys))
     if hashlib.sha256(data).hexdigest() != doc.get("sha256"):
         result.problems.append(f"{path.name} was altered (SHA-256 differs from {sig.name})")
     try:
@@ -69,19 +71,19 @@ def verify_file(path: Path, public_key: Path | None = None) -> Verification:
     except (binascii.Error, ValueError):
         result.problems.append(f"{sig.name}: the signature is not base64")
         return result
-    embedded = (signing.public_key_from_pem(str(doc["public_key"]).encode(), f"{sig}: public_key")
-                if doc.get("public_key") else None)
-    if public_key is None and embedded is None:
-        result.problems.append(f"{sig.name} has no public_key: pass --public-key")
+    if not doc.get("public_key"):
+        result.problems.append(f"{sig.name} has no public_key")
         return result
-    key = signing.load_public_key(public_key) if public_key else embedded
-    assert key is not None
+    key = signing.public_key_from_pem(str(doc["public_key"]).encode(), f"{sig}: public_key")
     result.fingerprint = signing.fingerprint(key)
-    result.trusted = public_key is not None
+    if doc.get("fingerprint") != result.fingerprint:
+        result.problems.append(f"{sig.name}: fingerprint does not match its public_key")
+        return result
     if not signing.check(key, signature, data):
-        if public_key and embedded is not None and signing.fingerprint(embedded) != result.fingerprint:
-            result.problems.append(f"signed by another key ({signing.fingerprint(embedded)}), "
-                                   f"not by {public_key} ({result.fingerprint})")
-        elif not result.problems:
+        if not result.problems:
             result.problems.append(f"{sig.name} was altered (the signature does not match)")
+        return result
+    match = next((k for k in keys if k.fingerprint == result.fingerprint), None)
+    result.trusted = match is not None
+    result.trusted_by = match.source if match else None
     return result
