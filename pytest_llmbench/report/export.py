@@ -173,7 +173,7 @@ def verify_bundle(bundle_path: Path, public_key: Trusted = None) -> Verification
                 result.problems.append(f"{name} appears {count} times (a zip reader may show "
                                        "any of them)")
             elif (why := trust.unportable_reason(name)) is not None:
-                result.problems.append(f"entry name {name!r} is {why}")
+                result.problems.append(f"entry name {name!r} is not portable: {why}")
         if result.problems:
             return result
         manifest_bytes = bundle.read(MANIFEST)

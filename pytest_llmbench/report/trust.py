@@ -80,11 +80,13 @@ def portable_name(relative: str) -> str:
 
 def unportable_reason(name: str) -> str | None:
     """Why ``name`` is not an entry name this exporter writes (None when it is)."""
-    if not name or name.startswith("/") or "\\" in name or ":" in name:
-        return "absolute or non-portable (':', '\\\\')"
+    if not name or name.startswith("/"):
+        return "it is absolute or empty"
+    if "\\" in name or ":" in name:
+        return "it holds ':' or '\\'"
     parts = name.split("/")
     if any(p in ("", ".", "..") for p in parts):
-        return "has an empty, '.' or '..' part"
+        return "it has an empty, '.' or '..' part"
     if any(not (_PORTABLE.fullmatch(c) or c == "%") for p in parts for c in p):
-        return "has characters outside [A-Za-z0-9._@+=,%-]"
+        return "it has characters outside [A-Za-z0-9._@+=,%-]"
     return None

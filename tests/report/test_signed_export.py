@@ -61,7 +61,10 @@ def test_good_bundle_verifies(signed: tuple[Path, Path], tmp_path: Path) -> None
     assert ok.returncode == 0
     assert ok.stdout.strip() == f"{bundle}: valid: 3 files match the manifest, signed by the given public key"
     untrusted = llmbench("verify", str(bundle), cwd=tmp_path)
-    assert untrusted.returncode == 0 and "not checked against a trusted key" in untrusted.stdout
+    assert untrusted.returncode == 3
+    assert untrusted.stdout.strip().startswith(f"{bundle}: UNTRUSTED: 3 files match the manifest, "
+                                               "validly signed by ed25519:")
+    assert "no trusted key was given" in untrusted.stdout
 
 
 @pytest.mark.parametrize("name", ["run.json", "records.jsonl", "summary.json"])
@@ -98,9 +101,9 @@ def test_another_signers_key_is_rejected(signed: tuple[Path, Path], tmp_path: Pa
     bundle, _ = signed
     llmbench("keygen", "other", cwd=tmp_path)
     result = llmbench("verify", str(bundle), "--public-key", "other.pub", cwd=tmp_path)
-    assert result.returncode == 1
-    assert "INVALID: signed by another key (ed25519:" in result.stdout
-    assert "not by other.pub" in result.stdout
+    assert result.returncode == 3
+    assert "UNTRUSTED: 3 files match the manifest, validly signed by ed25519:" in result.stdout
+    assert "not among the 1 trusted keys" in result.stdout
 
 
 def test_bad_input_is_one_line(tmp_path: Path) -> None:
