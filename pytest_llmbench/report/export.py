@@ -208,7 +208,8 @@ def _check_signature(bundle: zipfile.ZipFile, names: set[str], manifest: dict[st
             result.problems.append(f"the bundle is not signed ({SIGNATURE} is missing)")
         return
     result.signed = True
-    signer = manifest.get("signer") if isinstance(manifest.get("signer"), dict) else {}
+    found = manifest.get("signer")
+    signer: dict[str, Any] = found if isinstance(found, dict) else {}
     named_pem = signer.get("public_key")
     if not isinstance(named_pem, str):
         result.problems.append(f"{MANIFEST} does not name the signer's public key (the "

@@ -127,3 +127,37 @@ def test_tests_without_a_check_that_runs_fail(subprocess_scorer: CodeScorer) -> 
                               _case(row))
     assert not score.passed
     assert score.details["reason"] == "the test code ran no check (0 assert statements executed)"
+
+
+def test_end_to_end_a_reward_hacking_model_scores_zero_with_samples_and_xdist(
+        pytester: pytest.Pytester) -> None:
+    """Through pytest with -n 2 and 2 samples per item: every early exit fails, pass@k and
+    speedup@k are 0, each record says why; the oracle still passes everything."""
+    import shutil
+
+    from tests.conftest import read_records, read_summary
+
+    root = Path(__file__).parents[2]
+    (pytester.path / "data").mkdir()
+    shutil.copy(DATA, pytester.path / "data")
+    shutil.copy(root / "bench_suites" / "python_functions.yaml", pytester.path)
+    pytester.makefile(".yaml", llmbench="""
+        models:
+          inproc:fixed: {text: "```python\\nimport sys\\nsys.exit(0)\\n```"}
+          inproc:oracle: {}
+    """)
+    result = pytester.runpytest_subprocess(
+        "python_functions.yaml", "--llmbench-models", "inproc:fixed,inproc:oracle",
+        "--llmbench-sandbox", "subprocess", "--llmbench-samples", "2", "-n", "2")
+    result.assert_outcomes(passed=8, failed=8)
+    records = read_records(pytester)
+    hacked = [r for r in records if r["model"] == "inproc:fixed"]
+    assert len(hacked) == 8 and all(r["outcome"] == "failed" for r in hacked)
+    for record in hacked:
+        for sample in record["score_details"]["per_sample"]:
+            assert not sample["passed"]
+            assert sample["reason"].startswith("the program raised SystemExit(0)"), sample
+    rows = {r["model"]: r for r in read_summary(pytester)}
+    assert rows["inproc:fixed"]["pass_at_1"] == 0
+    assert rows["inproc:oracle"]["pass_at_1"] == 1
+    assert not rows["inproc:fixed"].get("speedup_at_1")  # absent or 0: nothing was sped up

@@ -80,7 +80,8 @@ def _harness() -> None:
     if settings.get("guard"):
         _guard(workdir)
     main = types.ModuleType("__main__")
-    main.__dict__.update(__file__=os.path.join(workdir, "main.py"), __builtins__=builtins)
+    main_file = os.path.join(workdir, "main.py")
+    main.__dict__.update(__file__=main_file, __builtins__=builtins)
     sys.modules["__main__"] = main
     sys.argv = ["main.py"]
     counter = f"_llmbench_check_{os.urandom(8).hex()}"
@@ -91,7 +92,7 @@ def _harness() -> None:
         phase = "checks"
         tree = _counted(checks, counter) if checks else None
         phase = "program"
-        exec(compile(program, main.__file__, "exec"), main.__dict__)
+        exec(compile(program, main_file, "exec"), main.__dict__)
         if tree is not None:
             phase = "checks"
             linecache.cache["<checks>"] = (len(checks), None, checks.splitlines(True), "<checks>")
@@ -137,7 +138,7 @@ class _CountAsserts(ast.NodeTransformer):
 
 def _counted(checks: str, counter: str) -> ast.Module:
     """The checks with a call to ``counter`` before every assert statement."""
-    tree = _CountAsserts(counter).visit(ast.parse(checks, "<checks>"))
+    tree: ast.Module = _CountAsserts(counter).visit(ast.parse(checks, "<checks>"))
     return ast.fix_missing_locations(tree)
 
 
