@@ -95,6 +95,18 @@ def test_a_correct_answer_reports_how_many_checks_ran(scorer: CodeScorer) -> Non
     assert "LLMBENCH-HARNESS" not in score.details["stderr"]
 
 
+def test_a_correct_answer_that_floods_its_output_still_passes(scorer: CodeScorer) -> None:
+    """The report is found past the output kept for the record (and after a partial line)."""
+    row = ROWS["running_max"]
+    code = row["answer"].split("```python\n")[1].split("```")[0]
+    flood = code + "import sys\nfor _ in range(300):\n    print('x' * 1000, file=sys.stderr)\n" \
+        "sys.stderr.write('no newline at the end')\n"
+    score = scorer(f"```python\n{flood}```", _case(row))
+    assert score.passed, score.details["reason"]
+    assert "more bytes not kept" in score.details["stderr"] or "characters cut" in \
+        score.details["stderr"]
+
+
 def test_early_exit_reason_names_what_happened(subprocess_scorer: CodeScorer) -> None:
     row = ROWS["running_max"]
     early = subprocess_scorer(f"```python\n{EXPLOITS['sys_exit_0']}```", _case(row))
