@@ -88,9 +88,11 @@ def _harness() -> None:
     ran = [0]
     phase = "program"
     best: float | None = None
+    statements = 0
     try:
         phase = "checks"
         tree = _counted(checks, counter) if checks else None
+        statements = sum(isinstance(n, ast.Assert) for n in ast.walk(tree)) if tree else 0
         phase = "program"
         exec(compile(program, main_file, "exec"), main.__dict__)
         if tree is not None:
@@ -121,7 +123,6 @@ def _harness() -> None:
             pass
         report("error", phase=phase, error=type(exc).__name__[:80])
         exit_now(1)
-    statements = sum(isinstance(n, ast.Assert) for n in ast.walk(ast.parse(checks))) if checks else 0
     report("completed", checks=ran[0], asserts=statements,
            runtime_s=best if best is not None else "none")
     exit_now(0)
