@@ -49,6 +49,7 @@ NOBODY = 65534
 UID_BASE = int(os.environ.get("LLMBENCH_SANDBOX_UID_BASE", "2000000000"))
 UID_SLOTS = 4096
 TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+_LOCKS = Path("/run/lock/llmbench-sandbox-uids")  # one place for every process, whatever TMPDIR
 _GUEST = (Path(__file__).parent / "guest.py").read_text(encoding="utf-8")
 
 
@@ -171,7 +172,7 @@ def _identity(root: bool) -> Iterator[int | None]:
     if not root:
         yield None
         return
-    folder = Path(tempfile.gettempdir()) / "llmbench-sandbox-uids"
+    folder = _LOCKS if _LOCKS.parent.is_dir() else Path("/tmp/llmbench-sandbox-uids")
     folder.mkdir(mode=0o700, exist_ok=True)
     slots = list(range(UID_SLOTS))
     random.shuffle(slots)
@@ -184,7 +185,8 @@ def _identity(root: bool) -> Iterator[int | None]:
             continue
         try:
             uid = UID_BASE + slot
-            _kill_uid(uid)
+            _kill_uid(uid)  # what a crashed earlier holder may have left
+            _sweep_temp(uid)
             yield uid
         finally:
             os.close(fd)
