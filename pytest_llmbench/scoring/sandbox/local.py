@@ -9,7 +9,9 @@ in force):
   processes; otherwise every sandbox runs as the current user;
 - namespaces (``unshare``): a user, pid, mount (private ``/proc``) and network
   namespace per run; the harness is pid 1, so the kernel kills every process the
-  program left behind the moment it exits, and no process outside is visible;
+  program left behind the moment it exits, and no process outside is visible; a
+  private tmpfs ``/tmp`` (and ``/var/tmp``, ``/dev/shm``) holding only its folder,
+  which the program (uid 65534 of a nested user namespace) cannot unmount;
 - a private working directory with a random 128-bit name inside a per-run folder that
   others cannot list (0711), owned by the sandbox's uid, mode 0700, removed after the
   run; as root, files the sandbox's uid left in /tmp, /var/tmp and /dev/shm are removed
@@ -70,7 +72,8 @@ class SubprocessSandbox:
             notes = dict(setup.notes)
             try:
                 workdir.mkdir(mode=0o700)
-                popen: dict[str, Any] = {"cwd": workdir, "env": _env(workdir)}
+                popen: dict[str, Any] = {"cwd": workdir,
+                                         "env": _env(Path(setup.inside or workdir))}
                 if uid is not None:
                     os.chown(workdir, uid, uid)
                     popen.update(user=uid, group=uid, extra_groups=[])
@@ -102,6 +105,7 @@ class _Setup:
     root: bool
     prefix: list[str]
     notes: dict[str, Any]
+    inside: str | None = None  # the working folder's path inside a private /tmp
 
 
 def _env(workdir: Path) -> dict[str, str]:
@@ -109,16 +113,41 @@ def _env(workdir: Path) -> dict[str, str]:
             "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
 
 
-# The strongest namespace set unshare offers here, then weaker fallbacks.
+# Run by sh as root of a fresh user namespace (in its own mount namespace): a private
+# tmpfs on /tmp holding only the working folder (bind-mounted at /tmp/w), private
+# /var/tmp and /dev/shm, then a nested user namespace as uid 65534, which owns no mount
+# namespace and so can unmount none of this. "$@" is the harness command.
+_PRIVATE_TMP = """set -e
+W=$(pwd)
+mkdir "$W/.t"
+{mount} -n -t tmpfs -o mode=1777,size=16m tmpfs "$W/.t"
+mkdir "$W/.t/w"
+{mount} -n --bind "$W" "$W/.t/w"
+{mount} -n --move "$W/.t" /tmp
+cd /tmp/w
+rmdir .t
+for d in /var/tmp /dev/shm; do
+  if [ -d "$d" ]; then {mount} -n -t tmpfs -o mode=1777,size=16m tmpfs "$d"; fi
+done
+exec {unshare} --user --map-user=65534 --map-group=65534 "$@"
+"""
+_INSIDE = "/tmp/w"
+_NS = ["--pid", "--fork", "--kill-child", "--mount-proc", "--net"]
+# The strongest namespace set this machine allows first, then weaker fallbacks:
+# (unshare flags, words for the notes, whether /tmp is private).
 _NAMESPACES = (
-    (["--user", "--map-user=65534", "--map-group=65534", "--pid", "--fork", "--kill-child",
-      "--mount-proc", "--net"],
+    (["--user", "--map-root-user", *_NS], "own user, pid, mount and network namespaces "
+     "(unshare): pid 1 is the harness, so every process left behind dies with it; no other "
+     "process is visible; a private /tmp, /var/tmp and /dev/shm (tmpfs) holding only its "
+     "folder; no network", True),
+    (["--user", "--map-user=65534", "--map-group=65534", *_NS],
      "own user, pid, mount and network namespaces (unshare): pid 1 is the harness, so "
-     "every process left behind dies with it; no other process is visible; no network"),
-    (["--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--mount-proc", "--net"],
-     "own user, pid, mount and network namespaces (unshare, root inside the user namespace)"),
+     "every process left behind dies with it; no other process is visible; no network", False),
+    (["--user", "--map-root-user", *_NS],
+     "own user, pid, mount and network namespaces (unshare, root inside the user namespace)",
+     False),
     (["-rn"], "own user and network namespaces only (unshare -rn): processes left behind "
-              "are killed by process group and, as root, by uid"),
+              "are killed by process group and, as root, by uid", False),
 )
 
 
@@ -141,27 +170,41 @@ def _setup(python: str | None) -> _Setup:
         chosen = python or sys.executable
         notes["user"] = "root (no interpreter usable by an unprivileged uid)"
     prefix: list[str] = []
-    unshare = shutil.which("unshare")
+    inside = None
+    unshare, mount, sh = shutil.which("unshare"), shutil.which("mount"), shutil.which("sh")
     notes["processes"] = "process group only (unshare unavailable)"
     notes["network"] = ("not isolated by the kernel (unshare unavailable); socket use "
                         "refused by the guest's audit hook")
-    for flags, words in _NAMESPACES if unshare else ():
-        if _works([unshare, *flags, chosen], user):  # type: ignore[list-item]
-            prefix = [unshare, *flags]  # type: ignore[list-item]
+    for flags, words, private_tmp in _NAMESPACES if unshare else ():
+        assert unshare is not None
+        wrapper = [sh, "-c", _PRIVATE_TMP.format(mount=mount, unshare=unshare), "sh"] \
+            if private_tmp and mount and sh else []
+        if private_tmp and not wrapper:
+            continue
+        if _works([unshare, *flags, *wrapper, chosen], user):
+            prefix = [unshare, *flags, *wrapper]
+            inside = _INSIDE if private_tmp else None
             notes["processes"] = words
             notes["network"] = "none (own network namespace)"
+            if private_tmp:
+                notes["filesystem"] = ("its own 0700 folder, the only thing in a private /tmp; "
+                                       "reads outside it and the Python install refused by "
+                                       "the guest's audit hook")
             break
     notes["python"] = chosen
-    return _Setup(chosen, root, prefix, notes)
+    return _Setup(chosen, root, prefix, notes, inside)
 
 
 def _works(cmd: list[str], user: int | None) -> bool:
     extra: dict[str, Any] = {"user": user, "group": user, "extra_groups": []} if user else {}
-    try:
-        done = subprocess.run([*cmd, "-I", "-c", "pass"], capture_output=True, timeout=20,
-                              cwd="/", **extra)
-    except (OSError, subprocess.SubprocessError):
-        return False
+    with tempfile.TemporaryDirectory(prefix="llmbench-probe-") as folder:
+        if user is not None:
+            os.chown(folder, user, user)
+        try:
+            done = subprocess.run([*cmd, "-I", "-c", "pass"], capture_output=True, timeout=20,
+                                  cwd=folder, **extra)
+        except (OSError, subprocess.SubprocessError):
+            return False
     return done.returncode == 0
 
 
