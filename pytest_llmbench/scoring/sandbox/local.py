@@ -21,8 +21,9 @@ in force):
 ``python -I`` ignores the environment and user site, and the environment is scrubbed.
 The guest's audit-hook guard (see guest.py) also refuses file access outside the
 working directory, sockets and new processes; it stops mistakes, not a determined
-attacker: without root the kernel does not keep a same-uid program out of other
-folders it can name. Use Docker (or run as root) for a hard boundary.
+attacker: without root the kernel does not keep a same-uid program out of the user's
+other files (the home folder, the checkout). Use Docker (or run as root) for a hard
+boundary.
 """
 
 from __future__ import annotations
