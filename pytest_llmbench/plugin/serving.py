@@ -203,7 +203,7 @@ class ServingRunner:
             record.started_at, record.finished_at = item.stash[WALL]
             metrics.update(serving=summary, harness=result.harness, warmup=result.warmup,
                            slo_failures=check_slos(summary, target.point.slos),
-                           samples_file=write_samples(bench.output / bench.run_id, item.nodeid,
+                           samples_file=write_samples(bench.run_path, item.nodeid,
                                                       PointSamples(result.window,
                                                                    result.started_at)))
             record.input_tokens, record.output_tokens = (summary["input_tokens"],
@@ -240,7 +240,7 @@ class ServingReport:
         if not self.records:
             return
         bench = bench_session(self.config)
-        write_benchmarks(bench.output / bench.run_id, self.records)
+        write_benchmarks(bench.run_path, self.records)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
