@@ -33,11 +33,14 @@ def add_commands(sub: SubParsers) -> None:
     compare.add_argument("--json", type=Path, metavar="PATH", help="also write the comparison here")
     compare.set_defaults(func=cmd_compare)
 
-    merge = sub.add_parser("merge", help="merge runs measured side by side on several hosts",
-                           description="Combine run directories that loaded one server from "
-                           "several hosts: serving points with the same test id are pooled "
-                           "from their raw samples (percentiles recomputed, throughput over "
-                           "the union window), other records concatenated.")
+    merge = sub.add_parser("merge", help="merge the shards of a run, or runs measured side by "
+                           "side on several hosts",
+                           description="Combine run directories into one run. Shards of a run "
+                           "(--llmbench-shard) merge into <output>/<run_id>, each item once; "
+                           "a missing shard, an assigned item without a record or duplicates "
+                           "that disagree are reported and exit 1. Serving points with the "
+                           "same test id from several hosts are pooled from their raw samples "
+                           "(percentiles recomputed, throughput over the union window).")
     merge.add_argument("runs", nargs="+", metavar="RUN",
                        help="run ids, 'latest' or paths; a sharded run's id alone merges all "
                        "its shard directories")

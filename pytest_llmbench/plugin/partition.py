@@ -57,19 +57,20 @@ class ShardSelection:
             groups[key] = groups.get(key, 0.0) + cost
             keys.append(key)
         placed = assign(groups.items(), self.shard.count)
-        keep = [item for item, key in zip(items, keys, strict=True)
-                if placed[key] == self.shard.index]
-        gone = [item for item, key in zip(items, keys, strict=True)
-                if placed[key] != self.shard.index]
+        mine = [placed[key] == self.shard.index for key in keys]
+        keep = [item for item, kept in zip(items, mine, strict=True) if kept]
+        gone = [item for item, kept in zip(items, mine, strict=True) if not kept]
         self.collected, self.kept = len(items), len(keep)
+        recorded = [item.nodeid for item, key, kept in zip(items, keys, mine, strict=True)
+                    if kept and not key.startswith("test:")]  # benchmark items make records
         if gone:
             config.hook.pytest_deselected(items=gone)
             items[:] = keep
-        if self.writes_manifest and keep:
+        if self.writes_manifest and recorded:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_json(self.run_dir / SHARD_ITEMS_FILE, {
                 **self.shard.to_dict(), "collected": len(keys), "groups": len(groups),
-                "items": [item.nodeid for item in keep]})
+                "items": recorded})
 
     def pytest_report_collectionfinish(self, config: pytest.Config) -> str:
         return (f"llmbench shard {self.shard.label} (from {self.shard.source}): "

@@ -3,6 +3,7 @@ shards (pytest processes), a real redis-server, the simulator's request log as t
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -20,7 +21,9 @@ def test_four_shards_share_one_rpm_limit(pytester: pytest.Pytester, redis_url: s
     rows = [{"id": f"q{i:03d}", "question": f"{i} + {i}", "answer": str(2 * i)}
             for i in range(1, 17)]
     write_suite(pytester.path, rows=rows)
-    with SimServer() as sim:
+    answers = pytester.path / "answers.json"
+    answers.write_text(json.dumps({f"What is {r['question']}?": r["answer"] for r in rows}))
+    with SimServer(answer_key=answers) as sim:
         pytester.makefile(".yaml", llmbench=f"""
 settings:
   rate_limits:
@@ -39,10 +42,11 @@ models:
     assert all(p.returncode == 0 for p in procs), outputs
     assert len(arrivals) == 16
     # 240 rpm = one start per 0.25 s for the four shards together; each shard alone would
-    # send its four at once (a limit per machine would let 16 arrive within ~0.3 s)
+    # send its four at once (a limit per machine would let 16 arrive within ~0.3 s); +3 for a
+    # loaded machine delaying some first calls (SDK set-up) and bunching them with later ones
     offsets = [round(t - arrivals[0], 3) for t in arrivals]
     for start in arrivals:
-        assert sum(start <= t < start + 1.0 for t in arrivals) <= 4 + 2, offsets
+        assert sum(start <= t < start + 1.0 for t in arrivals) <= 4 + 3, offsets
     assert arrivals[-1] - arrivals[0] >= 15 * 0.25 - 0.8, offsets
 
 

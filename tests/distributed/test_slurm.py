@@ -37,7 +37,7 @@ def test_bundled_suites_as_a_slurm_array_merge_into_the_unsharded_run(
     shards = sorted(out.glob(f"slurm-{job}.shard-*-of-4"))
     assert len(shards) == 4, (list(out.iterdir()), logs)
     merged = subprocess.run([sys.executable, "-m", "pytest_llmbench.cli", "merge",
-                             f"slurm-{job}", "--llmbench-output", str(out)],
+                             f"slurm-{job}", "--output", str(out)],
                             capture_output=True, text=True, cwd=ROOT)
     assert merged.returncode == 0, merged.stderr
 
