@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -154,3 +155,43 @@ class RedisLedger:
 
 def run_key(run_id: str, *parts: str) -> str:
     return ":".join(("llmbench", run_id, *parts))
+
+
+def bucket_maker(url: str, run_id: str) -> Callable[[str, RateLimit], RedisBucket]:
+    """What ``RateLimits`` makes its buckets with when the run has a coordinator."""
+    client = connect(url)
+
+    def make(key: str, limit: RateLimit) -> RedisBucket:
+        return RedisBucket(client, run_key(run_id, "limit", key), limit)
+
+    return make
+
+
+START_DELAY_S = 1.0
+"""From the last host's arrival to the common start: every host reads the instant before."""
+
+
+def start_barrier(client: redis.Redis, key: str, hosts: int, timeout: float = 600.0) -> float:
+    """Wait until ``hosts`` hosts have arrived at ``key``; returns the common start instant
+    on this machine's clock (the last host to arrive sets it, on Redis's clock)."""
+    server_now = _server_time(client)
+    offset = server_now - time.time()
+    arrived = int(client.incr(f"{key}:arrived"))
+    client.pexpire(f"{key}:arrived", TTL_MS)
+    if arrived == hosts:
+        client.set(f"{key}:start", repr(_server_time(client) + START_DELAY_S), px=TTL_MS)
+    deadline = time.monotonic() + timeout
+    while True:
+        value = client.get(f"{key}:start")
+        if value is not None:
+            return float(value) - offset
+        if time.monotonic() > deadline:
+            seen = client.get(f"{key}:arrived")
+            raise ConfigError(f"serving across hosts: only {int(seen or 0)} of {hosts} hosts "
+                              f"reached the start within {timeout:.0f} s")
+        time.sleep(0.02)
+
+
+def _server_time(client: redis.Redis) -> float:
+    seconds, micros = client.time()
+    return float(seconds) + float(micros) / 1e6

@@ -24,6 +24,7 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -252,11 +253,10 @@ class RateLimits:
     a run; without one (a single process) a private temporary folder is used."""
 
     def __init__(self, by_provider: dict[str, RateLimit] | None = None,
-                 folder: str | Path | None = None, coordinator: str | None = None,
-                 run_id: str = "") -> None:
+                 folder: str | Path | None = None,
+                 make_bucket: Callable[[str, RateLimit], Bucket] | None = None) -> None:
         self.by_provider = by_provider or {}
-        self.coordinator = coordinator
-        self.run_id = run_id
+        self.make_bucket = make_bucket  # across machines: calls.coordinator.bucket_maker
         self._folder = Path(folder) if folder else None
         self._private: tempfile.TemporaryDirectory[str] | None = None
         self._limiters: dict[str, Limiter | None] = {}
@@ -274,14 +274,8 @@ class RateLimits:
             self._private.cleanup()
 
     def _bucket(self, key: str, limit: RateLimit) -> Bucket:
-        if self.coordinator:
-            from pytest_llmbench.calls.coordinator import (  # noqa: PLC0415 - sharded runs only
-                RedisBucket,
-                connect,
-                run_key,
-            )
-
-            return RedisBucket(connect(self.coordinator), run_key(self.run_id, "limit", key), limit)
+        if self.make_bucket is not None:
+            return self.make_bucket(key, limit)
         return SharedBucket(self.folder, key, limit)
 
     def for_model(self, spec: ModelSpec) -> Limiter | None:

@@ -89,8 +89,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_llmbench.plugin.partition import ShardSelection
 
         first = workerinput is None or workerinput.get("workerid") == "gw0"
-        config.pluginmanager.register(ShardSelection(bench.shard, bench.run_path, first),
-                                      "llmbench-shard")
+        every_shard = bool(options.resolve(config, "serving_hosts", bench.models_config.settings))
+        config.pluginmanager.register(ShardSelection(bench.shard, bench.run_path, first,
+                                                     every_shard), "llmbench-shard")
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
@@ -131,6 +132,12 @@ def _run_id(config: pytest.Config, shard: Any) -> str | None:
 def _coordinate(config: pytest.Config, bench: Any) -> None:
     """With ``--llmbench-coordinator``: check it answers now, and hand it to every process."""
     url = options.resolve(config, "coordinator", bench.models_config.settings)
+    hosts = options.resolve(config, "serving_hosts", bench.models_config.settings)
+    if hosts and (not url or bench.shard is None):
+        from pytest_llmbench.errors import ConfigError
+
+        raise ConfigError("--llmbench-serving-hosts needs --llmbench-shard (or a scheduler's "
+                          "index) and --llmbench-coordinator: the hosts start together through it")
     if not url:
         return
     from pytest_llmbench.calls.coordinator import connect
@@ -143,6 +150,10 @@ def _coordinate(config: pytest.Config, bench: Any) -> None:
     connect(str(url)).close()
     bench.context[COORDINATOR] = str(url)
     bench.context[RUN_ID] = bench.run_id
+    if options.resolve(config, "serving_hosts", bench.models_config.settings):
+        from pytest_llmbench.plugin.serving import SERVING_HOSTS
+
+        bench.context[SERVING_HOSTS] = True
 
 
 def _shared_id() -> str | None:

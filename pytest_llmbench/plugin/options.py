@@ -122,6 +122,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("coordinator", "share rate limits and the budget with every shard of the run "
            "through this server: redis://HOST:PORT/DB", env="LLMBENCH_COORDINATOR",
            metavar="URL"),
+    Option("serving_hosts", "with --llmbench-shard: every shard runs every serving point with "
+           "its part of the load, starting together (needs --llmbench-coordinator); merge pools "
+           "them", default=False, flag=True),
     Option("gate", "suite-level gate deciding the exit status, e.g. 'accuracy>=0.8' or "
            "'gsm8k:latency_p95<=2s' (repeatable)", multiple=True, metavar="EXPR"),
     Option("score_only", "record wrong answers without failing their tests "

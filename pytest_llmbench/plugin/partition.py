@@ -41,8 +41,10 @@ def _group(item: pytest.Item) -> tuple[str, float]:
 
 
 class ShardSelection:
-    def __init__(self, shard: Shard, run_dir: Path, writes_manifest: bool) -> None:
+    def __init__(self, shard: Shard, run_dir: Path, writes_manifest: bool,
+                 serving_everywhere: bool = False) -> None:
         self.shard = shard
+        self.serving_everywhere = serving_everywhere  # --llmbench-serving-hosts
         self.run_dir = run_dir
         self.writes_manifest = writes_manifest
         self.kept = 0
@@ -57,7 +59,8 @@ class ShardSelection:
             groups[key] = groups.get(key, 0.0) + cost
             keys.append(key)
         placed = assign(groups.items(), self.shard.count)
-        mine = [placed[key] == self.shard.index for key in keys]
+        mine = [placed[key] == self.shard.index
+                or (self.serving_everywhere and key.startswith("serving:")) for key in keys]
         keep = [item for item, kept in zip(items, mine, strict=True) if kept]
         gone = [item for item, kept in zip(items, mine, strict=True) if not kept]
         self.collected, self.kept = len(items), len(keep)

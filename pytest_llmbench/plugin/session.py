@@ -190,7 +190,7 @@ class LLMBenchSession:
         if self._engine is None:
             self._engine = Engine(self.concurrency, self.timeout, self.context, retry=self.retry,
                                   limits=RateLimits(self.rate_limits, self.context.get(LIMITS_DIR),
-                                                    self.context.get(COORDINATOR), self.run_id))
+                                                    self._bucket_maker()))
         return self._engine
 
     def request_for(self, model: ModelSpec, case: Case, sample: int = 0,
@@ -224,6 +224,14 @@ class LLMBenchSession:
                                          scorer_for=self.scorer_for,
                                          reuse_from=Path(reuse) if reuse else None)
         return self._fitter
+
+    def _bucket_maker(self) -> Any:
+        """Buckets in the coordinator when the run has one (shards on several machines)."""
+        if not self.context.get(COORDINATOR):
+            return None
+        from pytest_llmbench.calls.coordinator import bucket_maker
+
+        return bucket_maker(self.context[COORDINATOR], self.run_id)
 
     @property
     def run_folder(self) -> str:

@@ -4,6 +4,7 @@ shards (pytest processes), a real redis-server, the simulator's request log as t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -99,3 +100,53 @@ def test_connect_rejects_other_schemes() -> None:
     with pytest.raises(ConfigError, match=r"--llmbench-coordinator 'http://u:\*\*\*@h': expected"):
         connect("http://u:pw@h")
     assert redact_url("redis://user:pw@host:6379/1") == "redis://user:***@host:6379/1"
+
+
+SERVING = """\
+kind: serving
+name: chat_load
+prompts: {input_tokens: "normal(32, 4)"}
+max_tokens: 16
+ignore_eos: true
+warmup: 2
+requests: 24
+harness: {max_loop_lag_ms: 1000}
+scenarios:
+  - rate: [40]
+    arrival: poisson
+"""
+
+
+def test_a_serving_point_split_over_two_hosts_is_pooled_by_merge(
+        pytester: pytest.Pytester, redis_url: str) -> None:
+    from tests.serving.conftest import running_sim
+
+    pytester.makefile(".yaml", load=SERVING)
+    sims = running_sim(20)
+    sim = next(sims)
+    try:
+        env = {**os.environ, "LLMBENCH_SIM_URL": sim.base_url}  # type: ignore[attr-defined]
+        procs = [subprocess.Popen(
+            [sys.executable, "-m", "pytest", "load.yaml", "-p", "no:cacheprovider",
+             "--llmbench-models", "sim:perf", "--llmbench-shard", f"{i}/2",
+             "--llmbench-run-id", "hosts", "--llmbench-coordinator", redis_url,
+             "--llmbench-serving-hosts"],
+            cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True) for i in range(2)]
+        outputs = [p.communicate(timeout=180)[0] for p in procs]
+    finally:
+        next(sims, None)
+    assert all(p.returncode == 0 for p in procs), outputs
+    runs = pytester.path / ".llmbench" / "runs"
+    parts = [json.loads((runs / f"hosts.shard-{i}-of-2/records.jsonl").read_text()) for i in (0, 1)]
+    sent = [p["metrics"]["serving"]["requests"] for p in parts]
+    assert sent == [12, 12]  # every other arrival of the one seeded schedule
+    starts = [json.loads((runs / f"hosts.shard-{i}-of-2" / p["metrics"]["samples_file"])
+                         .read_text())["started_at"] for i, p in enumerate(parts)]
+    merged = subprocess.run([sys.executable, "-m", "pytest_llmbench.cli", "merge", "hosts"],
+                            cwd=pytester.path, capture_output=True, text=True)
+    assert merged.returncode == 0, merged.stderr
+    (record,) = [json.loads(line) for line in (runs / "hosts/records.jsonl").read_text().splitlines()]
+    assert record["metrics"]["serving"]["requests"] == 24
+    assert len(record["metrics"]["merged_from"]) == 2
+    assert abs(starts[0] - starts[1]) < 0.1  # the measured windows start together
