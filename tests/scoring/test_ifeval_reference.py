@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pytest_llmbench.scoring.base import make_scorer
+from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.scoring.ifeval_checks import CHECKS
 from pytest_llmbench.suites.model import Case
 
