@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.scoring.ifeval_checks import CHECKS
+from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.suites.model import Case
 
 DATA = json.loads((Path(__file__).parent / "ifeval_ref" / "cases.json").read_text())
