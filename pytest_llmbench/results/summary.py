@@ -79,11 +79,12 @@ class SummaryBuilder:
             group.judge_cost = (group.judge_cost or 0.0) + record["judge_cost_usd"]
         if outcome == "skipped" or not record.get("calls"):
             return
-        for name, samples in (("latency_s", group.latency), ("ttft_s", group.ttft),
-                              ("output_tps", group.decode_tps)):
+        for name, samples in (("latency_s", group.latency), ("ttft_s", group.ttft)):
             value = record.get(name)
             if value is not None:
                 samples.append(value)
+        if record.get("output_tps") is not None and not record.get("cached_calls"):
+            group.decode_tps.append(record["output_tps"])
         group.throughput.add_record(record)
         group.input_tokens += record.get("input_tokens") or 0
         group.output_tokens += record.get("output_tokens") or 0
