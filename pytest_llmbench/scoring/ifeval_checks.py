@@ -270,6 +270,6 @@ def run_check(instruction_id: str, response: str, kwargs: dict[str, Any]) -> boo
                          f"(known: {', '.join(sorted(CHECKS))})")
     try:
         return bool(check(response, **kwargs))
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"instruction {instruction_id!r}: bad kwargs {sorted(kwargs)}: "
                          f"{exc}") from None

@@ -170,3 +170,15 @@ def test_bundled_references_follow_every_instruction_and_a_refusal_does_not() ->
         case = Case("if", row["key"], row)
         assert scorer(row["response"], case).passed, row["key"]
         assert not scorer("I cannot help with that", case).passed, row["key"]
+
+
+def test_documented_deviations_from_the_reference() -> None:
+    # regex characters are literal (the reference raises on "C++" and matches "pas" for "P.S")
+    assert run_check("keywords:existence", "I write C++ daily", {"keywords": ["C++"]}) is True
+    assert run_check("detectable_content:postscript", "a pass", {"postscript_marker": "P.S"}) is False
+    # a zero argument is used, not replaced by a random one
+    assert run_check("keywords:letter_frequency", "abc",
+                     {"letter": "z", "let_frequency": 0, "let_relation": "at least"}) is True
+    with pytest.raises(ValueError, match="keywords:letter_frequency"):
+        run_check("keywords:letter_frequency", "abc",
+                  {"letter": "é", "let_frequency": 1, "let_relation": "at least"})
