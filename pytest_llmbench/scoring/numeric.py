@@ -146,7 +146,7 @@ def _plain(content: str) -> Number | None:
         return None
     m, number = found[0]
     residue = (stripped[: m.start()] + stripped[m.end():]).strip()
-    if re.search(r"[\\^_{}=*/A-Za-z\d\u03c0\u221a]", residue) or _expression_at(stripped, m):
+    if re.search(r"[\\^_{}=*/!A-Za-z\d\u03c0\u221a]", residue) or _expression_at(stripped, m):
         return None
     return number
 

@@ -127,6 +127,9 @@ VERDICTS: list[tuple[str, str, bool]] = [
     ("The result is 2\\sqrt{3}", "2", False),
     ("so it is \\sqrt{16}", "4", True),
     ("#### 72", "Natalia sold 48 clips... #### 72", True),
+    ("\\boxed{5!}", "120", True),
+    ("\\boxed{5!}", "5", False),
+    ("The answer is 2^{10000}", "2", False),
 ]
 
 
