@@ -49,7 +49,7 @@ _HEDGE = re.compile(r"[)\]}*]*\s*(?:or|and|/|&)\s*\(?[A-J]\)?(?![A-Za-z0-9])")
 _CORRECTION = re.compile(r"(?i:\b(?:wait|actually|correction|sorry|oops|i\s+mean|scratch\s+that|"
                          r"rather|no)\b)[\s,:;.!\u2014-]+(?i:(?:it'?s|it\s+is|make\s+(?:it|that)|"
                          r"the\s+answer\s+is|answer)\s*:?\s*)?\(?(?P<letter>[A-J])\)?"
-                         r"(?=\s*(?:$|[.,;:!?)]|\s+is\b))")
+                         r"(?=\s*(?:$|[.,;:!?)])|\s+is\s+(?:the\s+)?(?:correct|right|answer)\b)")
 
 
 @dataclass

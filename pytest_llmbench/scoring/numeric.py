@@ -50,6 +50,8 @@ _STATED = re.compile(r"(?i:(?:final\s+)?answer(?:\s+(?:is|would\s+be|will\s+be|s
 _CORRECTION = re.compile(r"(?i)\b(?:wait|actually|correction|sorry|oops|i\s+mean|scratch\s+that|"
                          r"rather|no)\b[\s,:;.!\u2014-]")
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_RESTATE = re.compile(r"(?i)\s*(?:it'?s|it\s+is|make\s+(?:it|that)|the\s+answer\s+is|answer\s*:)?\s*")
+_CLOSES = re.compile(r"\s*(?:\^|\\|$|[.,;:!?)]|[A-Za-z]+\s*(?:$|[.,;:!?)]))")
 # an operator or constant touching a number makes it part of an expression
 _EXPR_AFTER = re.compile(r"\s*(?:\^|\*\*|\\pi|\u03c0|\\sqrt|\u221a|\\sqrt|\\cdot\s*\\|!(?!\s*$|\s))")
 _EXPR_BEFORE = re.compile(r"(?:\\sqrt\s*\{|\\sqrt\s*|\u221a\s*|\^\s*\{?|\*\*\s*|\\pi\s*)$")
@@ -169,9 +171,15 @@ def _corrected(text: str, after: int) -> Answer | None:
     cues = list(_CORRECTION.finditer(text, after))
     for cue in reversed(cues):
         window = text[cue.end(): cue.end() + 60].split("\n", 1)[0]
-        found = _answer_in(window, "self_correction", last=False)
-        if found:
-            return found
+        window = window[_RESTATE.match(window).end():]  # type: ignore[union-attr]
+        found = _matches(window)
+        # the number must open the correction and end it (one unit word at most):
+        # "Wait, no, 14." / "Actually, it is 14 apples." but not "Actually, 3 of them are red"
+        if found and found[0][0].start() == 0 and _CLOSES.match(window, found[0][0].end()):
+            m, number = found[0]
+            expression = _expression_at(window, m)
+            return (Answer(expression, "self_correction") if expression
+                    else Answer(number.text, "self_correction", number))
     return None
 
 

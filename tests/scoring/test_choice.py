@@ -138,3 +138,8 @@ def test_self_correction_and_hedges(response: str, letter: str | None, rule: str
     assert (found.letter, found.rule) == (letter, rule)
     if letter is None:
         assert found.candidates == ["A", "B"]
+
+
+def test_a_letter_after_a_cue_that_is_called_wrong_is_no_correction() -> None:
+    found = extract_choice("The answer is B. No, A is wrong.", "ABCD")
+    assert (found.letter, found.rule) == ("B", "explicit")

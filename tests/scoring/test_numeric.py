@@ -127,6 +127,8 @@ VERDICTS: list[tuple[str, str, bool]] = [
     ("The result is 2\\sqrt{3}", "2", False),
     ("so it is \\sqrt{16}", "4", True),
     ("#### 72", "Natalia sold 48 clips... #### 72", True),
+    ("The answer is 12. Actually, 3 of them are red.", "12", True),  # not a correction
+    ("The answer is 12. Sorry, 10^6.", "1000000", True),
     ("\\boxed{5!}", "120", True),
     ("\\boxed{5!}", "5", False),
     ("The answer is 2^{10000}", "2", False),
