@@ -246,7 +246,7 @@ def math_equal(expected: str, answer: str) -> tuple[bool, str | None]:
 
     def parsed(text: str) -> list[Any]:
         wrapped = text if "$" in text or "\\boxed" in text else f"${text}$"
-        return parse(wrapped, parsing_timeout=timeout) or parse(text, parsing_timeout=timeout)
+        return list(parse(wrapped, parsing_timeout=timeout) or parse(text, parsing_timeout=timeout))
 
     gold, target = parsed(expected), parsed(answer)
     if not gold:
