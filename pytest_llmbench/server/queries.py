@@ -16,7 +16,8 @@ import orjson
 from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from pytest_llmbench.report.compare import FLAG_RATE_POINTS, FLAG_RELATIVE, compare, side_from_records
+from pytest_llmbench.report.compare import FLAG_RATE_POINTS, FLAG_RELATIVE, compare
+from pytest_llmbench.report.compare_sides import side_from_records
 from pytest_llmbench.report.export_data import rankings
 from pytest_llmbench.results.regression import RATES, higher_is_better
 from pytest_llmbench.results.summary import SummaryBuilder
