@@ -87,7 +87,7 @@ def header(body: IO[bytes]) -> dict[str, Any]:
             if builder is None:
                 builder = ijson.ObjectBuilder()
             builder.event(event, value)
-            if prefix == key and event not in ("start_map", "start_array", "map_key"):
+            if key is not None and prefix == key and event not in ("start_map", "start_array", "map_key"):
                 out[key] = builder.value  # a scalar, or the end of this key's object / list
     except ijson.JSONError as exc:
         raise IngestRejected(f"the body is not valid JSON ({_short(str(exc))})", 400) from None
@@ -263,7 +263,8 @@ def _store(session: Session, head: dict[str, Any], body: IO[bytes], key: str, ru
     stored += flush()
     batch.stored = stored
     # the run row last and briefly: concurrent shards of one run queue only here
-    run = session.execute(select(Run).where(Run.id == run.id).with_for_update()).scalar_one()
+    run = session.execute(select(Run).where(Run.id == run.id)
+                          .with_for_update(key_share=True)).scalar_one()  # NO KEY UPDATE: FKs share
     values: dict[str, Any] = {
         "updated_at": time.time(), "item_count": Run.item_count + stored,
         "suites": _words(run.suites, suites), "models": _words(run.models, models),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Select, delete, func, or_, select, update
@@ -25,6 +25,7 @@ from pytest_llmbench.server.db import Database
 from pytest_llmbench.server.models import Item, Run
 
 MAX_PER_PAGE = 500
+_S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]
 TREND_METRICS = ("accuracy", "latency_p95", "output_tps", "cost_usd", "error_rate")
 
 
@@ -45,7 +46,7 @@ class RunFilter:
     page: int = 1
     per_page: int = 50
 
-    def apply(self, stmt: Select[Any]) -> Select[Any]:
+    def apply(self, stmt: _S) -> _S:
         for column, value in ((Run.suites, self.suite), (Run.models, self.model),
                               (Run.targets, self.target), (Run.tags, self.tag)):
             if value:
@@ -138,7 +139,7 @@ class ItemFilter:
     per_page: int = 50
     extra: dict[str, str] = field(default_factory=dict)
 
-    def apply(self, stmt: Select[Any]) -> Select[Any]:
+    def apply(self, stmt: _S) -> _S:
         for column, value in ((Item.outcome, self.outcome), (Item.model, self.model),
                               (Item.suite, self.suite), (Item.target, self.target)):
             if value:
@@ -264,7 +265,8 @@ def _regressed(metric: str, prev: dict[str, Any], cur: dict[str, Any]) -> bool:
     worse = (base - value) if higher_is_better(metric) else (value - base)
     if worse <= 0:
         return False
-    return worse > FLAG_RATE_POINTS if metric in RATES else base == 0 or worse / abs(base) > FLAG_RELATIVE
+    return bool(worse > FLAG_RATE_POINTS if metric in RATES
+                else base == 0 or worse / abs(base) > FLAG_RELATIVE)
 
 
 def trends(db: Database, metric: str, flt: RunFilter, limit: int = 200) -> dict[str, Any]:
