@@ -66,11 +66,11 @@ class VerifyResult:
 
 
 def verify(bundle: Path, public_key: Path | None, trusted: list[Path]) -> VerifyResult:
-    """valid: every file matches a manifest signed by a trusted key (the uploaded one or one
-    the server was started with); untrusted: intact, but unsigned or signed by a key
+    """valid: every file matches a manifest signed by a trusted key (the uploaded one, else
+    one the server was started with); untrusted: intact, but unsigned or signed by a key
     nobody vouched for; invalid: what was altered, added, missing or mis-signed."""
     try:
-        for key in ([public_key] if public_key else []) + trusted:
+        for key in [public_key] if public_key else trusted:  # an uploaded key is the only judge
             check = verify_bundle(bundle, key)
             if check.valid and check.trusted:
                 return VerifyResult("valid", check.summary(), check.fingerprint, check.files)
@@ -81,9 +81,10 @@ def verify(bundle: Path, public_key: Path | None, trusted: list[Path]) -> Verify
         return VerifyResult("invalid", f"cannot read the public key ({type(exc).__name__}: {exc})")
     if not check.valid:
         return VerifyResult("invalid", check.summary(), check.fingerprint, check.files)
-    if public_key is not None and check.signed:
-        return VerifyResult("invalid", "signed by another key than the uploaded public key "
-                            f"({check.fingerprint})", check.fingerprint, check.files)
+    if public_key is not None:
+        why = (f"signed by another key ({check.fingerprint}) than the uploaded public key"
+               if check.signed else "the bundle is not signed")
+        return VerifyResult("invalid", why, check.fingerprint, check.files)
     return VerifyResult("untrusted", check.summary(), check.fingerprint, check.files)
 
 
