@@ -175,7 +175,11 @@ def compare_args(request: Request) -> tuple[list[str], bool]:
     names = [n for part in request.query_params.getlist("runs") for n in part.split(",") if n.strip()]
     if len(names) < 2:
         raise HTTPException(400, "compare needs at least two runs: ?runs=BASELINE,CANDIDATE")
-    return [n.strip() for n in names], request.query_params.get("regressions") in ("1", "true", "on")
+    names = [n.strip() for n in names]
+    if request.query_params.get("order") == "oldest":  # picked from the runs list: oldest first
+        order = queries.start_times(request.app.state.db, names)
+        names.sort(key=lambda n: order.get(n) or 0.0)
+    return names, request.query_params.get("regressions") in ("1", "true", "on")
 
 
 async def compare(request: Request) -> Response:

@@ -12,7 +12,7 @@ BAR_H = 22
 def accuracy_bars(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per suite: one bar per model (x in px of WIDTH - label space)."""
     charts: dict[str, list[dict[str, Any]]] = {}
-    span = WIDTH - 220
+    span = WIDTH - 270
     for row in rows:
         if row.get("accuracy") is None:
             continue

@@ -57,9 +57,9 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 
 
 def _query(request: Request, **changes: Any) -> str:
-    params = dict(request.query_params)
-    params.update({k: v for k, v in changes.items() if v is not None})
-    return "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+    items = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    items += [(k, str(v)) for k, v in changes.items() if v is not None]
+    return "?" + urlencode([(k, v) for k, v in items if v != ""])
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:

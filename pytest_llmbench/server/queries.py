@@ -204,6 +204,13 @@ def delete_run(db: Database, run_id: str) -> None:
         session.delete(run)
 
 
+def start_times(db: Database, run_ids: list[str]) -> dict[str, float | None]:
+    with db.session() as session:
+        return {r: s for r, s in session.execute(
+            select(Run.run_id, func.coalesce(Run.started_at, Run.created_at))
+            .where(Run.run_id.in_(run_ids))).all()}
+
+
 def run_records(db: Database, run_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with db.session() as session:
         run = _get_run(session, run_id)
