@@ -85,7 +85,8 @@ class Server:
 
     def restart(self) -> None:
         self.stop()
-        fresh = start_server(self.database_url, self.log.parent, self.args, port=int(self.url.rsplit(":", 1)[1]))
+        port = int(self.url.rsplit(":", 1)[1])
+        fresh = start_server(self.database_url, self.log.parent, self.args, port=port)
         self.proc, self.log = fresh.proc, fresh.log
 
 

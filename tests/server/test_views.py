@@ -55,12 +55,16 @@ def test_runs_list_filters_and_admin_actions(served: tuple[Server, dict[str, Pat
     server, _ = served
     listing = server.get("/api/runs").json()
     assert [r["run_id"] for r in listing["runs"]] == ["next-0003", "cand-0002", "base-0001"]
-    assert server.get("/api/runs", params={"per_page": 1, "page": 2}).json()["runs"][0]["run_id"] == "cand-0002"
-    since = server.get("/api/runs", params={"since": "2027-01-15T09:00:00"}).json()["runs"]
-    assert {r["run_id"] for r in since} <= {"cand-0002", "next-0003", "base-0001"}
+    second = server.get("/api/runs", params={"per_page": 1, "page": 2}).json()
+    assert second["runs"][0]["run_id"] == "cand-0002" and second["pages"] == 3
+    since = server.get("/api/runs", params={"since": "2027-01-15T08:30:00+00:00"}).json()["runs"]
+    assert [r["run_id"] for r in since] == ["next-0003", "cand-0002"]
+    until = server.get("/api/runs", params={"until": str(1_800_000_000.0)}).json()["runs"]
+    assert [r["run_id"] for r in until] == ["base-0001"]
     assert server.get("/api/runs", params={"model": "m2"}).json()["total"] == 3
     assert server.get("/api/runs", params={"model": "m3"}).json()["total"] == 0
-    forbidden = server.post("/api/runs/cand-0002/tags", json={"add": ["nightly"]}, headers=server.auth("read"))
+    forbidden = server.post("/api/runs/cand-0002/tags", json={"add": ["nightly"]},
+                            headers=server.auth("read"))
     assert forbidden.status_code == 403
     tagged = server.post("/api/runs/cand-0002/tags", json={"add": ["nightly", "gpu"]},
                          headers=server.auth("admin"))
