@@ -62,47 +62,47 @@ def spool_file() -> IO[bytes]:
     return tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
 
 
+_HEADER_KEYS = ("schema", "schema_version", "run_id", "batch", "run", "compare")
+_MISSING = object()
+
+
 def header(body: IO[bytes]) -> dict[str, Any]:
-    """The top-level fields but ``records`` (whose items are only counted)."""
-    body.seek(0)
+    """The top-level fields the server reads (all but ``records``), each found by a scan in
+    ijson's C backend, so the records are never built here."""
     out: dict[str, Any] = {}
-    builder: ijson.ObjectBuilder | None = None
-    key: str | None = None
-    records = 0
     try:
-        for prefix, event, value in ijson.parse(body, use_float=True):
-            if prefix == "" and event == "start_map":
-                continue
-            if prefix == "" and event == "map_key":
-                key, builder = value, None
-                continue
-            if prefix == "" and event == "end_map":
-                break
-            if key == "records":
-                if prefix == "records.item" and event == "start_map":
-                    records += 1
-                elif prefix == "records" and event in ("string", "number", "boolean", "null"):
-                    raise IngestRejected("'records' must be a list of objects")
-                continue
-            if builder is None:
-                builder = ijson.ObjectBuilder()
-            builder.event(event, value)
-            if key is not None and prefix == key and event not in ("start_map", "start_array", "map_key"):
-                out[key] = builder.value  # a scalar, or the end of this key's object / list
+        body.seek(0)
+        first = next(ijson.basic_parse(body), (None, None))[0]
+        if first != "start_map":
+            raise IngestRejected("the body must be a JSON object", 400)
+        for key in _HEADER_KEYS:
+            body.seek(0)
+            value = next(ijson.items(body, key, use_float=True), _MISSING)
+            if value is not _MISSING:
+                out[key] = value
+        records = _has_records(body)
     except ijson.JSONError as exc:
         raise IngestRejected(f"the body is not valid JSON ({_short(str(exc))})", 400) from None
-    if body.tell() == 0 and not out:
-        raise IngestRejected("the body is empty", 400)
-    out["__records"] = records
+    out["__has_records"] = records
     return out
+
+
+def _has_records(body: IO[bytes]) -> bool:
+    body.seek(0)
+    for _ in ijson.items(body, "records.item"):
+        return True
+    return False
 
 
 def iter_records(body: IO[bytes]) -> Iterator[dict[str, Any]]:
     body.seek(0)
-    for index, record in enumerate(ijson.items(body, "records.item", use_float=True)):
-        if not isinstance(record, dict):
-            raise IngestRejected(f"records[{index}] is not an object")
-        yield record
+    try:
+        for index, record in enumerate(ijson.items(body, "records.item", use_float=True)):
+            if not isinstance(record, dict):
+                raise IngestRejected(f"records[{index}] is not an object")
+            yield record
+    except ijson.JSONError as exc:
+        raise IngestRejected(f"the body is not valid JSON ({_short(str(exc))})", 400) from None
 
 
 def _short(text: str) -> str:
@@ -121,7 +121,7 @@ def validate_header(head: dict[str, Any]) -> tuple[str, int | None, str]:
         raise IngestRejected("'run_id' must be a non-empty string of at most 200 characters")
     batch = head.get("batch")
     index: int | None = None
-    kind = "records" if head.get("__records") else "run"
+    kind = "records" if head.get("__has_records") else "run"
     if batch is not None:
         if not isinstance(batch, dict) or batch.get("kind") not in ("run", "records") \
                 or not isinstance(batch.get("index"), int):
@@ -129,9 +129,6 @@ def validate_header(head: dict[str, Any]) -> tuple[str, int | None, str]:
         index, kind = batch["index"], batch["kind"]
     if kind == "run" and not isinstance(head.get("run"), dict):
         raise IngestRejected("a run batch needs 'run' (the run's run.json) as an object")
-    for name in ("summaries",):
-        if head.get(name) is not None and not isinstance(head[name], list):
-            raise IngestRejected(f"'{name}' must be a list")
     if head.get("compare") is not None and not isinstance(head["compare"], dict):
         raise IngestRejected("'compare' must be an object or null")
     return run_id, index, kind
@@ -214,7 +211,7 @@ def store_batch(db: Database, body: IO[bytes], key: str | None) -> IngestOutcome
         with db.session() as session:
             if session.scalar(select(IngestBatch.id).where(IngestBatch.key == key)) is None:
                 raise
-        return IngestOutcome(run_id, index, head["__records"], 0, duplicate=True)
+        return IngestOutcome(run_id, index, 0, 0, duplicate=True)
 
 
 def _store(session: Session, head: dict[str, Any], body: IO[bytes], key: str, run_id: str,
@@ -223,8 +220,8 @@ def _store(session: Session, head: dict[str, Any], body: IO[bytes], key: str, ru
     if seen is not None:
         return IngestOutcome(run_id, index, seen.records, 0, duplicate=True)
     run = _run_row(session, run_id)
-    batch = IngestBatch(key=key, run_pk=run.id, batch_index=index, records=head["__records"],
-                        stored=0, received_at=time.time())
+    batch = IngestBatch(key=key, run_pk=run.id, batch_index=index, records=0, stored=0,
+                        received_at=time.time())
     session.add(batch)
     session.flush()  # the key's unique constraint answers a concurrent resend here
     scrub = Scrubber()
@@ -238,12 +235,16 @@ def _store(session: Session, head: dict[str, Any], body: IO[bytes], key: str, ru
     def flush() -> int:
         if not chunk:
             return 0
-        stmt = insert(Item).on_conflict_do_nothing(index_elements=["run_pk", "nodeid"]).returning(Item.id)
+        table = Item.__table__
+        stmt = insert(table).on_conflict_do_nothing(index_elements=["run_pk", "nodeid"]).returning(
+            table.c.id)  # Core, not the ORM's bulk path: one multi-row statement per chunk
         count = len(session.execute(stmt, chunk).all())
         chunk.clear()
         return count
 
+    count = 0
     for i, record in enumerate(iter_records(body)):
+        count += 1
         check_record(record, i, run_id)
         record["case_id"] = str(record["case_id"])
         data = scrub(orjson.dumps(record).decode("utf-8"))
@@ -261,7 +262,7 @@ def _store(session: Session, head: dict[str, Any], body: IO[bytes], key: str, ru
         if len(chunk) >= CHUNK:
             stored += flush()
     stored += flush()
-    batch.stored = stored
+    batch.stored, batch.records = stored, count
     # the run row last and briefly: concurrent shards of one run queue only here
     run = session.execute(select(Run).where(Run.id == run.id)
                           .with_for_update(key_share=True)).scalar_one()  # NO KEY UPDATE: FKs share
@@ -282,7 +283,7 @@ def _store(session: Session, head: dict[str, Any], body: IO[bytes], key: str, ru
         if head.get("compare") is not None:
             values["compare_json"] = scrub(orjson.dumps(head["compare"], default=str).decode())
     session.execute(update(Run).where(Run.id == run.id).values(**values))
-    return IngestOutcome(run_id, index, head["__records"], stored)
+    return IngestOutcome(run_id, index, count, stored)
 
 
 def _float(value: Any) -> float | None:
