@@ -108,8 +108,9 @@ def summary_rows(db: Database, run_id: str) -> list[dict[str, Any]]:
             return list(orjson.loads(run.summary_json))
         stamp = run.updated_at
         builder = SummaryBuilder()
-        for record in records(session, run.id):
-            builder.add(record)
+        for data in session.scalars(select(Item.data).where(Item.run_pk == run.id)
+                                    .order_by(Item.id).execution_options(yield_per=2000)):
+            builder.add(orjson.loads(data))  # streamed: memory holds the figures, not the records
         rows = builder.rows()
     with db.write() as session:  # only if nothing was ingested meanwhile
         session.execute(update(Run).where(Run.run_id == run_id, Run.updated_at == stamp)
