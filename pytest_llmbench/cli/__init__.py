@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     add_report(sub)
     add_targets(sub)
+    add_server(sub)
     return parser
 
 
@@ -155,6 +156,23 @@ def cmd_targets_cleanup(args: argparse.Namespace) -> int:
     removed = remove_leftovers(docker_client, everything=args.all)
     print("\n".join(removed) if removed else "no leftover target containers")
     return 0
+
+
+def add_server(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``llmbench server``: the results server (pip install 'pytest-llmbench[server]')."""
+    from pytest_llmbench.cli.server import add_arguments
+
+    parser = sub.add_parser("server", help="run the results server, or manage its database",
+                            description="Store runs in SQLite or PostgreSQL, take ingest posts "
+                                        "and serve pages to browse, compare and follow them.")
+    add_arguments(parser)
+    parser.set_defaults(func=cmd_server)
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from pytest_llmbench.cli.server import run
+
+    return run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -70,6 +70,12 @@ def side_from_path(path: Path, target: str | None = None) -> Side:
         raise ConfigError(f"{path}: not a run directory ({exc.filename} is missing)") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{info_path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    return side_from_records(path, info, records, target)
+
+
+def side_from_records(path: Path, info: dict[str, Any], records: list[dict[str, Any]],
+                      target: str | None = None) -> Side:
+    """A side from records held elsewhere (the results server's database)."""
     if target is not None:
         records = [r for r in records if r.get("target") == target]
         if not records:
