@@ -16,7 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, Router
 
-from pytest_llmbench.sim import anthropic_api, bedrock_api, openai_api
+from pytest_llmbench.sim import (
+    anthropic_api,
+    batch_anthropic,
+    batch_bedrock,
+    batch_openai,
+    bedrock_api,
+    openai_api,
+)
 from pytest_llmbench.sim.answers import entries_from
 from pytest_llmbench.sim.config import SimConfig, SimConfigError
 from pytest_llmbench.sim.respond import Receive, Scope, Send, Wire, handle
@@ -139,6 +146,9 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET", "DELETE"]),
         Route("/llmbench/answer-key", add_answers, methods=["POST"]),
+        *batch_openai.routes(state, state.batches),
+        *batch_anthropic.routes(state, state.batches),
+        *batch_bedrock.routes(state, state.batches),
     ]
     app = Router(routes=routes)
     app.state = state  # type: ignore[attr-defined]

@@ -75,6 +75,8 @@ class SimConfig:
     bad_key_prefixes: list[str] = field(default_factory=lambda: ["invalid"])
     require_key: bool = False
     answer_keys: list[Path] = field(default_factory=list)
+    batch: dict[str, Any] = field(default_factory=dict)
+    """Settings of the batch endpoints (``sim.batch_jobs.BatchSettings``), checked at start."""
 
     def model(self, name: str) -> ModelProfile | None:
         """The profile for ``name`` (a ``sim:`` prefix is ignored), or None."""
@@ -228,11 +230,18 @@ def _apply_file(config: SimConfig, path: Path) -> None:
         raise SimConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise SimConfigError(f"{path}: expected a mapping at the top level")
-    known = {"seed", "auth", "answer_key", "models"}
+    known = {"seed", "auth", "answer_key", "models", "batch"}
     if set(data) - known:
         raise SimConfigError(f"{path}: unknown top-level key(s) {sorted(set(data) - known)}")
     if "seed" in data:
         config.seed = int(data["seed"])
+    batch = data.get("batch") or {}
+    if not isinstance(batch, dict):
+        raise SimConfigError(f"{path}: batch: expected a mapping")
+    from pytest_llmbench.sim.batch_jobs import BatchSettings  # noqa: PLC0415
+
+    BatchSettings().update(batch, f"{path}: batch")  # fail at load, naming the file
+    config.batch.update(batch)
     auth = data.get("auth") or {}
     if not isinstance(auth, dict):
         raise SimConfigError(f"{path}: auth: expected a mapping")

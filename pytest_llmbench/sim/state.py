@@ -147,10 +147,17 @@ class SimState:
     rngs: dict[str, random.Random] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=itertools.count)
     seen: Counter[tuple[str, str]] = field(default_factory=Counter)
+    batches: Any = None
+    """The batch endpoints' jobs, files and S3 objects (``sim.batch_jobs.BatchStore``)."""
 
     @classmethod
     def from_config(cls, config: SimConfig) -> SimState:
-        return cls(config=config, answer_key=load_answer_key(config.answer_keys))
+        from pytest_llmbench.sim.batch_jobs import BatchSettings, BatchStore  # noqa: PLC0415
+
+        settings = BatchSettings()
+        settings.update(config.batch)
+        return cls(config=config, answer_key=load_answer_key(config.answer_keys),
+                   batches=BatchStore(settings))
 
     def profile(self, name: str) -> ModelProfile:
         profile = self.config.model(name)
