@@ -90,6 +90,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(serving_plugin.ServingReport(config),
                                       "llmbench-serving-report")
     lifecycle.register(config, bench, is_controller(config))
+    from pytest_llmbench import batch_plugin
+
+    batch_plugin.configure(config, bench, is_controller(config))
 
 
 def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | None:

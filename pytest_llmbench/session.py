@@ -21,6 +21,8 @@ from pytest_llmbench.engine import LIMITS_DIR, Engine
 from pytest_llmbench.errors import ConfigError, SuiteError
 from pytest_llmbench.prefetch import Prefetcher
 from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider
+from pytest_llmbench.providers.batch_base import check_batch_models
+from pytest_llmbench.providers.batch_coordinator import batch_models
 from pytest_llmbench.ratelimit import RateLimit, RateLimits, bucket_for, provider_limits
 from pytest_llmbench.results.gates import Gate, parse_gate
 from pytest_llmbench.retry import RetryPolicy
@@ -53,6 +55,8 @@ class LLMBenchSession:
     sandbox: str | None = None
     require_docker: bool = False
     variants: list[str] | None = None  # --llmbench-variants
+    batch: bool = False  # --llmbench-batch: every model's calls as provider batches
+    batch_poll: float = 30.0
     run_id: str = ""
     worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
     suites_by_path: dict[Path, Suite] = field(default_factory=dict)
@@ -95,6 +99,9 @@ class LLMBenchSession:
                  if get("judge") else models_config.judge)
         if judge is not None:
             check_provider(judge, source="judge model")
+        batch = bool(get("batch"))
+        check_batch_models(batch_models(models, batch),
+                           "--llmbench-batch" if batch else f"{models_config.path}: batch: true")
         return cls(rootdir=rootdir, models_config=models_config, models=models, seed=get("seed"),
                    sample=amount, concurrency=get("concurrency"), timeout=get("timeout"),
                    score_only=bool(get("score_only")),
@@ -103,7 +110,7 @@ class LLMBenchSession:
                    retry=retry, rate_limits=limits, samples=get("samples"), judge=judge,
                    sandbox=get("sandbox"), require_docker=bool(get("require_docker")),
                    variants=[v.strip() for v in str(get("variants")).split(",") if v.strip()]
-                   if get("variants") else None)
+                   if get("variants") else None, batch=batch, batch_poll=get("batch_poll"))
 
     def expand_models(self, listed: dict[str, list[str]] | None) -> None:
         """Expand ``provider:*`` models: the controller asks the servers (``listed`` None),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from pytest_llmbench import batch_plugin
 from pytest_llmbench.errors import ProviderError, WrongAnswer
 from pytest_llmbench.fixtures import fetch_response, item_params, item_variant, recorder_for, suite_test
 from pytest_llmbench.prefetch import Prefetcher, lookahead
@@ -47,8 +48,12 @@ class LLMBenchWorker:
         if not planned:
             return
         bench = self.session
-        prefetcher = Prefetcher(bench.engine, lambda item: bench.requests_for(
-            *item_params(item), item_variant(item)), lookahead=lookahead(bench.concurrency))
+        calls: Any = bench.engine
+        ahead = lookahead(bench.concurrency)
+        if batch_plugin.wanted(bench):  # every planned item's request goes out at once
+            calls, ahead = batch_plugin.start(bench, planned), len(planned) + 1
+        prefetcher = Prefetcher(calls, lambda item: bench.requests_for(
+            *item_params(item), item_variant(item)), lookahead=ahead)
         if self.sharded:
             scopes = assign_shards((i.nodeid for i in planned), bench.model_names,
                                    shard_size(bench.concurrency))
