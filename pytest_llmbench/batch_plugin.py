@@ -23,6 +23,7 @@ from pytest_llmbench import options
 from pytest_llmbench.fixtures import item_params, item_variant
 from pytest_llmbench.providers.batch_coordinator import (
     FOLDER,
+    LEDGER,
     STATUS,
     BatchCoordinator,
     batch_models,
@@ -103,6 +104,21 @@ class BatchProgress:
             return {}
         return data if isinstance(data, dict) else {}
 
+    def _ledger(self) -> dict[str, str]:
+        path = self.status_path.with_name(LEDGER)
+        out: dict[str, str] = {}
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return out
+        for raw in lines:
+            try:
+                entry = json.loads(raw)
+                out[entry["batch_id"]] = entry["model"]
+            except (ValueError, KeyError, TypeError):
+                continue
+        return out
+
     @pytest.hookimpl
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not self.quiet:
@@ -141,8 +157,14 @@ class BatchProgress:
         rate = (done - first[1]) / (now - first[0])
         return max(0.0, (total - done) / rate)
 
-    @pytest.hookimpl
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """A run interrupted before its first answer still gets its run directory (run.json,
+        records.jsonl), so ``--llmbench-resume`` can find the batches it submitted."""
+        controller = self.config.pluginmanager.get_plugin("llmbench-controller")
+        if (controller is not None and self._ledger()
+                and not controller.run_dir.started):
+            controller.carry_over([])
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -150,6 +172,8 @@ class BatchProgress:
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         batches = self._read()
+        for batch_id, model in self._ledger().items():  # submitted, not yet asked about
+            batches.setdefault(batch_id, {"model": model, "state": "submitted"})
         if not batches:
             return
         tr = terminalreporter
