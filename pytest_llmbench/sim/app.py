@@ -25,7 +25,8 @@ from pytest_llmbench.sim import (
     openai_api,
 )
 from pytest_llmbench.sim.answers import entries_from
-from pytest_llmbench.sim.config import SimConfig, SimConfigError
+from pytest_llmbench.sim.batch_jobs import BatchStore
+from pytest_llmbench.sim.config import BatchSettings, SimConfig, SimConfigError
 from pytest_llmbench.sim.respond import Receive, Scope, Send, Wire, handle
 from pytest_llmbench.sim.state import Plan, SimRequest, SimState
 
@@ -70,6 +71,10 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
     """Build the ASGI app; ``app.state.sim`` is the ``SimState`` (metrics, config)."""
     if state is None:
         state = SimState.from_config(config or SimConfig())
+    if state.batches is None:
+        settings = BatchSettings()
+        settings.update(state.config.batch)
+        state.batches = BatchStore(settings)
 
     def parse_chat(scope: Scope, body: bytes) -> SimRequest:
         deployment = scope.get("path_params", {}).get("deployment")

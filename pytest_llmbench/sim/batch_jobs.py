@@ -19,47 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_llmbench.sim.config import PRE_STREAM_FAULTS
+from pytest_llmbench.sim.config import PRE_STREAM_FAULTS, BatchSettings
 from pytest_llmbench.sim.state import Plan, SimError, SimRequest, SimState
-
-
-@dataclass
-class BatchSettings:
-    """How the simulator's batch endpoints behave (``batch:`` in the sim config)."""
-
-    validate_s: float = 0.2
-    process_s: float = 0.5
-    finalize_s: float = 0.1
-    expire_s: float = 24 * 3600.0
-    fail_fraction: float = 0.0
-    """Requests (chosen by a hash of their id) answered with ``fail_kind``."""
-    fail_kind: str = "server_error"
-    malformed_fraction: float = 0.0
-    """Result lines written as broken JSON."""
-    missing_fraction: float = 0.0
-    """Requests with no result line at all."""
-    lose_output: bool = False
-    """Bedrock: the job completes but writes no output object."""
-    max_requests: int = 50_000
-    max_bytes: int = 200 * 1024 * 1024
-    min_records: int = 1
-    """Bedrock's minimum records per job (100 on AWS)."""
-
-    def update(self, values: dict[str, Any], where: str = "batch") -> None:
-        from pytest_llmbench.sim.config import SimConfigError  # noqa: PLC0415
-
-        for key, value in values.items():
-            if not hasattr(self, key):
-                raise SimConfigError(f"{where}: unknown key {key!r}; known: "
-                                     f"{sorted(self.__dataclass_fields__)}")
-            kind = type(getattr(self, key))
-            try:
-                setattr(self, key, value if kind is str else kind(value))
-            except (TypeError, ValueError) as exc:
-                raise SimConfigError(f"{where}.{key}: expected {kind.__name__}, "
-                                     f"got {value!r}") from exc
-        if self.fail_kind not in PRE_STREAM_FAULTS:
-            raise SimConfigError(f"{where}.fail_kind: one of {list(PRE_STREAM_FAULTS)}")
 
 
 @dataclass

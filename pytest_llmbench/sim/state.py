@@ -148,16 +148,12 @@ class SimState:
     ids: itertools.count[int] = field(default_factory=itertools.count)
     seen: Counter[tuple[str, str]] = field(default_factory=Counter)
     batches: Any = None
-    """The batch endpoints' jobs, files and S3 objects (``sim.batch_jobs.BatchStore``)."""
+    """The batch endpoints' jobs, files and S3 objects (``sim.batch_jobs.BatchStore``),
+    made with the app."""
 
     @classmethod
     def from_config(cls, config: SimConfig) -> SimState:
-        from pytest_llmbench.sim.batch_jobs import BatchSettings, BatchStore  # noqa: PLC0415
-
-        settings = BatchSettings()
-        settings.update(config.batch)
-        return cls(config=config, answer_key=load_answer_key(config.answer_keys),
-                   batches=BatchStore(settings))
+        return cls(config=config, answer_key=load_answer_key(config.answer_keys))
 
     def profile(self, name: str) -> ModelProfile:
         profile = self.config.model(name)

@@ -1,7 +1,7 @@
 """pytest glue of ``--llmbench-batch``: start the batch coordinator, show batch progress.
 
-(Goes to ``plugin/batch.py`` with the layout of issue 16.) The domain work is in
-:mod:`pytest_llmbench.providers.batch_coordinator`. Each process that runs tests
+The domain work is in
+:mod:`pytest_llmbench.calls.batch`. Each process that runs tests
 plans the whole run's batch requests from its collection (all processes collect
 the same items); the first one submits, the others wait on the same batch ids.
 The controller shows the batches' state from ``<run dir>/batches/status.json``.
@@ -19,16 +19,16 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench import options
-from pytest_llmbench.fixtures import item_params, item_variant
-from pytest_llmbench.providers.batch_coordinator import (
+from pytest_llmbench.calls.batch import (
     FOLDER,
     LEDGER,
     STATUS,
     BatchCoordinator,
     batch_models,
 )
-from pytest_llmbench.session import LLMBenchSession
+from pytest_llmbench.plugin import options
+from pytest_llmbench.plugin.fixtures import item_params, item_variant
+from pytest_llmbench.plugin.session import LLMBenchSession
 
 SESSION_KEY = "batch_session"
 RETRY_KEY = "batch_retry_errors"

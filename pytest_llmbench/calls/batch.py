@@ -35,9 +35,9 @@ from typing import Any
 
 from filelock import FileLock
 
+from pytest_llmbench.calls.pricing import batch_call_cost
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import LLMBenchError, ProviderError
-from pytest_llmbench.pricing import batch_call_cost
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.batch_base import BatchAPI, BatchResults, BatchStatus, batch_api
 
