@@ -54,6 +54,10 @@ class OpenAIBatch:
 
     def line(self, request: ChatRequest, custom_id: str) -> bytes:
         body = {"model": self.spec.api_model, "messages": request.messages, **request.params}
+        meta = request.metadata
+        if self.spec.provider == "sim" and "case_id" in meta:  # the simulator's answer key
+            body["metadata"] = {"llmbench_case": f"{meta.get('suite', '')}/{meta['case_id']}",
+                                "llmbench_sample": str(meta.get("sample") or 0)}
         return dumps({"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body})
 
     def submit(self, lines: Sequence[bytes], name: str) -> str:

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from pytest_llmbench.sim import openai_api
 from pytest_llmbench.sim.batch_jobs import BatchItem, BatchJob, BatchStore, Outcome
-from pytest_llmbench.sim.state import SimError, SimState
+from pytest_llmbench.sim.state import CASE_HEADER, SAMPLE_HEADER, SimError, SimState
 
 ENDPOINT = "/v1/chat/completions"
 _STATUS = {"completed": "completed", "expired": "expired", "cancelled": "cancelled",
@@ -38,6 +38,16 @@ def _file_object(file_id: str, entry: dict[str, Any]) -> dict[str, Any]:
             "created_at": int(entry["created"]), "filename": entry["filename"],
             "purpose": entry["purpose"], "status": "processed", "expires_at": None,
             "status_details": None}
+
+
+def _hints(body: Any) -> dict[str, str]:
+    """The case and sample a ``sim:`` batch request names in its metadata (the live
+    provider sends them as headers), so batch answers follow the same answer key."""
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    if not isinstance(meta, dict) or not isinstance(meta.get("llmbench_case"), str):
+        return {}
+    return {CASE_HEADER: meta["llmbench_case"],
+            SAMPLE_HEADER: str(meta.get("llmbench_sample") or "0")}
 
 
 def parse_lines(data: bytes, state: SimState) -> list[BatchItem]:
@@ -63,7 +73,7 @@ def parse_lines(data: bytes, state: SimState) -> list[BatchItem]:
         try:
             if isinstance(body, dict) and body.get("stream"):
                 raise SimError("bad_request", "stream is not supported in batches")
-            request = openai_api.parse_chat({}, json.dumps(body).encode())
+            request = openai_api.parse_chat(_hints(body), json.dumps(body).encode())
             items.append(BatchItem(custom_id, request, body))
         except SimError as err:
             items.append(BatchItem(custom_id, None, body, invalid=err.message))
