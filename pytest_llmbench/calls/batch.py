@@ -142,15 +142,23 @@ class BatchCoordinator:
     def _submit_model(self, spec: ModelSpec, items: list[tuple[str, ChatRequest]]) -> None:
         try:
             api = self._api(spec)
-            chunks = _split([(key, request, api.line(request, key[:32]))
-                             for key, request in items], api.max_requests, api.max_bytes)
+            lines = [(key, request, api.line(request, key[:32])) for key, request in items]
         except LLMBenchError as exc:
             error = exc if isinstance(exc, ProviderError) else ProviderError(
                 str(exc), model=spec.name, kind="config", error_type=type(exc).__name__)
             for key, _ in items:
                 self._failed[key] = error
             return
-        for number, chunk in enumerate(chunks):
+        fitting = []
+        for key, request, line in lines:  # a request too big for any batch fails alone
+            if len(line) + 1 > api.max_bytes:
+                self._failed[key] = ProviderError(
+                    f"the request is {len(line) + 1} bytes, over the provider's "
+                    f"{api.max_bytes} bytes per batch", model=spec.name, kind="bad_request",
+                    error_type="BatchTooLarge")
+            else:
+                fitting.append((key, request, line))
+        for number, chunk in enumerate(_split(fitting, api.max_requests, api.max_bytes)):
             name = f"llmbench-{self.run_name}-{_safe(spec.model)[:12]}-{time.time_ns() % 10**9}-{number}"
             try:
                 batch_id = api.submit([line for _, _, line in chunk], name)
@@ -198,9 +206,9 @@ class BatchCoordinator:
         live = [(i, r) for i, r in enumerate(requests) if r.model.name not in self.batched]
         futures: list[Future[Completion] | None] = [None] * len(requests)
         if live:
-            for (i, _), future in zip(live, self.live.submit_many([r for _, r in live]),
-                                      strict=True):
-                futures[i] = future
+            for (i, _), started in zip(live, self.live.submit_many([r for _, r in live]),
+                                       strict=True):
+                futures[i] = started
         unknown = [r for r in requests if r.model.name in self.batched
                    and request_key(r) not in self._assigned and request_key(r) not in self._failed]
         if unknown:
@@ -377,10 +385,6 @@ def _split(lines: list[tuple[str, ChatRequest, bytes]], max_requests: int,
     size = 0
     for entry in lines:
         length = len(entry[2]) + 1
-        if length > max_bytes:
-            raise ProviderError(f"one request is {length} bytes, over the batch limit of "
-                                f"{max_bytes}", model=entry[1].model.name, kind="bad_request",
-                                error_type="BatchTooLarge")
         if current and (len(current) >= max_requests or size + length > max_bytes):
             chunks.append(current)
             current, size = [], 0

@@ -51,7 +51,8 @@ def start(bench: LLMBenchSession, planned: list[pytest.Item]) -> BatchCoordinato
         old.close()
     _COORDINATORS[id(bench)] = coordinator
     coordinator.plan([request for item in planned
-                      for request in bench.requests_for(*item_params(item), item_variant(item))])
+                      for request in bench.requests_for(
+                          *item_params(item), item_variant(item))])  # type: ignore[arg-type]
     return coordinator
 
 

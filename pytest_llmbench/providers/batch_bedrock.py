@@ -142,7 +142,7 @@ class BedrockBatch:
             data = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except Exception as exc:  # noqa: BLE001 - a missing object fails the job's requests
             out.missing_reason = (f"the output object s3://{bucket}/{key} could not be read "
-                                  f"({classify(exc, '').error_type})")
+                                  f"({type(exc).__name__}: {exc})")
             return out
         for raw in data.splitlines():
             if raw.strip():

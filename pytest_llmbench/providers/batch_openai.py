@@ -43,7 +43,8 @@ class OpenAIBatch:
             base = settings.get("base_url") or context.get("sim_url")
             if not base:
                 raise ConfigError(f"{spec.name}: no simulator running (set settings.base_url)")
-            base_url, key = str(base).rstrip("/") + "/v1", "sim"
+            base_url: str | None = str(base).rstrip("/") + "/v1"
+            key = "sim"
         else:
             base_url = base_url_for("openai", settings)
             key = common.api_key(spec, "OPENAI_API_KEY", required=True)
@@ -64,7 +65,8 @@ class OpenAIBatch:
         data = b"\n".join(lines) + b"\n"
         try:
             upload = self.client.files.create(file=(f"{name}.jsonl", data), purpose="batch")
-            batch = self.client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT,
+            batch = self.client.batches.create(input_file_id=upload.id,
+                                               endpoint="/v1/chat/completions",
                                                completion_window="24h",
                                                metadata={"llmbench": name[:512]})
         except Exception as exc:  # noqa: BLE001 - one classified line
@@ -132,14 +134,14 @@ class OpenAIBatch:
         if error:
             if not isinstance(error, dict):
                 raise malformed(model, f"error {error!r}")
-            code = str(error.get("code") or "BatchError")
-            return ProviderError(str(error.get("message") or code), model=model,
-                                 kind=NOT_RUN.get(code, "other"), error_type=code)
+            name = str(error.get("code") or "BatchError")
+            return ProviderError(str(error.get("message") or name), model=model,
+                                 kind=NOT_RUN.get(name, "other"), error_type=name)
         if not isinstance(response, dict):
             raise malformed(model, "no response")
-        body = response.get("body")
-        code = response.get("status_code")
-        if code != 200:
+        body: Any = response.get("body")
+        code: Any = response.get("status_code")
+        if code != 200 or not isinstance(body, dict):
             detail = body.get("error") if isinstance(body, dict) else None
             detail = detail if isinstance(detail, dict) else {}
             return status_error(model, code, str(detail.get("type") or f"HTTP{code}"),
