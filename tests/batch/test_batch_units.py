@@ -76,3 +76,14 @@ def test_config_prices() -> None:
     assert batch_call_cost(ModelSpec("sim", "default"), _answer()) == (None, None)
     no_usage = Completion("4", batch=True)
     assert batch_call_cost(priced, no_usage) == (None, None)
+
+
+def test_a_latency_gate_on_a_batch_row_fails_closed_and_says_why() -> None:
+    from pytest_llmbench.results.gates import parse_gate
+
+    row = {"suite": "s", "model": "openai:gpt-4o-mini", "latency_p95": None, "accuracy": 1.0,
+           "batch_items": 10}
+    assert parse_gate("latency_p95<=2s").check(row) == (
+        "s x openai:gpt-4o-mini: latency_p95<=2s cannot be checked "
+        "(latency_p95 is not measured in batch mode)")
+    assert parse_gate("accuracy>=0.9").check(row) is None
