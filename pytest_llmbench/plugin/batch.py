@@ -195,8 +195,9 @@ def describe(batch_id: str, status: dict[str, Any], eta: float | None) -> str:
     done = int(status.get("done") or 0)
     failed = int(status.get("failed") or 0)
     state = status.get("state")
-    text = (f"llmbench batch {batch_id} ({status.get('model')}): {state}"
-            f" [{status.get('provider_status')}] {done}/{total} done")
+    text = f"llmbench batch {batch_id} ({status.get('model')}): {state}"
+    if status.get("provider_status"):
+        text += f" [{status['provider_status']}] {done}/{total} done"
     if failed:
         text += f", {failed} failed"
     if eta is not None:
