@@ -214,6 +214,8 @@ def _check_settings(settings: dict[str, Any], where: str) -> None:
     """The settings the config itself understands: price, price_as, served_name."""
     if "price" in settings:
         check_price(settings["price"], where)
+    if "batch_price" in settings:
+        check_price(settings["batch_price"], f"{where}: batch_price")
     if "price_as" in settings:
         ModelSpec.parse(str(settings["price_as"]), source=f"{where}: price_as")
     served = settings.get("served_name")

@@ -80,8 +80,10 @@ _UNKNOWN: set[tuple[str, str]] = set()
 """Lookups that failed once, so an unknown model costs one table search per process."""
 
 
-def table_cost(provider: str, model: str, usage: TokenUsage) -> float | None:
-    """USD from the genai-prices table, or None when it does not know the model."""
+def table_cost(provider: str, model: str, usage: TokenUsage,
+               context: dict[str, str] | None = None) -> float | None:
+    """USD from the genai-prices table, or None when it does not know the model.
+    ``context`` selects a price variant (``{"processing": "batch"}``)."""
     provider_id = GENAI_PROVIDERS.get(provider)
     if provider_id is None or (provider_id, model) in _UNKNOWN:
         return None
@@ -91,7 +93,7 @@ def table_cost(provider: str, model: str, usage: TokenUsage) -> float | None:
         result = calc_price(Usage(input_tokens=usage.input, output_tokens=usage.output,
                                   cache_read_tokens=usage.cache_read,
                                   cache_write_tokens=usage.cache_write),
-                            model_ref=model, provider_id=provider_id)
+                            model_ref=model, provider_id=provider_id, price_context=context)
     except LookupError:
         _UNKNOWN.add((provider_id, model))
         return None
@@ -121,3 +123,34 @@ def call_cost(spec: ModelSpec, completion: Completion) -> float | None:
     """The cost of one completed call of ``spec`` (priced by the model id sent to the API)."""
     return cost_usd(spec.provider, spec.api_model, spec.settings, completion.input_tokens,
                     completion.output_tokens, completion.raw_usage, reported=completion.cost_usd)
+
+
+BATCH_DISCOUNT = 0.5
+"""Batch price / live price as OpenAI, Anthropic and Bedrock document it (50% off)."""
+
+
+def batch_call_cost(spec: ModelSpec, completion: Completion) -> tuple[float | None, str | None]:
+    """The cost of one batch answer and how it was priced: a ``batch_price`` from the
+    config, else the table's batch price where it has one, else the live price (config or
+    table) at the providers' documented 50% batch discount. (None, None) when unknown."""
+    usage = usage_of(completion.input_tokens, completion.output_tokens, completion.raw_usage)
+    if usage is None:
+        return None, None
+    settings = spec.settings
+    batch_price = settings.get("batch_price")
+    if isinstance(batch_price, dict):
+        return configured_cost(batch_price, usage), "batch_price (config)"
+    discount = f"x{BATCH_DISCOUNT:g}, the provider's documented batch discount"
+    price = settings.get("price")
+    if isinstance(price, dict):
+        return configured_cost(price, usage) * BATCH_DISCOUNT, f"config price {discount}"
+    provider, model = spec.provider, spec.api_model
+    if settings.get("price_as"):
+        provider, _, model = str(settings["price_as"]).partition(":")
+    live = table_cost(provider, model, usage)
+    if live is None:
+        return None, None
+    batch = table_cost(provider, model, usage, {"processing": "batch"})
+    if batch is not None and batch < live:
+        return batch, "genai-prices batch price"
+    return round(live * BATCH_DISCOUNT, 12), f"genai-prices price {discount}"

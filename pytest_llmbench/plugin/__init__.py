@@ -102,6 +102,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(serving_plugin.ServingReport(config),
                                       "llmbench-serving-report")
     lifecycle.register(config, bench, is_controller(config))
+    from pytest_llmbench.plugin import batch as batch_plugin
+
+    batch_plugin.configure(config, bench, is_controller(config))
 
 
 def _shard(config: pytest.Config) -> Any:

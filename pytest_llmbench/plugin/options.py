@@ -146,6 +146,12 @@ OPTIONS: tuple[Option, ...] = (
            "items it recorded are kept, the rest run", metavar="RUN_ID"),
     Option("retry_errors", "rerun only the items of an earlier run that errored, into its "
            "directory (their error records are superseded)", metavar="RUN_ID"),
+    Option("batch", "send the run's model calls as provider batches (OpenAI Batch, Anthropic "
+           "Message Batches, Bedrock batch inference): about half the price, answers within "
+           "the provider's window, no latency figures; 'batch: true' in a model's config "
+           "entry does it for that model only", default=False, flag=True, env="LLMBENCH_BATCH"),
+    Option("batch_poll", "seconds between asking the provider about a batch", default=30.0,
+           parse=_positive_float, metavar="SECONDS"),
     Option("cache", "response cache keyed by provider, model, params and messages",
            default="off", parse=_one_of("off", "read", "write", "readwrite"),
            env="LLMBENCH_CACHE", metavar="off|read|write|readwrite"),

@@ -130,6 +130,8 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
     record.truncated = is_truncated(last.finish_reason)
     record.reasoning = _clip(last.reasoning, _RESPONSE_LIMIT) if last.reasoning else None
     record.reasoning_ttft_s = first.reasoning_ttft_s
+    record.batch = any(c.batch for _, c in calls)
+    record.cost_basis = next((c.cost_basis for _, c in calls if c.cost_basis), None)
     if len(calls) == 1:  # the common case, without the sums below
         record.input_tokens, record.output_tokens = first.input_tokens, first.output_tokens
         record.tokens_estimated = first.tokens_estimated

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_llmbench.calls.batch import batch_models
 from pytest_llmbench.calls.engine import LIMITS_DIR, Engine
 from pytest_llmbench.calls.layers import COORDINATOR
 from pytest_llmbench.calls.prefetch import Prefetcher
@@ -25,6 +26,7 @@ from pytest_llmbench.errors import ConfigError, SuiteError
 from pytest_llmbench.plugin import options
 from pytest_llmbench.plugin.variants import FITTED_FROM, VariantFitter
 from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider
+from pytest_llmbench.providers.batch_base import check_batch_models
 from pytest_llmbench.results.gates import Gate, parse_gate
 from pytest_llmbench.scoring.base import Scorer
 from pytest_llmbench.scoring.context import ScoringContext
@@ -56,6 +58,8 @@ class LLMBenchSession:
     sandbox: str | None = None
     require_docker: bool = False
     variants: list[str] | None = None  # --llmbench-variants
+    batch: bool = False  # --llmbench-batch: every model's calls as provider batches
+    batch_poll: float = 30.0
     run_id: str = ""
     shard: Shard | None = None  # --llmbench-shard: this process runs one part of the items
     worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
@@ -99,6 +103,9 @@ class LLMBenchSession:
                  if get("judge") else models_config.judge)
         if judge is not None:
             check_provider(judge, source="judge model")
+        batch = bool(get("batch"))
+        check_batch_models(batch_models(models, batch),
+                           "--llmbench-batch" if batch else f"{models_config.path}: batch: true")
         return cls(rootdir=rootdir, models_config=models_config, models=models, seed=get("seed"),
                    sample=amount, concurrency=get("concurrency"), timeout=get("timeout"),
                    score_only=bool(get("score_only")),
@@ -107,7 +114,7 @@ class LLMBenchSession:
                    retry=retry, rate_limits=limits, samples=get("samples"), judge=judge,
                    sandbox=get("sandbox"), require_docker=bool(get("require_docker")),
                    variants=[v.strip() for v in str(get("variants")).split(",") if v.strip()]
-                   if get("variants") else None)
+                   if get("variants") else None, batch=batch, batch_poll=get("batch_poll"))
 
     def expand_models(self, listed: dict[str, list[str]] | None) -> None:
         """Expand ``provider:*`` models: the controller asks the servers (``listed`` None),

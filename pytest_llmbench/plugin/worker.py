@@ -15,6 +15,7 @@ import pytest
 
 from pytest_llmbench.calls.prefetch import Prefetcher, lookahead
 from pytest_llmbench.errors import ProviderError, WrongAnswer
+from pytest_llmbench.plugin import batch as batch_plugin
 from pytest_llmbench.plugin.fixtures import (
     fetch_response,
     item_params,
@@ -53,9 +54,13 @@ class LLMBenchWorker:
         if not planned:
             return
         bench = self.session
-        prefetcher = Prefetcher(bench.engine, lambda item: bench.requests_for(
+        calls: Any = bench.engine
+        ahead = lookahead(bench.concurrency)
+        if batch_plugin.wanted(bench):  # every planned item's request goes out at once
+            calls, ahead = batch_plugin.start(bench, planned), len(planned) + 1
+        prefetcher = Prefetcher(calls, lambda item: bench.requests_for(
             *item_params(item), item_variant(item)),  # type: ignore[arg-type] # planned: both set
-            lookahead=lookahead(bench.concurrency))
+            lookahead=ahead)
         if self.sharded:
             scopes = assign_shards((i.nodeid for i in planned), bench.model_names,
                                    shard_size(bench.concurrency))

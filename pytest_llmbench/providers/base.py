@@ -54,6 +54,10 @@ class Completion:
     """Request sent -> first reasoning token (``ttft_s`` stays the first answer token)."""
     cached: bool = False
     """Answered from the response cache or a recording, not by a call."""
+    batch: bool = False
+    """Answered by a provider batch: no latency, TTFT or tokens/s (None, never 0)."""
+    cost_basis: str | None = None
+    """How ``cost_usd`` was priced when it is not the live price (a batch price)."""
 
     @property
     def output_tps(self) -> float | None:

@@ -50,7 +50,8 @@ def _columns(rows: list[dict[str, Any]]) -> tuple[tuple[tuple[str, str, str | No
 
 def summary_table(rows: list[dict[str, Any]]) -> list[str]:
     base, text_columns = _columns(rows)
-    columns = [*base, *((_header(name), name, "{:.3f}") for name in extra_columns(rows))]
+    columns = [*base, *((_header(name), name, "{}" if name == "batch_items" else "{:.3f}")
+                        for name in extra_columns(rows))]
     cells = [[header for header, _, _ in columns]]
     cells += [[_format(row, key, fmt) for _, key, fmt in columns] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]

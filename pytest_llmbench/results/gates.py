@@ -39,7 +39,9 @@ class Gate:
         actual = row.get(self.metric)
         where = f"{row['suite']}{'/' + row['variant'] if row.get('variant') else ''} x {row['model']}"
         if actual is None:
-            return f"{where}: {self.text} cannot be checked ({self.metric} is unknown)"
+            why = ("not measured in batch mode" if row.get("batch_items")
+                   and self.metric.startswith(("latency", "ttft", "output_tps")) else "unknown")
+            return f"{where}: {self.text} cannot be checked ({self.metric} is {why})"
         if not _OPS[self.op](actual, self.value):
             return f"{where}: {self.metric} = {actual:.4g}, gate {self.text}"
         return None

@@ -49,6 +49,8 @@ class Record:
     reasoning_tokens_estimated: bool = False
     reasoning_ttft_s: float | None = None
     judge_cost_usd: float | None = None  # what scoring calls (an LLM judge) cost, apart
+    batch: bool = False  # answered by a provider batch: no latency, TTFT or tokens/s
+    cost_basis: str | None = None  # how cost_usd was priced when not at the live price
     metrics: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     started_at: float | None = None

@@ -49,6 +49,7 @@ class _Group:
     cost: float = 0.0
     cost_unknown: bool = False
     judge_cost: float | None = None
+    batch: int = 0  # records answered by provider batches (no latency figures)
     per_k: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -90,6 +91,7 @@ class SummaryBuilder:
         group.output_tokens += record.get("output_tokens") or 0
         group.reasoning_tokens += record.get("reasoning_tokens") or 0
         group.tokens_estimated |= bool(record.get("tokens_estimated"))
+        group.batch += bool(record.get("batch"))
         if record.get("cost_usd") is None:
             group.cost_unknown = True
         else:
@@ -121,7 +123,7 @@ class SummaryBuilder:
         binary = all(s in (0.0, 1.0) for s in g.scores)
         ci = (wilson_interval(sum(g.scores), scored) if binary else mean_interval(g.scores))
         attempted = n - c["skipped"]
-        cost = None if g.cost_unknown or not g.latency else g.cost
+        cost = None if g.cost_unknown or not (g.latency or g.batch) else g.cost
         correct = sum(g.scores)
         return {
             "suite": g.suite, "model": g.model, "variant": g.variant, "target": g.target,
@@ -144,6 +146,7 @@ class SummaryBuilder:
             "judge_cost_usd": None if g.judge_cost is None else round(g.judge_cost, 9),
             **{name: sum(g.per_k[name]) / len(g.per_k[name])
                for name in sorted(g.per_k, key=_k_order)},
+            **({"batch_items": g.batch} if g.batch else {}),  # latency absent: batch answers
         }
 
 

@@ -16,9 +16,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, Router
 
-from pytest_llmbench.sim import anthropic_api, bedrock_api, openai_api
+from pytest_llmbench.sim import (
+    anthropic_api,
+    batch_anthropic,
+    batch_bedrock,
+    batch_openai,
+    bedrock_api,
+    openai_api,
+)
 from pytest_llmbench.sim.answers import entries_from
-from pytest_llmbench.sim.config import SimConfig, SimConfigError
+from pytest_llmbench.sim.batch_jobs import BatchStore
+from pytest_llmbench.sim.config import BatchSettings, SimConfig, SimConfigError
 from pytest_llmbench.sim.respond import Receive, Scope, Send, Wire, handle
 from pytest_llmbench.sim.state import Plan, SimRequest, SimState
 
@@ -63,6 +71,10 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
     """Build the ASGI app; ``app.state.sim`` is the ``SimState`` (metrics, config)."""
     if state is None:
         state = SimState.from_config(config or SimConfig())
+    if state.batches is None:
+        settings = BatchSettings()
+        settings.update(state.config.batch)
+        state.batches = BatchStore(settings)
 
     def parse_chat(scope: Scope, body: bytes) -> SimRequest:
         deployment = scope.get("path_params", {}).get("deployment")
@@ -139,6 +151,9 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET", "DELETE"]),
         Route("/llmbench/answer-key", add_answers, methods=["POST"]),
+        *batch_openai.routes(state, state.batches),
+        *batch_anthropic.routes(state, state.batches),
+        *batch_bedrock.routes(state, state.batches),
     ]
     app = Router(routes=routes)
     app.state = state  # type: ignore[attr-defined]

@@ -66,6 +66,43 @@ class ModelProfile:
 
 
 @dataclass
+class BatchSettings:
+    """How the simulator's batch endpoints behave (``batch:`` in the sim config)."""
+
+    validate_s: float = 0.2
+    process_s: float = 0.5
+    finalize_s: float = 0.1
+    expire_s: float = 24 * 3600.0
+    fail_fraction: float = 0.0
+    """Requests (chosen by a hash of their id) answered with ``fail_kind``."""
+    fail_kind: str = "server_error"
+    malformed_fraction: float = 0.0
+    """Result lines written as broken JSON."""
+    missing_fraction: float = 0.0
+    """Requests with no result line at all."""
+    lose_output: bool = False
+    """Bedrock: the job completes but writes no output object."""
+    max_requests: int = 50_000
+    max_bytes: int = 200 * 1024 * 1024
+    min_records: int = 1
+    """Bedrock's minimum records per job (100 on AWS)."""
+
+    def update(self, values: dict[str, Any], where: str = "batch") -> None:
+        for key, value in values.items():
+            if not hasattr(self, key):
+                raise SimConfigError(f"{where}: unknown key {key!r}; known: "
+                                     f"{sorted(self.__dataclass_fields__)}")
+            kind = type(getattr(self, key))
+            try:
+                setattr(self, key, value if kind is str else kind(value))
+            except (TypeError, ValueError) as exc:
+                raise SimConfigError(f"{where}.{key}: expected {kind.__name__}, "
+                                     f"got {value!r}") from exc
+        if self.fail_kind not in PRE_STREAM_FAULTS:
+            raise SimConfigError(f"{where}.fail_kind: one of {list(PRE_STREAM_FAULTS)}")
+
+
+@dataclass
 class SimConfig:
     """Everything the server needs to know before it starts."""
 
@@ -75,6 +112,8 @@ class SimConfig:
     bad_key_prefixes: list[str] = field(default_factory=lambda: ["invalid"])
     require_key: bool = False
     answer_keys: list[Path] = field(default_factory=list)
+    batch: dict[str, Any] = field(default_factory=dict)
+    """Settings of the batch endpoints (``sim.batch_jobs.BatchSettings``), checked at start."""
 
     def model(self, name: str) -> ModelProfile | None:
         """The profile for ``name`` (a ``sim:`` prefix is ignored), or None."""
@@ -228,11 +267,16 @@ def _apply_file(config: SimConfig, path: Path) -> None:
         raise SimConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise SimConfigError(f"{path}: expected a mapping at the top level")
-    known = {"seed", "auth", "answer_key", "models"}
+    known = {"seed", "auth", "answer_key", "models", "batch"}
     if set(data) - known:
         raise SimConfigError(f"{path}: unknown top-level key(s) {sorted(set(data) - known)}")
     if "seed" in data:
         config.seed = int(data["seed"])
+    batch = data.get("batch") or {}
+    if not isinstance(batch, dict):
+        raise SimConfigError(f"{path}: batch: expected a mapping")
+    BatchSettings().update(batch, f"{path}: batch")  # fail at load, naming the file
+    config.batch.update(batch)
     auth = data.get("auth") or {}
     if not isinstance(auth, dict):
         raise SimConfigError(f"{path}: auth: expected a mapping")

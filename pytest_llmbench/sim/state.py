@@ -147,6 +147,9 @@ class SimState:
     rngs: dict[str, random.Random] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=itertools.count)
     seen: Counter[tuple[str, str]] = field(default_factory=Counter)
+    batches: Any = None
+    """The batch endpoints' jobs, files and S3 objects (``sim.batch_jobs.BatchStore``),
+    made with the app."""
 
     @classmethod
     def from_config(cls, config: SimConfig) -> SimState:

@@ -122,6 +122,8 @@
                                          problems + " not passed")] : null);
     } },
   ];
+  var BATCH_UNTIMED = { latency_p50: 1, latency_p95: 1, latency_p99: 1, ttft_p50: 1,
+                       ttft_p95: 1, output_tps: 1 };
   if (data.rows.some(function (r) { return r.target; })) {  // targets ran: who, which commit, how fast
     var ratio = function (v) { return v == null ? "\u2013" : v.toFixed(2) + "\u00d7"; };
     COLUMNS.splice(2, 0, { key: "target", label: "target", text: true },
@@ -166,6 +168,10 @@
       COLUMNS.forEach(function (c) {
         if (c.cell) tr.appendChild(c.cell(r));
         else if (c.text) tr.appendChild(el("td", null, c.key === "model" ? [swatch(r.model), r.model, variantLabel(r)] : (r[c.key] == null ? "" : String(r[c.key]))));
+        else if (r.batch_items && BATCH_UNTIMED[c.key]) {  // answered by provider batches
+          tr.appendChild(el("td", { class: "unknown", title: "not measured: " + r.batch_items +
+            " items answered by provider batches" }, "batch"));
+        }
         else tr.appendChild(valueCell(c.show(r[c.key]), c.unknownIfNull && r[c.key] == null));
       });
       body.appendChild(tr);
