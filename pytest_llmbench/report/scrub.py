@@ -1,11 +1,13 @@
-"""The last line of defence against a key in a report: scrub text before it is written.
+"""Redaction of every credential the run knows, before anything is written or printed.
 
-Records and run.json are redacted where they are made; a report also shows
-free text (prompts, responses, errors, user sections) that may quote a key.
-``Scrubber`` removes strings shaped like known API keys and the values of
-secret-named environment variables. Each pattern is tried only when its cheap
-literal prefix occurs in the text, so scrubbing 100 MB of records costs a few
-substring scans, not a regex pass.
+The run-level set of known secrets (:func:`remember_secret`: provider keys from the env
+and the models config, the ingest key, the password of any URL) plus the values of
+secret-named environment variables are replaced with ``[redacted]`` by :func:`scrub`,
+which records, error lines and run.json pass through where they are made; a report also
+shows free text (prompts, responses, user sections) that passes ``Scrubber`` again.
+``Scrubber`` removes strings shaped like known API keys and those values. Each pattern
+is tried only when its cheap literal prefix occurs in the text, so scrubbing 100 MB of
+records costs a few substring scans, not a regex pass.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 SECRET_ENV_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET", "_SECRET_KEY", "_ACCESS_KEY", "_PASSWORD")
@@ -37,6 +42,65 @@ def secret_env_values(environ: Mapping[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
     return [value for name, value in env.items()
             if name.upper().endswith(SECRET_ENV_SUFFIXES) and len(value) >= MIN_SECRET_LEN]
+
+
+_KNOWN: set[str] = set()
+_LOCK = threading.Lock()
+_CACHE: list[Any] = [None, None]  # (key of the inputs, Scrubber)
+
+
+def remember_secret(value: object) -> None:
+    """Add a credential to the run's known secrets (too short a value is ignored: it
+    would blank ordinary text; so are None and non-strings)."""
+    if isinstance(value, str) and len(value) >= MIN_SECRET_LEN:
+        with _LOCK:
+            _KNOWN.add(value)
+
+
+def known_secrets() -> frozenset[str]:
+    return frozenset(_KNOWN)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every known secret, secret env value and key-shaped string redacted."""
+    env = tuple(secret_env_values())
+    key = (env, len(_KNOWN))
+    cached = _CACHE
+    if cached[0] != key:
+        with _LOCK:
+            extra = tuple(_KNOWN)
+        cached[1], cached[0] = Scrubber(extra=extra), key
+    scrubber: Scrubber = cached[1]
+    return scrubber(text)
+
+
+def scrub_value(value: Any) -> Any:
+    """A JSON-like value with :func:`scrub` applied to every string (keys included)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub(k) if isinstance(k, str) else k: scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_value(v) for v in value]
+    return value
+
+
+def strip_userinfo(url: str) -> str:
+    """``url`` without ``user:password@`` (the password is remembered as a secret first)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return scrub(url)
+    if parts.username is None and parts.password is None:
+        return url
+    remember_secret(parts.password)
+    remember_secret(parts.username)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 class Scrubber:
@@ -65,4 +129,5 @@ def _replacement(match: re.Match[str]) -> str:
     return REDACTED
 
 
-__all__ = ["REDACTED", "Scrubber", "secret_env_values"]
+__all__ = ["REDACTED", "Scrubber", "known_secrets", "remember_secret", "scrub", "scrub_value",
+           "secret_env_values", "strip_userinfo"]
