@@ -49,9 +49,12 @@ class ProviderError(LLMBenchError):
 
     def one_line(self) -> str:
         """``openai:bad-model - NotFoundError: model not found`` (+ ``(after 4 attempts)``)."""
+        from pytest_llmbench.report.scrub import scrub  # noqa: PLC0415 - keep errors import-light
+
         prefix = f"{self.model} - " if self.model else ""
         after = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
-        return f"{prefix}{self.error_type}: {self.message}{after}"
+        # the one place an error line is made: a server that echoes the key loses it here
+        return scrub(f"{prefix}{self.error_type}: {self.message}{after}")
 
     def __str__(self) -> str:
         return self.one_line()
@@ -99,5 +102,11 @@ def preview(received: str | bytes, limit: int = PREVIEW_CHARS) -> str:
 class WrongAnswer(AssertionError):
     """Raised by a suite test whose scorer judged the response wrong.
 
-    An AssertionError so pytest reports a failed test (not an error).
+    An AssertionError so pytest reports a failed test (not an error). The message quotes
+    the response, so known secrets are redacted from it.
     """
+
+    def __init__(self, message: str = "") -> None:
+        from pytest_llmbench.report.scrub import scrub  # noqa: PLC0415
+
+        super().__init__(scrub(str(message)))

@@ -24,6 +24,7 @@ from pytest_llmbench import options
 from pytest_llmbench.collect import synthetic_module
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import LLMBenchError
+from pytest_llmbench.report.scrub import scrub_value
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.serving.export import write_benchmarks
 from pytest_llmbench.serving.load import PointResult
@@ -32,6 +33,7 @@ from pytest_llmbench.serving.samples import PointSamples, write_samples
 from pytest_llmbench.serving.scenario import Point, ServingSuite, is_serving_text, load_serving_suite
 from pytest_llmbench.serving.split import SplitFailed, runner_for
 from pytest_llmbench.stash import bench_session
+from pytest_llmbench.worker import scrub_longrepr
 
 
 class UnreliableMeasurement(pytest.PytestWarning):
@@ -183,7 +185,8 @@ class ServingRunner:
             report.longrepr = error
         record = self._record(item, target, result, outcome, error, kind, report.duration)
         item.config.hook.pytest_llmbench_update_record(record=record, item=item)
-        report.llmbench = record  # type: ignore[attr-defined]
+        report.llmbench = scrub_value(record)  # type: ignore[attr-defined]
+        scrub_longrepr(report)
         return report
 
     def _record(self, item: pytest.Item, target: ServingPoint, result: PointResult | None,

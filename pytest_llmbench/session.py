@@ -22,6 +22,7 @@ from pytest_llmbench.errors import ConfigError, SuiteError
 from pytest_llmbench.prefetch import Prefetcher
 from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider
 from pytest_llmbench.ratelimit import RateLimit, RateLimits, bucket_for, provider_limits
+from pytest_llmbench.report.scrub import remember_secret, remember_settings, strip_userinfo
 from pytest_llmbench.results.gates import Gate, parse_gate
 from pytest_llmbench.retry import RetryPolicy
 from pytest_llmbench.scoring.base import Scorer, make_scorer
@@ -34,6 +35,18 @@ from pytest_llmbench.variant_fit import FITTED_FROM, VariantFitter
 
 DEFAULT_MODEL = "sim:default"
 TEST_MODE_ITEMS = 5
+
+
+def remember_run_secrets(models_config: ModelsConfig, models: list[ModelSpec],
+                         ingest_url: str | None) -> None:
+    """Every credential the run knows, in every process, before anything is written: keys
+    and tokens of the models config and of the models, the ingest key, URL passwords."""
+    remember_settings(models_config.settings)
+    for spec in [*models_config.models, *models]:
+        remember_settings(spec.settings)
+    remember_secret(os.environ.get("INGEST_API_KEY"))
+    if ingest_url:
+        strip_userinfo(str(ingest_url))
 
 
 @dataclass
@@ -95,6 +108,8 @@ class LLMBenchSession:
                  if get("judge") else models_config.judge)
         if judge is not None:
             check_provider(judge, source="judge model")
+        remember_run_secrets(models_config, [*models, *([judge] if judge else [])],
+                             get("ingest_url"))
         return cls(rootdir=rootdir, models_config=models_config, models=models, seed=get("seed"),
                    sample=amount, concurrency=get("concurrency"), timeout=get("timeout"),
                    score_only=bool(get("score_only")),

@@ -20,7 +20,8 @@ import uvicorn
 
 from pytest_llmbench.sim import eventstream
 
-MODES = ("html", "json", "garbage", "done_only", "truncated", "bad_event", "wrong_shape", "ok")
+MODES = ("html", "json", "garbage", "done_only", "truncated", "bad_event", "wrong_shape", "ok",
+         "echo_key", "error_key")
 
 _HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>%s</body></html>"
 
@@ -112,18 +113,46 @@ def body_for(path: str, mode: str, echo: str = "") -> tuple[str, bytes]:
     return _openai(mode, echo)
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] != "http":
-        return
-    while (await receive()).get("more_body"):
-        pass
-    headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-    mode = headers.get("x-bad-mode", "ok")
-    ctype, body = body_for(scope["path"], mode, headers.get("x-bad-echo", ""))
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", ctype.encode()),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+def make_app(ingested: list[tuple[dict[str, str], bytes]]) -> Any:
+    """The ASGI app; POSTs to ``/ingest`` are kept in ``ingested`` (headers, body).
+
+    Two more modes echo the credential the client sent (its bearer token or
+    ``x-api-key``), as careless servers do: ``echo_key`` in a 200 answer, ``error_key`` in
+    a 401 error message."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        received = b""
+        while True:
+            message = await receive()
+            received += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        status = 200
+        if scope["path"].endswith("/ingest"):
+            ingested.append((headers, received))
+            ctype, body = "application/json", b'{"ok": true}'
+        else:
+            mode = headers.get("x-bad-mode", "ok")
+            key = (headers.get("x-api-key")
+                   or headers.get("authorization", "").removeprefix("Bearer ").strip())
+            echo = headers.get("x-bad-echo", "")
+            if mode == "echo_key":
+                mode, echo = "ok", f" (you sent {key})"
+            ctype, body = body_for(scope["path"], mode, echo)
+            if mode == "error_key":
+                status, ctype = 401, "application/json"
+                body = json.dumps({"error": {"type": "authentication_error",
+                                             "message": f"Incorrect API key provided: {key}"},
+                                   "message": f"Incorrect API key provided: {key}"}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", ctype.encode()),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
 
 
 class MalformedServer:
@@ -135,7 +164,8 @@ class MalformedServer:
         self.port = sock.getsockname()[1]
         sock.close()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
+        self.ingested: list[tuple[dict[str, str], bytes]] = []
+        config = uvicorn.Config(make_app(self.ingested), host="127.0.0.1", port=self.port, log_level="error",
                                 lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -34,7 +34,9 @@ _PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (("hf_",), re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}")),
     (("earer", "EARER"),
      re.compile(r"(?i)(bearer)(\s+|\\u0020|%20)[A-Za-z0-9._~+/\-]{12,}=*")),
+    (("://",), _USERINFO := re.compile(r"(?<=://)[^\s/?#@:\"'<>]+(?::[^\s/?#@\"'<>]*)?@")),
 )
+"""The last: the ``user:password@`` of a URL is dropped, so the URL still reads."""
 
 
 def secret_env_values(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -55,6 +57,22 @@ def remember_secret(value: object) -> None:
     if isinstance(value, str) and len(value) >= MIN_SECRET_LEN:
         with _LOCK:
             _KNOWN.add(value)
+
+
+_SECRET_HINTS = ("key", "token", "secret", "password", "credential", "auth")
+
+
+def remember_settings(settings: Mapping[str, Any]) -> None:
+    """Remember the secret-named values (``api_key``, ``auth_token``...) of a models-config
+    mapping, and the password of any URL in it, nested mappings included."""
+    for name, value in settings.items():
+        if isinstance(value, Mapping):
+            remember_settings(value)
+        elif isinstance(value, str):
+            if any(hint in str(name).lower() for hint in _SECRET_HINTS):
+                remember_secret(value)
+            elif "://" in value and "@" in value:
+                strip_userinfo(value)
 
 
 def known_secrets() -> frozenset[str]:
@@ -124,10 +142,12 @@ class Scrubber:
 
 
 def _replacement(match: re.Match[str]) -> str:
+    if match.re is _USERINFO:
+        return ""
     if match.re.groups == 2:  # bearer: keep the scheme word so the text still reads
         return f"{match.group(1)}{match.group(2)}{REDACTED}"
     return REDACTED
 
 
-__all__ = ["REDACTED", "Scrubber", "known_secrets", "remember_secret", "scrub", "scrub_value",
-           "secret_env_values", "strip_userinfo"]
+__all__ = ["REDACTED", "Scrubber", "known_secrets", "remember_secret", "remember_settings",
+           "scrub", "scrub_value", "secret_env_values", "strip_userinfo"]
