@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
+from pytest_llmbench.calls.retry import RETRYABLE_KINDS
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ProtocolError
 from pytest_llmbench.providers import openai_wire
 from pytest_llmbench.providers.base import ChatRequest
 from pytest_llmbench.report.scrub import remember_secret
-from pytest_llmbench.retry import RETRYABLE_KINDS
 from tests.conftest import read_records, read_summary, write_suite
 from tests.malformed_server import MalformedServer
 from tests.providers.conftest import call
