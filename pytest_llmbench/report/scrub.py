@@ -41,9 +41,20 @@ _PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
 
 def secret_env_values(environ: Mapping[str, str] | None = None) -> list[str]:
     """Values of env vars named like secrets (``*_API_KEY``, ``*_TOKEN``, ``*_SECRET``...)."""
-    env = os.environ if environ is None else environ
+    env = _environ() if environ is None else environ
     return [value for name, value in env.items()
             if name.upper().endswith(SECRET_ENV_SUFFIXES) and len(value) >= MIN_SECRET_LEN]
+
+
+def _environ() -> dict[str, str]:
+    """A copy of ``os.environ`` that another thread changing it cannot break (pytest sets
+    and pops ``PYTEST_CURRENT_TEST`` while the engine's thread scrubs)."""
+    for _ in range(10):
+        try:
+            return dict(os.environ)
+        except (KeyError, RuntimeError):
+            continue
+    return {}
 
 
 _KNOWN: set[str] = set()
@@ -59,7 +70,9 @@ def remember_secret(value: object) -> None:
             _KNOWN.add(value)
 
 
-_SECRET_HINTS = ("key", "token", "secret", "password", "credential", "auth")
+_SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|credentials?|authorization)$",
+                          re.IGNORECASE)
+"""A secret setting's name ends so (``api_key``, ``auth_token``; not ``max_tokens``)."""
 
 
 def remember_settings(settings: Mapping[str, Any]) -> None:
@@ -69,7 +82,7 @@ def remember_settings(settings: Mapping[str, Any]) -> None:
         if isinstance(value, Mapping):
             remember_settings(value)
         elif isinstance(value, str):
-            if any(hint in str(name).lower() for hint in _SECRET_HINTS):
+            if _SECRET_NAME.search(str(name)):
                 remember_secret(value)
             elif "://" in value and "@" in value:
                 strip_userinfo(value)
@@ -79,27 +92,35 @@ def known_secrets() -> frozenset[str]:
     return frozenset(_KNOWN)
 
 
-def scrub(text: str) -> str:
-    """``text`` with every known secret, secret env value and key-shaped string redacted."""
+def current_scrubber() -> Scrubber:
+    """The Scrubber of the run's known secrets and today's secret env values (rebuilt
+    only when either changed)."""
     env = tuple(secret_env_values())
     key = (env, len(_KNOWN))
     cached = _CACHE
     if cached[0] != key:
         with _LOCK:
             extra = tuple(_KNOWN)
-        cached[1], cached[0] = Scrubber(extra=extra), key
+        cached[1], cached[0] = Scrubber(environ={}, extra=(*env, *extra)), key
     scrubber: Scrubber = cached[1]
-    return scrubber(text)
+    return scrubber
 
 
-def scrub_value(value: Any) -> Any:
+def scrub(text: str) -> str:
+    """``text`` with every known secret, secret env value and key-shaped string redacted."""
+    return current_scrubber()(text)
+
+
+def scrub_value(value: Any, scrubber: Scrubber | None = None) -> Any:
     """A JSON-like value with :func:`scrub` applied to every string (keys included)."""
+    scrubber = scrubber or current_scrubber()
     if isinstance(value, str):
-        return scrub(value)
+        return scrubber(value)
     if isinstance(value, dict):
-        return {scrub(k) if isinstance(k, str) else k: scrub_value(v) for k, v in value.items()}
+        return {scrubber(k) if isinstance(k, str) else k: scrub_value(v, scrubber)
+                for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [scrub_value(v) for v in value]
+        return [scrub_value(v, scrubber) for v in value]
     return value
 
 
@@ -149,5 +170,5 @@ def _replacement(match: re.Match[str]) -> str:
     return REDACTED
 
 
-__all__ = ["REDACTED", "Scrubber", "known_secrets", "remember_secret", "remember_settings",
-           "scrub", "scrub_value", "secret_env_values", "strip_userinfo"]
+__all__ = ["REDACTED", "Scrubber", "current_scrubber", "known_secrets", "remember_secret",
+           "remember_settings", "scrub", "scrub_value", "secret_env_values", "strip_userinfo"]
