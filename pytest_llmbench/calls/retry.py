@@ -16,8 +16,9 @@ from typing import Any
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError, ProviderError
 
-RETRYABLE_KINDS = frozenset({"rate_limited", "server_error", "timeout", "connection"})
-"""Transient failures. Auth, not-found, bad requests and content filtering would
+RETRYABLE_KINDS = frozenset({"rate_limited", "server_error", "timeout", "connection", "protocol"})
+"""Transient failures (a protocol error is most often a proxy's error page or a cut
+stream). Auth, not-found, bad requests and content filtering would
 fail the same way again, so they are never retried."""
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from pytest_llmbench.errors import ProviderError
 from pytest_llmbench.providers.base import ChatRequest, Completion
+from pytest_llmbench.report.scrub import scrub_value
 
 log = logging.getLogger(__name__)
 KEY_VERSION = 1
@@ -82,9 +83,9 @@ class ResponseStore:
     def put(self, key: str, request: ChatRequest, completion: Completion) -> None:
         path = self.path_for(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"key": key, "request": key_fields(request),
-                   "completion": {k: v for k, v in completion.to_dict().items()
-                                  if k in _COMPLETION_FIELDS and k != "cached"}}
+        payload = scrub_value({"key": key, "request": key_fields(request),
+                               "completion": {k: v for k, v in completion.to_dict().items()
+                                              if k in _COMPLETION_FIELDS and k != "cached"}})
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         tmp.write_text(json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8")
         os.replace(tmp, path)

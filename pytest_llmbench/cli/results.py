@@ -161,7 +161,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             url = spool.load().url
         if not url:
             raise LLMBenchError("no ingest URL: pass --url or set $INGEST_API_URL")
-        check_url(url, "--url / $INGEST_API_URL")
+        check_url(url, "--url / $INGEST_API_URL", os.environ.get(KEY_ENV))
         target = IngestTarget(url=url, key=os.environ.get(KEY_ENV) or None,
                               header=options.resolve_args(args, "ingest_header"),
                               timeout=options.resolve_args(args, "ingest_timeout"))

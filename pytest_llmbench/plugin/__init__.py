@@ -57,6 +57,9 @@ def pytest_configure(config: pytest.Config) -> None:
         bench.context.update(workerinput.get(CONTEXT, {}))
         target_plugin.bind(bench)
     else:
+        from pytest_llmbench.plugin import signals
+
+        signals.install(config)  # SIGTERM winds the run down as Ctrl-C does
         bench.run_id = _run_id(config, bench.shard) or new_run_id()
         lifecycle.prepare(config, bench)  # resume reuses a run's id; replay needs no simulator
         try:
@@ -84,7 +87,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
         sharded = sharding_active(config)
         if is_controller(config):
+            from pytest_llmbench.plugin.crash import CrashRecords
+
             config.pluginmanager.register(XdistGlue(bench, dist_mode), "llmbench-xdist")
+            config.pluginmanager.register(CrashRecords(bench), "llmbench-crash-records")
     if bench.shard is not None:
         from pytest_llmbench.plugin.partition import ShardSelection
 
@@ -251,3 +257,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     process = config.stash.get(SIM_PROCESS, None)
     if process is not None:
         process.stop()
+    from pytest_llmbench.plugin import signals
+
+    signals.uninstall(config)

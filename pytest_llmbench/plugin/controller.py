@@ -48,6 +48,7 @@ class LLMBenchController:
         self.variant_comparison: list[dict[str, Any]] = []
         self.fits: list[dict[str, Any]] = []
         self.started = time.time()
+        self.crashed: list[str] = []
 
     def _run_info(self) -> dict[str, Any]:
         bench = self.bench
@@ -69,6 +70,8 @@ class LLMBenchController:
             return
         if not self.run_dir.started:
             self._start()
+        if payload.get("error_kind") == "crash":  # a worker died running it (plugin/crash.py)
+            self.crashed.append(report.nodeid)
         self.run_dir.append(payload)
         self.records_csv.append(payload)  # type: ignore[union-attr]
         self.summary.add(payload)
@@ -120,8 +123,8 @@ class LLMBenchController:
                                         "variant_comparison": self.variant_comparison,
                                         "fitted_prompts": self.fits})
         info = self.run_dir.info
-        info.update(status="interrupted" if exitstatus == pytest.ExitCode.INTERRUPTED
-                    else "completed", finished_at=time.time(), exitstatus=int(exitstatus),
+        info.update(status=run_status(exitstatus, self.crashed), crashed=self.crashed,
+                    finished_at=time.time(), exitstatus=int(exitstatus),
                     suites=sorted({r["suite"] for r in self.rows}),
                     gate_failures=self.gate_failures)
         self.run_dir.write_info()
@@ -159,6 +162,14 @@ class LLMBenchController:
         tr.write_line(f"run directory: {self.run_dir.path}")
         if self.html_error:
             tr.write_line(f"llmbench: {self.html_error}", red=True)
+
+
+def run_status(exitstatus: int, crashed: list[str]) -> str:
+    """run.json's ``status``: ``interrupted`` (Ctrl-C, SIGTERM), ``crashed`` (a worker died
+    while running an item; each such item is an error record) or ``completed``."""
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted"
+    return "crashed" if crashed else "completed"
 
 
 def is_controller(config: pytest.Config) -> bool:

@@ -112,6 +112,14 @@ def register(config: pytest.Config, bench: LLMBenchSession, controller: bool) ->
                                       "llmbench-lifecycle-controller")
 
 
+def _scrub_log_record(record: logging.LogRecord) -> bool:
+    """Known secrets never reach debug.log: the message is rendered and redacted."""
+    from pytest_llmbench.report.scrub import scrub  # noqa: PLC0415
+
+    record.msg, record.args = scrub(record.getMessage()), None
+    return True
+
+
 def _debug_logging(path: Path, to_stderr: bool) -> list[logging.Handler]:
     """Every process appends to the run's debug.log (pytest captures stderr while tests
     run); with ``-s`` the lines go to stderr too."""
@@ -124,6 +132,7 @@ def _debug_logging(path: Path, to_stderr: bool) -> list[logging.Handler]:
         handlers.append(logging.StreamHandler(sys.__stderr__))
     for handler in handlers:
         handler.setFormatter(formatter)
+        handler.addFilter(_scrub_log_record)
         log.addHandler(handler)
     log.setLevel(logging.DEBUG)
     return handlers

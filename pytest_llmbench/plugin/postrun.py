@@ -51,7 +51,8 @@ class PostRun:
             if get("ingest_url"):
                 from pytest_llmbench.report.ingest import check_url
 
-                check_url(get("ingest_url"), "--llmbench-ingest-url / $INGEST_API_URL")
+                check_url(get("ingest_url"), "--llmbench-ingest-url / $INGEST_API_URL",
+                          os.environ.get("INGEST_API_KEY"))
             for name in ("ingest_header", "ingest_batch_size", "ingest_timeout", "ingest_required"):
                 get(name)
             sign = get("sign")
@@ -132,11 +133,13 @@ class PostRun:
     def _ingest(self, run_dir: Any, rows: list[dict[str, Any]]) -> bool:
         from pytest_llmbench.report.ingest import KEY_ENV, IngestTarget, ingest_payload
         from pytest_llmbench.report.ingest_spool import build_payload
+        from pytest_llmbench.report.scrub import scrub_value
         from pytest_llmbench.results.run_dir import read_records
 
         assert self.ingest_url is not None
         payload = build_payload(run_dir.info, rows, read_records(run_dir.path), self.compare_doc)
         self.config.hook.pytest_llmbench_ingest_payload(payload=payload, config=self.config)
+        payload = scrub_value(payload)  # what a user hook added too
         target = IngestTarget(url=self.ingest_url, key=os.environ.get(KEY_ENV) or None,
                               header=self.get("ingest_header"), timeout=self.get("ingest_timeout"))
         try:

@@ -25,6 +25,8 @@ from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.plugin import options
 from pytest_llmbench.plugin.collect import synthetic_module
 from pytest_llmbench.plugin.stash import bench_session
+from pytest_llmbench.plugin.worker import scrub_longrepr
+from pytest_llmbench.report.scrub import scrub_value
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.serving.export import write_benchmarks
 from pytest_llmbench.serving.load import PointResult
@@ -201,7 +203,8 @@ class ServingRunner:
             report.longrepr = error
         record = self._record(item, target, result, outcome, error, kind, report.duration)
         item.config.hook.pytest_llmbench_update_record(record=record, item=item)
-        report.llmbench = record  # type: ignore[attr-defined]
+        report.llmbench = scrub_value(record)  # type: ignore[attr-defined]
+        scrub_longrepr(report)
         return report
 
     def _record(self, item: pytest.Item, target: ServingPoint, result: PointResult | None,

@@ -27,6 +27,7 @@ from pytest_llmbench.plugin import options
 from pytest_llmbench.plugin.variants import FITTED_FROM, VariantFitter
 from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider
 from pytest_llmbench.providers.batch_base import check_batch_models
+from pytest_llmbench.report.scrub import remember_secret, remember_settings, strip_userinfo
 from pytest_llmbench.results.gates import Gate, parse_gate
 from pytest_llmbench.scoring.base import Scorer
 from pytest_llmbench.scoring.context import ScoringContext
@@ -39,6 +40,18 @@ from pytest_llmbench.suites.variants import Variant
 
 DEFAULT_MODEL = "sim:default"
 TEST_MODE_ITEMS = 5
+
+
+def remember_run_secrets(models_config: ModelsConfig, models: list[ModelSpec],
+                         ingest_url: str | None) -> None:
+    """Every credential the run knows, in every process, before anything is written: keys
+    and tokens of the models config and of the models, the ingest key, URL passwords."""
+    remember_settings(models_config.settings)
+    for spec in [*models_config.models, *models]:
+        remember_settings(spec.settings)
+    remember_secret(os.environ.get("INGEST_API_KEY"))
+    if ingest_url:
+        strip_userinfo(str(ingest_url))
 
 
 @dataclass
@@ -106,6 +119,8 @@ class LLMBenchSession:
         batch = bool(get("batch"))
         check_batch_models(batch_models(models, batch),
                            "--llmbench-batch" if batch else f"{models_config.path}: batch: true")
+        remember_run_secrets(models_config, [*models, *([judge] if judge else [])],
+                             get("ingest_url"))
         return cls(rootdir=rootdir, models_config=models_config, models=models, seed=get("seed"),
                    sample=amount, concurrency=get("concurrency"), timeout=get("timeout"),
                    score_only=bool(get("score_only")),

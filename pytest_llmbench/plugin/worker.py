@@ -27,6 +27,7 @@ from pytest_llmbench.plugin.session import LLMBenchSession
 from pytest_llmbench.plugin.sharding import assign_shards, shard_size
 from pytest_llmbench.plugin.stash import RECORDER
 from pytest_llmbench.providers.base import Completion
+from pytest_llmbench.report.scrub import scrub, scrub_value
 
 
 class LLMBenchWorker:
@@ -119,12 +120,13 @@ class LLMBenchWorker:
                 report.longrepr = str(exc)
         else:
             kind = "harness" if call.when == "call" else "setup"
-            outcome, error = "error", _one_line(exc)
+            outcome, error = "error", scrub(_one_line(exc) or "") or None
         record = recorder.record(outcome, error, kind, item.nodeid, report.duration)
         del item.stash[RECORDER]  # the record holds what is kept; free the calls
         data = record.to_dict()
         item.config.hook.pytest_llmbench_update_record(record=data, item=item)
-        report.llmbench = data  # type: ignore[attr-defined]
+        report.llmbench = scrub_value(data)  # type: ignore[attr-defined]
+        scrub_longrepr(report)
         return report
 
 
@@ -157,6 +159,17 @@ def _runs_suite_prompt(item: pytest.Item) -> bool:
         return True
     return ("bench_response" in getattr(item, "fixturenames", ())
             and getattr(item, "callspec", None) is not None)
+
+
+def scrub_longrepr(report: pytest.TestReport) -> None:
+    """The failure text the terminal and JUnit XML show, with known secrets redacted (a
+    traceback may quote a response or an error that echoes a key)."""
+    if report.longrepr is None:
+        return
+    text = str(report.longrepr)
+    clean = scrub(text)
+    if clean != text:
+        report.longrepr = clean
 
 
 def _skip_reason(report: pytest.TestReport) -> str | None:

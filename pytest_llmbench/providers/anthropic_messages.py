@@ -17,6 +17,7 @@ from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.providers import clients, common
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
+from pytest_llmbench.report.scrub import remember_secret
 
 DEFAULT_MAX_TOKENS = 1024
 
@@ -44,6 +45,8 @@ class AnthropicProvider:
         token = settings.get("auth_token") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
         if not key and not token:
             key = common.api_key(self.spec, "ANTHROPIC_API_KEY", required=True)
+        remember_secret(key)
+        remember_secret(token)
         base_url = settings.get("base_url") or os.environ.get("ANTHROPIC_BASE_URL")
         if base_url:
             args["base_url"] = str(base_url)
@@ -62,10 +65,16 @@ class AnthropicProvider:
         clock = common.StreamClock(think_tags=self.think_tags)
         usage: dict[str, Any] = {}
         stop: str | None = None
+        events = 0
+        finished = False
+        last: Any = None
         try:
             stream = await self.client.messages.create(**kwargs)
+            await common.require_stream(stream.response, self.spec.name)
             async for event in stream:
+                events, last = events + 1, event
                 kind = event.type
+                finished = finished or kind == "message_stop"
                 if kind == "content_block_delta":
                     delta = event.delta
                     if delta.type == "text_delta" and delta.text:
@@ -80,6 +89,9 @@ class AnthropicProvider:
                         usage.update(event.usage.model_dump(exclude_none=True))
         except Exception as exc:  # noqa: BLE001 - every SDK error becomes one classified line
             raise classify(exc, self.spec.name) from exc
+        if not finished:  # an empty stream, events of another shape, or a stream cut off
+            raise common.unfinished(self.spec.name, events, "message_stop event",
+                                    None if last is None else repr(last))
         if stop == "refusal":
             raise content_filtered(self.spec.name, "stop_reason=refusal")
         return clock.finish(input_tokens=usage.get("input_tokens"),

@@ -18,11 +18,12 @@ import boto3
 from botocore.config import Config
 
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.errors import ConfigError, ProviderError
+from pytest_llmbench.errors import PREVIEW_CHARS, ConfigError, ProtocolError, ProviderError
 from pytest_llmbench.providers import clients, common
 from pytest_llmbench.providers.anthropic_messages import split_system
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
+from pytest_llmbench.report.scrub import remember_secret
 
 _INFERENCE = {"max_tokens": "maxTokens", "max_completion_tokens": "maxTokens",
               "temperature": "temperature", "top_p": "topP", "stop": "stopSequences"}
@@ -60,6 +61,9 @@ class BedrockProvider:
                         "aws_access_key_id": settings.get("aws_access_key_id"),
                         "aws_secret_access_key": settings.get("aws_secret_access_key"),
                         "aws_session_token": settings.get("aws_session_token")}
+        for secret in (settings.get("aws_secret_access_key"), settings.get("aws_session_token"),
+                       os.environ.get("AWS_BEARER_TOKEN_BEDROCK")):
+            remember_secret(secret)
         session = boto3.session.Session(**session_args)
         region = (settings.get("region") or os.environ.get("AWS_REGION")
                   or os.environ.get("AWS_DEFAULT_REGION") or session.region_name)
@@ -94,9 +98,15 @@ class BedrockProvider:
         usage: dict[str, Any] | None = None
         metrics: dict[str, Any] = {}
         stop: str | None = None
+        events = 0
+        finished = False
+        last: Any = None
         try:
             response = self.client.converse_stream(**kwargs)
+            _require_event_stream(response, self.spec.name)
             for event in response["stream"]:
+                events, last = events + 1, event
+                finished = finished or "messageStop" in event
                 if "contentBlockDelta" in event:
                     delta = event["contentBlockDelta"].get("delta", {})
                     if delta.get("text"):
@@ -110,6 +120,9 @@ class BedrockProvider:
                     metrics = dict(event["metadata"].get("metrics") or {})
         except Exception as exc:  # noqa: BLE001 - every SDK error becomes one classified line
             raise classify(exc, self.spec.name) from exc
+        if not finished:  # an empty stream, events of another shape, or a stream cut off
+            raise common.unfinished(self.spec.name, events, "messageStop event",
+                                    None if last is None else repr(last))
         if stop in _FILTERED:
             raise content_filtered(self.spec.name, f"stopReason={stop}")
         raw = dict(usage or {})
@@ -121,6 +134,25 @@ class BedrockProvider:
 
     async def aclose(self) -> None:
         await clients.release(self._client_key, self._shared, _close)
+
+
+_EVENT_STREAM = "application/vnd.amazon.eventstream"
+
+
+def _require_event_stream(response: dict[str, Any], model: str) -> None:
+    """A 200 that is not an AWS event stream (an HTML page, JSON) is a ProtocolError
+    naming what came, not a checksum error from the frame parser."""
+    headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    ctype = str(headers.get("content-type") or "")
+    if _EVENT_STREAM in ctype.lower():
+        return
+    raw = getattr(response.get("stream"), "_raw_stream", None)
+    try:
+        body = raw.read(PREVIEW_CHARS * 4) if raw is not None else b""
+    except Exception:  # noqa: BLE001 - the content type alone already says it is wrong
+        body = b""
+    raise ProtocolError(f"a streamed request was answered with {ctype or 'no content type'}, "
+                        f"not {_EVENT_STREAM}", model=model, received=body)
 
 
 def _build(session: Any, options: dict[str, Any]) -> tuple[Any, ThreadPoolExecutor]:

@@ -8,15 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_llmbench.config import ModelSpec
+from pytest_llmbench.errors import ProtocolError
 from pytest_llmbench.providers.base import Completion
 from pytest_llmbench.providers.errors_map import missing_key
 from pytest_llmbench.providers.reasoning import ThinkSplitter, think_mode
+from pytest_llmbench.report.scrub import remember_secret
+
+EVENT_STREAM = "text/event-stream"
 
 
 def api_key(spec: ModelSpec, env_var: str | None, required: bool, placeholder: str = "none") -> str:
     """The key from settings, else the env var; a missing required key fails at once."""
     key = spec.settings.get("api_key") or (os.environ.get(env_var) if env_var else None)
     if key:
+        remember_secret(str(key))
         return str(key)
     if required:
         raise missing_key(spec.name, env_var)
@@ -27,6 +32,27 @@ def headers(spec: ModelSpec) -> dict[str, str] | None:
     """Extra request headers from the ``headers`` setting (e.g. for the simulator's faults)."""
     value = spec.settings.get("headers")
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
+
+
+async def require_stream(response: Any, model: str, expected: str = EVENT_STREAM) -> None:
+    """Raise ProtocolError (with the start of the body) when a streamed request's 200
+    response is not a stream of ``expected`` content type: an HTML error page, JSON."""
+    ctype = str(response.headers.get("content-type") or "")
+    if expected in ctype.lower():
+        return
+    try:
+        body = await response.aread()
+    except Exception:  # noqa: BLE001 - the content type alone already says it is wrong
+        body = b""
+    raise ProtocolError(f"a streamed request was answered with {ctype or 'no content type'}, "
+                        f"not {expected}", model=model, received=body)
+
+
+def unfinished(model: str, events: int, finish_event: str, last: object = None) -> ProtocolError:
+    """The error of a stream that ended (or held no event) before its finish event."""
+    what = "no event" if events == 0 else f"{events} event" + ("s" if events > 1 else "")
+    return ProtocolError(f"the stream ended without its {finish_event} after {what}",
+                         model=model, received=None if last is None else str(last))
 
 
 def estimate_tokens(text: str) -> int:

@@ -7,10 +7,11 @@ Classes are matched by module and name so that no SDK must be importable here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_llmbench.errors import LLMBenchError, ProviderError
+from pytest_llmbench.errors import LLMBenchError, ProtocolError, ProviderError
 from pytest_llmbench.providers.retry_after import parse_retry_after
 
 _STATUS_KINDS = {400: "bad_request", 401: "auth", 402: "auth", 403: "auth", 404: "not_found",
@@ -91,6 +92,8 @@ def classify(exc: BaseException, model: str) -> LLMBenchError:
     if isinstance(exc, LLMBenchError):
         return exc
     names = _names(exc)
+    if protocol := _protocol(exc, names, model):
+        return protocol
     name = type(exc).__name__
     module = type(exc).__module__.split(".")[0]
     kind = "other"
@@ -133,6 +136,20 @@ def classify(exc: BaseException, model: str) -> LLMBenchError:
             kind = "auth"
     return ProviderError(message, model=model, kind=kind, error_type=error_type,
                          retry_after=parse_retry_after(_headers_of(exc)))
+
+
+def _protocol(exc: BaseException, names: list[str], model: str) -> ProtocolError | None:
+    """A body the SDK could not decode: an event whose data is not JSON, bytes that are
+    not UTF-8, an AWS event-stream frame that does not parse."""
+    if isinstance(exc, json.JSONDecodeError):
+        return ProtocolError(f"an event is not JSON ({exc.msg})", model=model, received=exc.doc)
+    if isinstance(exc, UnicodeDecodeError):
+        return ProtocolError(f"the body is not UTF-8 ({exc.reason})", model=model,
+                             received=exc.object[max(0, exc.start - 40): exc.end + 80])
+    if type(exc).__module__.startswith("botocore.eventstream") or "ParserError" in names:
+        return ProtocolError(f"the body is not an AWS event stream ({type(exc).__name__}: {exc})",
+                             model=model)
+    return None
 
 
 def content_filtered(model: str, reason: str) -> ProviderError:

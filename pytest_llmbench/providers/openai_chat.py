@@ -19,6 +19,7 @@ from pytest_llmbench.providers import clients, common
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
 from pytest_llmbench.providers.hosts import HOSTS, base_url_for
+from pytest_llmbench.report.scrub import remember_secret
 
 
 class OpenAIChatProvider:
@@ -67,6 +68,7 @@ class OpenAIChatProvider:
                               "(or api_version in llmbench.yaml, e.g. 2024-10-21)")
         ad_token = settings.get("azure_ad_token") or os.environ.get("AZURE_OPENAI_AD_TOKEN")
         key = None if ad_token else common.api_key(self.spec, "AZURE_OPENAI_API_KEY", required=True)
+        remember_secret(ad_token)
         where = {"base_url": base_url} if base_url else {"azure_endpoint": endpoint}
         return {"api_key": key, "azure_ad_token": ad_token, "api_version": str(version),
                 "azure_deployment": settings.get("azure_deployment"), **where, **args}
@@ -79,9 +81,13 @@ class OpenAIChatProvider:
         clock = common.StreamClock(think_tags=self.think_tags)
         usage: dict[str, Any] | None = None
         finish: str | None = None
+        events = 0
+        last: Any = None
         try:
             stream = await self.client.chat.completions.create(**kwargs)
+            await common.require_stream(stream.response, self.spec.name)
             async for chunk in stream:
+                events, last = events + 1, chunk
                 if chunk.usage is not None:
                     usage = chunk.usage.model_dump()
                 elif (extra := (chunk.model_extra or {}).get("x_groq")) and extra.get("usage"):
@@ -96,6 +102,8 @@ class OpenAIChatProvider:
                     finish = choice.finish_reason or finish
         except Exception as exc:  # noqa: BLE001 - every SDK error becomes one classified line
             raise classify(exc, self.spec.name) from exc
+        if finish is None:  # [DONE] only, no chunk of this shape, or a stream cut off
+            raise common.unfinished(self.spec.name, events, "finish_reason", _preview(last))
         if finish == "content_filter":
             raise content_filtered(self.spec.name, "finish_reason=content_filter")
         details = (usage or {}).get("completion_tokens_details") or {}
@@ -110,6 +118,16 @@ class OpenAIChatProvider:
 
     async def aclose(self) -> None:
         await clients.release(self._client_key, self.client, lambda c: c.close())
+
+
+def _preview(chunk: Any) -> str | None:
+    """The last chunk as it came (the SDK builds chunks without validating them)."""
+    if chunk is None:
+        return None
+    try:
+        return str(chunk.to_json(indent=None))
+    except Exception:  # noqa: BLE001 - a chunk of another shape may not serialise
+        return repr(chunk)
 
 
 def _reasoning(delta: Any) -> str | None:

@@ -20,13 +20,14 @@ from typing import Any
 import httpx
 
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.errors import ProviderError
+from pytest_llmbench.errors import ProtocolError, ProviderError
 from pytest_llmbench.providers import common
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import content_filtered
 from pytest_llmbench.providers.hosts import HOSTS, base_url_for
 from pytest_llmbench.providers.retry_after import parse_retry_after
 
+_SSE_FIELDS = (":", "event:", "id:", "retry:")
 _KINDS = {400: "bad_request", 401: "auth", 402: "auth", 403: "auth", 404: "not_found",
           408: "timeout", 413: "bad_request", 422: "bad_request", 429: "rate_limited"}
 _TYPES = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError",
@@ -48,6 +49,7 @@ async def stream_chat(client: httpx.AsyncClient, url: str, body: dict[str, Any],
             if resp.status_code >= 400:
                 await resp.aread()
                 raise http_error(resp, model)
+            await common.require_stream(resp, model)
             return await read_stream(resp, clock, prompt, model)
     except httpx.TransportError as exc:
         timeout = isinstance(exc, httpx.TimeoutException)
@@ -64,17 +66,31 @@ async def read_stream(resp: httpx.Response, clock: common.StreamClock, prompt: s
     usage: dict[str, Any] | None = None
     finish = None
     done = False
+    events = 0
+    other: list[str] = []  # lines that are not SSE, kept for the error message
+    last: str | None = None
     # read to the end of the body even after [DONE]: httpx keeps a connection for
     # the next request only when its response was read to the end, and a new
     # connection per request would land in the next request's TTFT
     async for line in resp.aiter_lines():
-        if done or not line.startswith("data:"):
+        if done:
+            continue
+        if not line.startswith("data:"):
+            if line and not line.startswith(_SSE_FIELDS) and len(other) < 4:
+                other.append(line)
             continue
         data = line[5:].strip()
         if data == "[DONE]":
             done = True
             continue
-        chunk = json.loads(data)
+        events, last = events + 1, data
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise ProtocolError(f"an event is not JSON ({exc})", model=model, received=data
+                                ) from None
+        if not isinstance(chunk, dict):
+            raise ProtocolError("an event is not a JSON object", model=model, received=data)
         if "error" in chunk:
             error = chunk["error"]
             message = error.get("message", "stream error") if isinstance(error, dict) else error
@@ -92,6 +108,8 @@ async def read_stream(resp: httpx.Response, clock: common.StreamClock, prompt: s
                 clock.reasoning(thought)
             if delta.get("content"):
                 clock.token(delta["content"])
+    if finish is None:  # [DONE] only, no chunk of this shape, garbage, or a stream cut off
+        raise common.unfinished(model, events, "finish_reason", " ".join(other) or last)
     details = (usage or {}).get("completion_tokens_details") or {}
     return clock.finish(input_tokens=usage.get("prompt_tokens") if usage else None,
                         output_tokens=usage.get("completion_tokens") if usage else None,

@@ -8,12 +8,14 @@ name the URL without its query or user info, the status and the error type.
 
 from __future__ import annotations
 
+import base64
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -26,6 +28,7 @@ from pytest_llmbench.report.ingest_spool import (
     redact_url,
     split_batches,
 )
+from pytest_llmbench.report.scrub import remember_secret, scrub, strip_userinfo
 
 KEY_ENV = "INGEST_API_KEY"
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -34,14 +37,19 @@ BACKOFF_BASE = 0.5
 BACKOFF_MAX = 10.0
 
 
-def check_url(url: str, source: str) -> str:
-    """A usable http(s) URL, or a one-line error naming where it came from."""
+def check_url(url: str, source: str, key: str | None = None) -> str:
+    """A usable http(s) URL, or a one-line error naming where it came from. A URL with
+    ``user:password`` and an ingest key as well is ambiguous: refused, never silently
+    sent with the password in place of the key."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise ConfigError(f"{source}: invalid ingest URL ({exc})") from None
+        raise ConfigError(f"{source}: invalid ingest URL ({scrub(str(exc))})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ConfigError(f"{source}: the ingest URL must be http:// or https:// with a host")
+    if parsed.userinfo and key:
+        raise ConfigError(f"{source}: the ingest URL carries user:password and {KEY_ENV} is set "
+                          "too; use one (the key is sent as the bearer token)")
     return url
 
 
@@ -62,12 +70,27 @@ class IngestTarget:
     key: str | None = None
     header: str = "Authorization"
     timeout: float = 60.0
+    basic: tuple[str, str] | None = None
+    """``user:password`` taken out of ``url`` (sent as HTTP Basic when there is no key)."""
+
+    def __post_init__(self) -> None:
+        """The URL is kept (spooled, printed) without its user info; the key and the
+        password join the run's known secrets."""
+        remember_secret(self.key)
+        parsed = httpx.URL(self.url)
+        if parsed.userinfo:
+            check_url(self.url, "ingest URL", self.key)
+            self.basic = (unquote(parsed.username), unquote(parsed.password))
+            self.url = strip_userinfo(self.url)
 
     def headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "User-Agent": "pytest-llmbench-ingest"}
         if self.key:
             is_auth = self.header.lower() == "authorization"
             headers[self.header] = f"Bearer {self.key}" if is_auth else self.key
+        elif self.basic is not None:
+            token = base64.b64encode(":".join(self.basic).encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
         return headers
 
 

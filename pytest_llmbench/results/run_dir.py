@@ -77,7 +77,10 @@ class RunDir:
             self._records.close()
 
     def write_info(self) -> None:
-        write_json(self.path / RUN_FILE, self.info)
+        from pytest_llmbench.report.scrub import scrub_value  # noqa: PLC0415
+
+        # pytest_args may hold a URL's password, a hook may add anything
+        write_json(self.path / RUN_FILE, scrub_value(self.info))
 
     def _point_latest(self) -> None:
         link = self.base / "latest"

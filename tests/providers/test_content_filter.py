@@ -92,6 +92,9 @@ def test_anthropic_refusal() -> None:
     assert info.value.kind == "content_filtered"
 
 
+_EVENT_STREAM = {"HTTPHeaders": {"content-type": "application/vnd.amazon.eventstream"}}
+
+
 @pytest.mark.parametrize("reason", ["guardrail_intervened", "content_filtered"])
 def test_bedrock_guardrail(reason: str, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = ModelSpec("bedrock", "m", settings={"endpoint_url": "http://127.0.0.1:9"})
@@ -100,7 +103,7 @@ def test_bedrock_guardrail(reason: str, monkeypatch: pytest.MonkeyPatch) -> None
               {"contentBlockDelta": {"delta": {"text": "No"}, "contentBlockIndex": 0}},
               {"messageStop": {"stopReason": reason}}]
     monkeypatch.setattr(provider.client, "converse_stream",
-                        lambda **_: {"stream": iter(events), "ResponseMetadata": {}})
+                        lambda **_: {"stream": iter(events), "ResponseMetadata": _EVENT_STREAM})
     with pytest.raises(ProviderError) as info:
         _run(provider, spec)
     assert info.value.kind == "content_filtered"
