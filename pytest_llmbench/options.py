@@ -190,6 +190,7 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 BY_NAME = {option.name: option for option in OPTIONS}
+SUITES_INI = "llmbench_suites"  # ini only: where YAML suites are looked for
 
 
 def add_options(parser: Any) -> None:
@@ -207,6 +208,10 @@ def add_options(parser: Any) -> None:
         group.addoption(option.cli, **kwargs)
         parser.addini(option.ini, f"default for {option.cli}",
                       type="linelist" if option.multiple else "string", default=None)
+    parser.addini(SUITES_INI, "folders or globs (relative to the rootdir) whose YAML files with "
+                  "a suite's keys are benchmark suites (files named on the command line and "
+                  "files declaring 'kind: suite' always are)", type="linelist",
+                  default=["bench_suites"])
 
 
 def resolve(config: Any, name: str, file_settings: dict[str, Any] | None = None) -> Any:

@@ -69,12 +69,14 @@ def pytest_configure(config: pytest.Config) -> None:
             resolve_reuse(bench, options.resolve(config, "fitted"))
         except LLMBenchError as exc:
             raise pytest.UsageError(str(exc)) from None
-        _start_sim(config, bench)
+        if _distributed(config) and _may_benchmark(config):  # workers need the URL now
+            _start_sim(config, bench)
         bench.share_rate_limits()
         config.pluginmanager.register(target_plugin.RunInfo(bench), "llmbench-target-info")
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
     sharded = False
-    if config.pluginmanager.hasplugin("xdist"):
+    if config.pluginmanager.hasplugin("xdist") and (
+            workerinput is not None or _distributed(config)):  # xdist's scheduler costs imports
         from pytest_llmbench.xdist_glue import XdistGlue, sharding_active
 
         sharded = sharding_active(config)
@@ -101,6 +103,44 @@ def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | No
     return dict(workerinput.get(DISCOVERED, {}))
 
 
+def _distributed(config: pytest.Config) -> bool:
+    """Will xdist workers run the tests (they are configured before anything is collected)?"""
+    return bool(getattr(config.option, "numprocesses", None) or getattr(config.option, "tx", None))
+
+
+def _may_benchmark(config: pytest.Config) -> bool:
+    """Under xdist the controller cannot see the items: start the simulator only when the
+    user named models or the command line or a configured suite folder holds suites."""
+    if config.getoption("llmbench_models") or options.resolve(config, "config"):
+        return True
+    import os  # noqa: PLC0415
+
+    if os.environ.get("BENCHMARK_MODELS"):
+        return True
+    root = config.rootpath
+    places = [root / p for p in config.getini(options.SUITES_INI)] + [
+        Path(a.split("::")[0]) for a in config.args]
+    return any(p.suffix in (".yaml", ".yml") or (p.is_dir() and any(p.glob("*.y*ml")))
+               for p in places if p.exists()) or (root / "llmbench.yaml").exists()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A plain run starts its simulator only once it knows it collected benchmark items:
+    a run without any costs nothing."""
+    from pytest_llmbench.controller import is_controller
+    from pytest_llmbench.stash import SESSION
+
+    config = session.config
+    bench = config.stash.get(SESSION, None)
+    if bench is None or not is_controller(config) or _distributed(config) or \
+            config.option.collectonly:
+        return
+    if any(item.get_closest_marker("llmbench") is not None
+           or "llm_model" in getattr(item, "fixturenames", ()) for item in session.items):
+        _start_sim(config, bench)
+
+
 def _start_sim(config: pytest.Config, bench: Any) -> None:
     """One simulator per run (shared by xdist workers) when a sim: model (or judge) has no
     base_url."""
@@ -124,7 +164,8 @@ SERVING_RUNNER = "llmbench-serving"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
-    from pytest_llmbench.collect import SuiteFile, is_suite_file
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
     from pytest_llmbench.serving_plugin import ServingFile, is_serving_file
 
     if is_serving_file(file_path):
@@ -133,8 +174,15 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
 
             parent.config.pluginmanager.register(ServingRunner(parent.config), SERVING_RUNNER)
         return ServingFile.from_parent(parent, path=file_path)
-    if file_path.suffix in (".yaml", ".yml") and is_suite_file(
-            file_path, parent.session.isinitpath(file_path)):
+    from pytest_llmbench.config import CONFIG_FILE_NAMES
+    from pytest_llmbench.suites.discovery import is_suite_file
+
+    config = parent.config
+    if is_suite_file(file_path, explicit=parent.session.isinitpath(file_path),
+                     rootdir=config.rootpath, patterns=config.getini(options.SUITES_INI),
+                     excluded_names=CONFIG_FILE_NAMES):
+        from pytest_llmbench.collect import SuiteFile
+
         return SuiteFile.from_parent(parent, path=file_path)
     return None
 

@@ -109,10 +109,10 @@ class LLMBenchSession:
         """Expand ``provider:*`` models: the controller asks the servers (``listed`` None),
         workers use the controller's lists. A listed model that has its own config entry
         keeps that entry's params and settings."""
+        if listed is None and not any(m.model == "*" for m in self.models):
+            return
         from pytest_llmbench.providers import discovery  # noqa: PLC0415 - only with wildcards
 
-        if listed is None and not any(m.model == discovery.WILDCARD for m in self.models):
-            return
         self.discovered = discovery.discover(self.models) if listed is None else listed
         expanded = discovery.expand(self.models, self.discovered)
         self.models = [self.models_config.find(m.name) or m for m in expanded]
