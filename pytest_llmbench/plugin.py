@@ -58,6 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         bench.run_id = options.resolve(config, "run_id") or new_run_id()
         lifecycle.prepare(config, bench)  # resume reuses a run's id; replay needs no simulator
+        _check_credentials(config, bench)
         try:
             target_plugin.start(config, bench)
         except LLMBenchError as exc:
@@ -92,6 +93,20 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(serving_plugin.ServingReport(config),
                                       "llmbench-serving-report")
     lifecycle.register(config, bench, is_controller(config))
+
+
+def _check_credentials(config: pytest.Config, bench: Any) -> None:
+    """A model without its key is one usage error before the run, not one error per item
+    (not when answers come from a recording, nor when pytest only lists tests)."""
+    from pytest_llmbench.lifecycle.layers import REPLAY_DIR
+    from pytest_llmbench.providers.credentials import missing_credentials
+
+    if bench.context.get(REPLAY_DIR) or config.option.collectonly:
+        return
+    judges = [bench.judge] if bench.judge is not None else []
+    missing = dict.fromkeys(m for m in map(missing_credentials, [*bench.models, *judges]) if m)
+    if missing:
+        raise pytest.UsageError("\n".join(missing))
 
 
 def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | None:
