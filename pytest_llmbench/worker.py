@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench.errors import ProviderError, WrongAnswer
+from pytest_llmbench.errors import LLMBenchError, ProviderError, WrongAnswer
 from pytest_llmbench.fixtures import fetch_response, item_params, item_variant, recorder_for, suite_test
 from pytest_llmbench.prefetch import Prefetcher, lookahead
 from pytest_llmbench.providers.base import Completion
@@ -101,6 +101,10 @@ class LLMBenchWorker:
         elif isinstance(exc, ProviderError):
             outcome, error, kind = "error", exc.one_line(), exc.kind
             report.longrepr = exc.one_line()
+        elif isinstance(exc, LLMBenchError):  # a known error: its one line, no traceback
+            kind = "harness" if call.when == "call" else "setup"
+            outcome, error = "error", _one_line(exc)
+            report.longrepr = str(exc)
         elif isinstance(exc, AssertionError) and call.when == "call":
             outcome, error, kind = "failed", None, None
             if isinstance(exc, WrongAnswer):
