@@ -154,14 +154,47 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
 
 
 def _wrong_answer(score: Score, expected: Any, response: str) -> str:
-    reason = score.details.get("reason")
+    """The cause in one line: the code's own error, the expected number, the judge's
+    verdict and reason; never the reference solution or the whole worked answer."""
+    details = score.details
+    reason = details.get("reason")
+    if reason is None and "status" in details and "stderr" in details:  # code scorer
+        reason = f"code {details['status']}: {_code_error(details)}"
+    elif reason is None and isinstance(details.get("judge"), dict):
+        judge = details["judge"]
+        verdict = details.get("verdict") or (f"score {details.get('judge_score')}"
+                                             if details.get("judge_score") is not None
+                                             else "no verdict")
+        reason = f"judge {judge.get('model')} said {verdict}: " \
+                 f"{_clip(' '.join(str(judge.get('output') or '').split()), 160)!r}"
     if reason is None:
-        extracted = score.details.get("extracted")
+        if details.get("expected_normalised"):  # numeric: the number, not the worked solution
+            expected = [_number(v) for v in details["expected_normalised"]]
+            expected = expected[0] if len(expected) == 1 else expected
+        extracted = details.get("extracted")
         got = "no answer extracted" if score.extraction_failed else f"got {extracted!r}"
         reason = f"expected {_clip(repr(expected), 120)}, {got}"
     if score.details.get("truncated"):
         reason += ", truncated at max_tokens"
     return f"wrong answer: {reason} (response: {_clip(response, 120)!r})"
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _code_error(details: dict[str, Any]) -> str:
+    """The last error line of the generated code's run (``IndentationError: ...``, the
+    failing assertion), else its exit code."""
+    lines = [line.strip() for line in str(details.get("stderr") or "").splitlines()
+             if line.strip()]
+    for line in reversed(lines):
+        head = line.split(":", 1)[0]
+        if head.endswith(("Error", "Exception", "Interrupt")) or head == "AssertionError":
+            return _clip(line, 160)
+    if lines:
+        return _clip(lines[-1], 160)
+    return f"exit code {details.get('exit_code')}"
 
 
 def _mean(values: Any) -> float | None:
