@@ -54,6 +54,7 @@ class PostRun:
                 check_url(get("ingest_url"), "--llmbench-ingest-url / $INGEST_API_URL")
             for name in ("ingest_header", "ingest_batch_size", "ingest_timeout", "ingest_required"):
                 get(name)
+            _check_ingest(config, get("ingest_url"), bool(get("ingest_required")))
             sign = get("sign")
             if sign:
                 from pytest_llmbench.report.signing import load_private_key
@@ -157,6 +158,20 @@ class PostRun:
         terminalreporter.write_sep("=", "llmbench compare / export / ingest")
         for text, markup in self.lines:
             terminalreporter.write_line(text, **markup)
+
+
+def _check_ingest(config: pytest.Config, url: str | None, required: bool) -> None:
+    """Requiring an ingest with nowhere to send it is a usage error; a URL without a key
+    warns once (an open endpoint is allowed)."""
+    from pytest_llmbench.report.ingest import KEY_ENV
+
+    if required and not url:
+        raise LLMBenchError("--llmbench-ingest-required needs an ingest URL: pass "
+                            "--llmbench-ingest-url URL or set $INGEST_API_URL")
+    if url and not os.environ.get(KEY_ENV):
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            f"llmbench: ingest URL set but ${KEY_ENV} is not: results are posted without a key"),
+            stacklevel=2)
 
 
 def _rooted(bench: LLMBenchSession, path: str) -> Path:
