@@ -225,8 +225,17 @@ def _expand(value: Any) -> tuple[Any, list[str]]:
     return walk(value), missing
 
 
+def with_provider(text: str, provider: str | None, providers: Any = ()) -> str:
+    """``provider:text`` for a bare model id when a default provider is set: an id whose
+    text before the first colon is not a known provider (``amazon.nova-pro-v1:0``)."""
+    if not provider or text.partition(":")[0] in providers:
+        return text
+    return f"{provider}:{text}"
+
+
 def select_models(cli_models: str | None, categories: str | None, file_config: ModelsConfig,
-                  default: str, source: str = "--llmbench-models") -> list[ModelSpec]:
+                  default: str, source: str = "--llmbench-models",
+                  default_provider: str | None = None, providers: Any = ()) -> list[ModelSpec]:
     """The models of this run: named ones (merged with their config entries), else the
     config file's enabled models (filtered by category), else the embedded default."""
     wanted_categories = {c.strip() for c in (categories or "").split(",") if c.strip()}
@@ -235,6 +244,9 @@ def select_models(cli_models: str | None, categories: str | None, file_config: M
         for text in (t.strip() for t in cli_models.split(",") if t.strip()):
             known = file_config.find(text)
             text = file_config.aliases.get(text, text)
+            if known is None:
+                text = with_provider(text, default_provider, providers)
+                known = file_config.find(text)
             specs.append(known if known is not None else ModelSpec.parse(text, source=source))
         if wanted_categories:
             specs = [s for s in specs if wanted_categories & set(s.categories)]

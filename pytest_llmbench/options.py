@@ -93,6 +93,10 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("models", "comma-separated models as provider:model (split on the first colon)",
            env="BENCHMARK_MODELS", metavar="SPECS"),
+    Option("provider", "default provider of bare model ids in --llmbench-models / "
+           "$BENCHMARK_MODELS (an id whose text before the first colon is no provider, e.g. "
+           "'amazon.nova-pro-v1:0' with provider bedrock)", env="BENCHMARK_PROVIDER",
+           metavar="NAME"),
     Option("category", "run only config-file models in these categories (comma-separated)",
            metavar="NAMES"),
     Option("config", "models config file (default: llmbench.yaml in the rootdir, "

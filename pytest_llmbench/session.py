@@ -20,7 +20,7 @@ from pytest_llmbench.config import ModelsConfig, ModelSpec, load_models_config, 
 from pytest_llmbench.engine import LIMITS_DIR, Engine
 from pytest_llmbench.errors import ConfigError, SuiteError
 from pytest_llmbench.prefetch import Prefetcher
-from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider
+from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider, known_providers
 from pytest_llmbench.ratelimit import RateLimit, RateLimits, bucket_for, provider_limits
 from pytest_llmbench.results.gates import Gate, parse_gate
 from pytest_llmbench.retry import RetryPolicy
@@ -78,8 +78,13 @@ class LLMBenchSession:
         def get(name: str) -> Any:
             return options.resolve(config, name, settings)
 
+        provider = get("provider")
+        if provider and provider not in known_providers():
+            raise ConfigError(f"--llmbench-provider: unknown provider {provider!r} "
+                              f"(known: {', '.join(known_providers())})")
         models = select_models(get("models"), get("category"), models_config, DEFAULT_MODEL,
-                               source=_models_source(config))
+                               source=_models_source(config), default_provider=provider,
+                               providers=known_providers() if provider else ())
         retry = RetryPolicy(get("max_retries"), get("retry_max_wait"))
         limits = provider_limits(settings, str(models_config.path))
         for spec in models:
