@@ -225,6 +225,27 @@ def _expand(value: Any) -> tuple[Any, list[str]]:
     return walk(value), missing
 
 
+_NODE_PARAMS = re.compile(r"::[^\[\]:]+\[(.+)\]$")
+
+
+def node_id_models(args: Any) -> list[str]:
+    """The models named by benchmark node ids on the command line (``suite.yaml::name[
+    model/case]`` or ``[model/variant/case]``), so a printed failing id re-runs as printed.
+    Case and variant names hold no ``/``, a model may (``openrouter:org/model``): both
+    readings are returned; the one that collects nothing is dropped after collection."""
+    found: list[str] = []
+    for arg in args:
+        match = _NODE_PARAMS.search(str(arg))
+        if match is None or "/" not in match.group(1):
+            continue
+        parts = match.group(1).split("/")
+        for cut in (len(parts) - 1, len(parts) - 2):
+            candidate = "/".join(parts[:cut])
+            if cut > 0 and ":" in candidate and candidate not in found:
+                found.append(candidate)
+    return found
+
+
 def with_provider(text: str, provider: str | None, providers: Any = ()) -> str:
     """``provider:text`` for a bare model id when a default provider is set: an id whose
     text before the first colon is not a known provider (``amazon.nova-pro-v1:0``)."""

@@ -148,12 +148,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     config = session.config
     bench = config.stash.get(SESSION, None)
-    if bench is None or not is_controller(config) or _distributed(config) or \
-            config.option.collectonly:
+    if bench is None:
+        return
+    if bench.inferred_models and session.items:
+        _drop_uncollected_models(bench, session.items)
+    if not is_controller(config) or _distributed(config) or config.option.collectonly:
         return
     if any(item.get_closest_marker("llmbench") is not None
            or "llm_model" in getattr(item, "fixturenames", ()) for item in session.items):
         _start_sim(config, bench)
+
+
+def _drop_uncollected_models(bench: Any, items: list[pytest.Item]) -> None:
+    """Of the models read off node ids (two readings of an id with a ``/``), keep those
+    that collected items, so run.json lists what ran."""
+    from pytest_llmbench.fixtures import item_params
+
+    used = {model.name for model in (item_params(item)[0] for item in items) if model}
+    kept = [m for m in bench.models if m.name not in bench.inferred_models or m.name in used]
+    if kept:
+        bench.models = kept
 
 
 def _start_sim(config: pytest.Config, bench: Any) -> None:

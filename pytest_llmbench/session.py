@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench import options
-from pytest_llmbench.config import ModelsConfig, ModelSpec, load_models_config, select_models
+from pytest_llmbench.config import (
+    ModelsConfig,
+    ModelSpec,
+    load_models_config,
+    node_id_models,
+    select_models,
+)
 from pytest_llmbench.engine import LIMITS_DIR, Engine
 from pytest_llmbench.errors import ConfigError, SuiteError
 from pytest_llmbench.prefetch import Prefetcher
@@ -53,6 +59,7 @@ class LLMBenchSession:
     sandbox: str | None = None
     require_docker: bool = False
     variants: list[str] | None = None  # --llmbench-variants
+    inferred_models: set[str] = field(default_factory=set)  # read off node ids on the CLI
     run_id: str = ""
     worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
     suites_by_path: dict[Path, Suite] = field(default_factory=dict)
@@ -82,7 +89,13 @@ class LLMBenchSession:
         if provider and provider not in known_providers():
             raise ConfigError(f"--llmbench-provider: unknown provider {provider!r} "
                               f"(known: {', '.join(known_providers())})")
-        models = select_models(get("models"), get("category"), models_config, DEFAULT_MODEL,
+        named = get("models")
+        inferred: list[str] = []
+        if not named:  # a printed node id re-runs as printed, without --llmbench-models
+            inferred = [m for m in node_id_models(getattr(config, "args", ()))
+                        if m.partition(":")[0] in known_providers()]
+            named = ",".join(inferred) or None
+        models = select_models(named, get("category"), models_config, DEFAULT_MODEL,
                                source=_models_source(config), default_provider=provider,
                                providers=known_providers() if provider else ())
         retry = RetryPolicy(get("max_retries"), get("retry_max_wait"))
@@ -101,6 +114,7 @@ class LLMBenchSession:
         if judge is not None:
             check_provider(judge, source="judge model")
         return cls(rootdir=rootdir, models_config=models_config, models=models, seed=get("seed"),
+                   inferred_models=set(inferred),
                    sample=amount, concurrency=get("concurrency"), timeout=get("timeout"),
                    score_only=bool(get("score_only")),
                    gates=[parse_gate(g) for g in get("gate") or []],
