@@ -98,7 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _check_credentials(config: pytest.Config, bench: Any) -> None:
     """A model without its key is one usage error before the run, not one error per item
     (not when answers come from a recording, nor when pytest only lists tests)."""
-    from pytest_llmbench.lifecycle.layers import REPLAY_DIR
+    from pytest_llmbench.calls.layers import REPLAY_DIR
     from pytest_llmbench.providers.credentials import missing_credentials
 
     if bench.context.get(REPLAY_DIR) or config.option.collectonly:
@@ -143,8 +143,8 @@ def _may_benchmark(config: pytest.Config) -> bool:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """A plain run starts its simulator only once it knows it collected benchmark items:
     a run without any costs nothing."""
-    from pytest_llmbench.controller import is_controller
-    from pytest_llmbench.stash import SESSION
+    from pytest_llmbench.plugin.controller import is_controller
+    from pytest_llmbench.plugin.stash import SESSION
 
     config = session.config
     bench = config.stash.get(SESSION, None)
@@ -162,7 +162,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def _drop_uncollected_models(bench: Any, items: list[pytest.Item]) -> None:
     """Of the models read off node ids (two readings of an id with a ``/``), keep those
     that collected items, so run.json lists what ran."""
-    from pytest_llmbench.fixtures import item_params
+    from pytest_llmbench.plugin.fixtures import item_params
 
     used = {model.name for model in (item_params(item)[0] for item in items) if model}
     kept = [m for m in bench.models if m.name not in bench.inferred_models or m.name in used]
@@ -210,7 +210,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     if is_suite_file(file_path, explicit=parent.session.isinitpath(file_path),
                      rootdir=config.rootpath, patterns=config.getini(options.SUITES_INI),
                      excluded_names=CONFIG_FILE_NAMES):
-        from pytest_llmbench.collect import SuiteFile
+        from pytest_llmbench.plugin.collect import SuiteFile
 
         return SuiteFile.from_parent(parent, path=file_path)
     return None
