@@ -108,6 +108,10 @@ class LLMBenchController:
             self.records_csv.close()
         self.rows = add_target_columns(self.summary.rows(), self.bench.context.get("targets", {}),
                                        self.bench.context.get("baseline_target"))
+        labels = {m.name: m.label for m in self.bench.models if m.label}
+        for row in self.rows:
+            if labels.get(row.get("model")):
+                row["label"] = labels[row["model"]]
         path = self.run_dir.path
         self.fits = read_fits(path)
         add_fit_columns(self.rows, self.fits)

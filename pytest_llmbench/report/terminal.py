@@ -27,6 +27,8 @@ def _header(name: str) -> str:
 def _format(row: dict[str, Any], key: str, fmt: str | None) -> str:
     if key == "variant":  # the best variant of its suite x model is starred
         return f"{row.get('variant') or '-'}{' *' if row.get('best_variant') else ''}"
+    if key == "model" and row.get("label"):  # the models config's display_name / label
+        return str(row["label"])
     if key == "accuracy":
         acc = row.get("accuracy")
         if acc is None:

@@ -20,6 +20,7 @@ SUMMARY_FIELDS = (
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
     "reasoning_tokens", "judge_cost_usd", "speedup", "ttft_speedup", "tps_ratio",
     "best_variant", "fit_cost_usd", "fit_time_s", "fit_calls",
+    "label",  # the models config's display_name / label, when it gives one
 )
 # per-k columns, present when records carry them: pass_at_1, pass_at_5, speedup_at_1 ...
 SAMPLE_METRICS = ("pass_at", "speedup_at", "opt_at")
