@@ -8,6 +8,7 @@ killed worker loses only the item that was running.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -53,7 +54,7 @@ class LLMBenchController:
         bench = self.bench
         return {
             **environment_info(bench.rootdir),
-            "started_at": self.started,
+            "started_at": self.started, "started_at_iso": _iso(self.started),
             "pytest_args": list(self.config.invocation_params.args),
             "models": [{"name": m.name, "params": redact(dict(m.params)), "label": m.label,
                         "categories": list(m.categories), "target": m.target}
@@ -125,7 +126,8 @@ class LLMBenchController:
                                         "fitted_prompts": self.fits})
         info = self.run_dir.info
         info.update(status="interrupted" if exitstatus == pytest.ExitCode.INTERRUPTED
-                    else "completed", finished_at=time.time(), exitstatus=int(exitstatus),
+                    else "completed", finished_at=(finished := time.time()),
+                    finished_at_iso=_iso(finished), exitstatus=int(exitstatus),
                     suites=sorted({r["suite"] for r in self.rows}),
                     gate_failures=self.gate_failures)
         self.run_dir.write_info()
@@ -163,6 +165,11 @@ class LLMBenchController:
         tr.write_line(f"run directory: {self.run_dir.path}")
         if self.html_error:
             tr.write_line(f"llmbench: {self.html_error}", red=True)
+
+
+def _iso(seconds: float) -> str:
+    """ISO 8601 in UTC with milliseconds, beside the unix seconds readers compute with."""
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="milliseconds")
 
 
 def is_controller(config: pytest.Config) -> bool:

@@ -52,6 +52,21 @@ class ItemRecorder:
         self.score = score
         return score
 
+    def _sent_params(self) -> dict[str, Any]:
+        """The generation params the item's request carried: suite, then model, then
+        variant settings merged (what would have been sent when the call failed)."""
+        if self.calls:
+            return dict(self.calls[0][0].params)
+        if self.model is None:
+            return {}
+        if self.case is not None and self.suite is not None:
+            try:
+                return dict(self.session.request_for(self.model, self.case,
+                                                     variant=self.variant).params)
+            except LLMBenchError:  # an optimizer that could not fit: no variant params
+                return {**self.suite.params, **self.model.params}
+        return dict(self.model.params)
+
     def add_call(self, request: ChatRequest, completion: Completion) -> None:
         self.calls.append((request, completion))
 
@@ -90,7 +105,7 @@ class ItemRecorder:
             target=self.model.target if self.model else None,
             error=error, error_kind=error_kind, metrics=self.metrics,
             expected=self.case.expected if self.case else None,
-            params=redact(dict(self.model.params)) if self.model else {},
+            params=redact(self._sent_params()),
             started_at=self.started_at, finished_at=time.time(), duration_s=duration,
             worker=self.session.worker, calls=len(self.calls),
         )
