@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +51,7 @@ class LLMBenchController:
         self.variant_comparison: list[dict[str, Any]] = []
         self.fits: list[dict[str, Any]] = []
         self.started = time.time()
+        self.skipped_suites: list[dict[str, str]] = []  # suites asked for that could not run
 
     def _run_info(self) -> dict[str, Any]:
         bench = self.bench
@@ -65,6 +68,8 @@ class LLMBenchController:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.skipped and report.nodeid.endswith(UNAVAILABLE_SUFFIX):
+            self.skipped_suites.append(_skipped_suite(report))
         payload = getattr(report, "llmbench", None)
         if not isinstance(payload, dict) or str(report.outcome) == "rerun":
             return
@@ -123,12 +128,14 @@ class LLMBenchController:
         write_summary(path, self.rows, {"run_id": self.bench.run_id,
                                         "gate_failures": self.gate_failures,
                                         "variant_comparison": self.variant_comparison,
-                                        "fitted_prompts": self.fits})
+                                        "fitted_prompts": self.fits,
+                                        "skipped_suites": self.skipped_suites})
         info = self.run_dir.info
         info.update(status="interrupted" if exitstatus == pytest.ExitCode.INTERRUPTED
                     else "completed", finished_at=(finished := time.time()),
                     finished_at_iso=_iso(finished), exitstatus=int(exitstatus),
                     suites=sorted({r["suite"] for r in self.rows}),
+                    skipped_suites=self.skipped_suites,
                     gate_failures=self.gate_failures)
         self.run_dir.write_info()
         self._write_html(info)
@@ -136,7 +143,8 @@ class LLMBenchController:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _write_html(self, info: dict[str, Any]) -> None:
-        sections = [section for result in self.config.hook.pytest_llmbench_html_sections(
+        sections = [_skipped_section(self.skipped_suites)] if self.skipped_suites else []
+        sections += [section for result in self.config.hook.pytest_llmbench_html_sections(
             rows=self.rows, info=info) for section in result or ()]
         try:
             self.html.write(self.run_dir.path, summary=self.summary, rows=self.rows, info=info,
@@ -144,11 +152,19 @@ class LLMBenchController:
         except OSError as exc:  # results are already on disk; a report is not worth a crash
             self.html_error = f"report.html not written: {exc}"
 
+    def _write_skipped(self, tr: Any) -> None:
+        for skipped in self.skipped_suites:
+            tr.write_line(f"skipped suite {skipped['suite']} ({skipped['path']}): "
+                          f"{skipped['reason']}", yellow=True)
+
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.rows:
-            return
         tr = terminalreporter
+        if not self.rows:
+            if self.skipped_suites:  # nothing ran: still say what was asked for and why not
+                tr.write_sep("=", "llmbench summary")
+                self._write_skipped(tr)
+            return
         tr.write_sep("=", "llmbench summary")
         for line in summary_table(self.rows):
             tr.write_line(line)
@@ -158,6 +174,7 @@ class LLMBenchController:
                 tr.write_line(line)
         for line in fit_lines(self.fits):
             tr.write_line(line)
+        self._write_skipped(tr)
         for failure in self.gate_failures:
             tr.write_line(f"FAIL gate {failure}", red=True, bold=True)
         if self.gates and not self.gate_failures:
@@ -165,6 +182,22 @@ class LLMBenchController:
         tr.write_line(f"run directory: {self.run_dir.path}")
         if self.html_error:
             tr.write_line(f"llmbench: {self.html_error}", red=True)
+
+
+UNAVAILABLE_SUFFIX = "::dataset_unavailable"  # the placeholder item of an unavailable suite
+
+
+def _skipped_suite(report: pytest.TestReport) -> dict[str, str]:
+    path = report.nodeid.split("::")[0]
+    longrepr: Any = report.longrepr
+    reason = str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else "skipped"
+    return {"suite": Path(path).stem, "path": path, "reason": reason.removeprefix("Skipped: ")}
+
+
+def _skipped_section(skipped: list[dict[str, str]]) -> tuple[str, str]:
+    items = "".join(f"<li><b>{escape(s['suite'])}</b> <code>{escape(s['path'])}</code>: "
+                    f"{escape(s['reason'])}</li>" for s in skipped)
+    return f"Skipped suites ({len(skipped)})", f"<ul>{items}</ul>"
 
 
 def _iso(seconds: float) -> str:
