@@ -119,8 +119,9 @@ class ItemRecorder:
         if self.calls:
             _add_calls(record, self.calls)
             if len(self.samples) > 1:  # parallel samples: per-call times, not their sum
-                record.latency_s = _mean(c.latency_s for c in self.samples)
-                record.ttft_s = _mean(c.ttft_s for c in self.samples)
+                live = [c for c in self.samples if not c.cached]
+                record.latency_s = _mean(c.latency_s for c in live) if live else None
+                record.ttft_s = _mean(c.ttft_s for c in live) if live else None
         elif self.case is not None and self.suite is not None:
             record.prompt = self.suite.messages(self.case)
             if self.variant is not None and self.model is not None:
@@ -135,19 +136,24 @@ class ItemRecorder:
 
 
 def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> None:
+    """Sums over the item's calls; times only from calls really made (a cached or replayed
+    answer's stored times measure another run: absent here, never stale)."""
     first_request, first = calls[0]
     last = calls[-1][1]
     record.prompt = first_request.messages
     record.response = _clip(last.text, _RESPONSE_LIMIT)
-    record.ttft_s = first.ttft_s
+    measured = [c for _, c in calls if not c.cached]
+    timed = measured[0] if measured else None
+    record.ttft_s = timed.ttft_s if timed else None
     record.finish_reason = last.finish_reason
     record.truncated = is_truncated(last.finish_reason)
     record.reasoning = _clip(last.reasoning, _RESPONSE_LIMIT) if last.reasoning else None
-    record.reasoning_ttft_s = first.reasoning_ttft_s
+    record.reasoning_ttft_s = timed.reasoning_ttft_s if timed else None
     if len(calls) == 1:  # the common case, without the sums below
         record.input_tokens, record.output_tokens = first.input_tokens, first.output_tokens
         record.tokens_estimated = first.tokens_estimated
-        record.latency_s, record.output_tps = first.latency_s, first.output_tps
+        record.latency_s = timed.latency_s if timed else None
+        record.output_tps = timed.output_tps if timed else None
         record.attempts, record.cached_calls = first.attempts, int(first.cached)
         record.cost_usd = first.cost_usd
         record.reasoning_tokens = first.reasoning_tokens
@@ -157,8 +163,8 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
     record.input_tokens = _sum(c.input_tokens for c in completions)
     record.output_tokens = _sum(c.output_tokens for c in completions)
     record.tokens_estimated = any(c.tokens_estimated for c in completions)
-    record.latency_s = _sum(c.latency_s for c in completions)
-    tps = [c.output_tps for c in completions if c.output_tps is not None]
+    record.latency_s = _sum(c.latency_s for c in measured) if measured else None
+    tps = [c.output_tps for c in measured if c.output_tps is not None]
     record.output_tps = sum(tps) / len(tps) if tps else None
     record.attempts = sum(c.attempts for c in completions)
     record.cached_calls = sum(1 for c in completions if c.cached)

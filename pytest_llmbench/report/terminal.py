@@ -13,6 +13,7 @@ COLUMNS = (
     ("p95 s", "latency_p95", "{:.3f}"), ("ttft p50", "ttft_p50", "{:.3f}"),
     ("tok/s", "output_tps", "{:.1f}"), ("cost $", "cost_usd", "{:.6f}"),
 )
+_TIMED = ("latency_p50", "latency_p95", "ttft_p50", "output_tps")
 TARGET_COLUMNS = (("target", "target", "{}"), ("commit", "commit", "{:.12}"))
 VARIANT_COLUMN = ("variant", "variant", None)
 SPEEDUP_COLUMNS = (("speedup", "speedup", "{:.2f}x"), ("tok/s ratio", "tps_ratio", "{:.2f}x"))
@@ -35,6 +36,8 @@ def _format(row: dict[str, Any], key: str, fmt: str | None) -> str:
             return "-"
         return f"{acc:.1%} [{row['accuracy_ci_low']:.1%}, {row['accuracy_ci_high']:.1%}]"
     value = row.get(key)
+    if value is None and key in _TIMED and row.get("cached"):
+        return "cached"  # answers from the cache or a recording: not measured in this run
     if value is None:
         return "unknown" if key == "cost_usd" else "-"
     return fmt.format(value) if fmt else str(value)

@@ -39,7 +39,9 @@ class Gate:
         actual = row.get(self.metric)
         where = f"{row['suite']}{'/' + row['variant'] if row.get('variant') else ''} x {row['model']}"
         if actual is None:
-            return f"{where}: {self.text} cannot be checked ({self.metric} is unknown)"
+            why = (f"; {row['cached']} of {row.get('n')} answers came from the cache or a "
+                   "recording and were not timed" if row.get("cached") else "")
+            return f"{where}: {self.text} cannot be checked ({self.metric} is unknown{why})"
         if not _OPS[self.op](actual, self.value):
             return f"{where}: {self.metric} = {actual:.4g}, gate {self.text}"
         return None
