@@ -251,13 +251,15 @@ def _parse(option: Option, parse: Callable[[str], Any], raw: Any, source: str) -
         raise ConfigError(f"{source}: invalid value {raw!r} for {option.cli}: {exc}") from None
 
 
-def add_argument(parser: Any, name: str, *flags: str) -> None:
+def add_argument(parser: Any, name: str, *flags: str, help: str | None = None) -> None:
     """Register table option ``name`` on an argparse parser of the ``llmbench`` CLI, with the
-    same help and env var as in pytest (read back with :func:`resolve_args`)."""
+    same env var as in pytest and its help (or ``help``, worded for the command); read back
+    with :func:`resolve_args`."""
     option = BY_NAME[name]
     env = f" [env ${option.env}]" if option.env else ""
     default = f" [default {option.default}]" if option.default not in (None, False) else ""
-    kwargs: dict[str, Any] = {"dest": name, "default": None, "help": option.help + env + default}
+    kwargs: dict[str, Any] = {"dest": name, "default": None,
+                              "help": (help or option.help) + env + default}
     if option.flag:
         kwargs["action"] = "store_true"
     else:
