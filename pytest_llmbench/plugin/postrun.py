@@ -32,6 +32,7 @@ class PostRun:
     sign_key: Path | None
     compare_doc: dict[str, Any] | None = None
     lines: list[tuple[str, dict[str, bool]]] = field(default_factory=list)
+    annotations: list[str] = field(default_factory=list)
 
     @classmethod
     def from_config(cls, config: pytest.Config, bench: LLMBenchSession) -> PostRun:
@@ -84,6 +85,7 @@ class PostRun:
             self._export(run_dir.path)
         if self.ingest_url:
             failed |= self._ingest(run_dir, controller.rows)
+        self._github(controller, run_dir.path)
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -119,6 +121,21 @@ class PostRun:
                      bold=line.startswith("FAIL"))
         return bool(doc["gate_failures"])
 
+    def _github(self, controller: Any, run_path: Path) -> None:
+        """Under GitHub Actions: the job summary and one annotation per failed gate."""
+        from pytest_llmbench.report import github
+
+        if not github.active():
+            return
+        regressions = list(self.compare_doc["gate_failures"]) if self.compare_doc else []
+        try:
+            lines = github.write(controller.rows, controller.gate_failures, regressions,
+                                 run_path, len(controller.gates) + len(self.regressions))
+        except OSError as exc:
+            self.say(f"GITHUB_STEP_SUMMARY not written: {exc}", yellow=True)
+            return
+        self.annotations = lines
+
     def _export(self, run_path: Path) -> None:
         from pytest_llmbench.report.export import export_run
 
@@ -153,6 +170,8 @@ class PostRun:
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for line in self.annotations:  # GitHub reads workflow commands off stdout
+            terminalreporter.write_line(line)
         if not self.lines:
             return
         terminalreporter.write_sep("=", "llmbench compare / export / ingest")
