@@ -26,6 +26,32 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    """Configure a run that may benchmark now; any other run stays dormant (only the
+    fixtures are registered, nothing heavy is imported) until a suite file, a benchmark
+    function or a benchmark fixture asks for the session (:func:`_wake`)."""
+    config.addinivalue_line(
+        "markers", "llmbench(suite=None, rows=None, **suite_options): run this test once per "
+        "(case x model) of the named suite (a YAML path, a Suite, or inline rows)")
+    if getattr(config, "workerinput", None) is None and not _distributed(config) \
+            and not _may_benchmark(config):
+        from pytest_llmbench.plugin import fixtures
+        from pytest_llmbench.plugin.stash import WAKE
+
+        config.stash[WAKE] = lambda: _wake(config)
+        config.pluginmanager.register(fixtures, "llmbench-fixtures")
+        return
+    _configure_now(config)
+
+
+def _wake(config: pytest.Config) -> None:
+    from pytest_llmbench.plugin.stash import SESSION, WAKE
+
+    if SESSION not in config.stash:
+        del config.stash[WAKE]
+        _configure_now(config)
+
+
+def _configure_now(config: pytest.Config) -> None:
     from pytest_llmbench.errors import LLMBenchError
     from pytest_llmbench.plugin import fixtures, lifecycle
     from pytest_llmbench.plugin import targets as target_plugin
@@ -35,9 +61,6 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_llmbench.plugin.worker import LLMBenchWorker
     from pytest_llmbench.results.run_dir import new_run_id
 
-    config.addinivalue_line(
-        "markers", "llmbench(suite=None, rows=None, **suite_options): run this test once per "
-        "(case x model) of the named suite (a YAML path, a Suite, or inline rows)")
     workerinput = getattr(config, "workerinput", None)
     try:
         bench = LLMBenchSession.from_config(config)
@@ -74,7 +97,8 @@ def pytest_configure(config: pytest.Config) -> None:
             _start_sim(config, bench)
         bench.share_rate_limits()
         config.pluginmanager.register(target_plugin.RunInfo(bench), "llmbench-target-info")
-    config.pluginmanager.register(fixtures, "llmbench-fixtures")
+    if not config.pluginmanager.has_plugin("llmbench-fixtures"):
+        config.pluginmanager.register(fixtures, "llmbench-fixtures")
     sharded = False
     if config.pluginmanager.hasplugin("xdist") and (
             workerinput is not None or _distributed(config)):  # xdist's scheduler costs imports
@@ -124,15 +148,21 @@ def _distributed(config: pytest.Config) -> bool:
 
 
 def _may_benchmark(config: pytest.Config) -> bool:
-    """Under xdist the controller cannot see the items: start the simulator only when the
-    user named models or the command line or a configured suite folder holds suites."""
-    if config.getoption("llmbench_models") or options.resolve(config, "config"):
-        return True
+    """Whether this run is likely to benchmark, known before collection: llmbench options
+    or env vars, a models config, suites on the command line or in a configured folder.
+    (Under xdist the controller never sees the items: it starts the simulator on this.)"""
     import os  # noqa: PLC0415
 
+    for option in options.OPTIONS:  # any llmbench option asked for: configure (and check) now
+        if config.getoption("llmbench_" + option.name) is not None or (
+                option.env and os.environ.get(option.env)) or config.getini(option.ini):
+            return True
     if os.environ.get("BENCHMARK_MODELS"):
         return True
     root = config.rootpath
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and "[tool.llmbench" in pyproject.read_text(errors="replace"):
+        return True
     places = [root / p for p in config.getini(options.SUITES_INI)] + [
         Path(a.split("::")[0]) for a in config.args]
     return any(p.suffix in (".yaml", ".yml") or (p.is_dir() and any(p.glob("*.y*ml")))
@@ -143,13 +173,14 @@ def _may_benchmark(config: pytest.Config) -> bool:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """A plain run starts its simulator only once it knows it collected benchmark items:
     a run without any costs nothing."""
-    from pytest_llmbench.plugin.controller import is_controller
     from pytest_llmbench.plugin.stash import SESSION
 
     config = session.config
     bench = config.stash.get(SESSION, None)
     if bench is None:
         return
+    from pytest_llmbench.plugin.controller import is_controller
+
     if bench.inferred_models and session.items:
         _drop_uncollected_models(bench, session.items)
     if not is_controller(config) or _distributed(config) or config.option.collectonly:
@@ -195,9 +226,12 @@ SERVING_RUNNER = "llmbench-serving"
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    from pytest_llmbench.plugin.serving import ServingFile, is_serving_file
+    from pytest_llmbench.serving.scenario import is_serving_text
+    from pytest_llmbench.suites.discovery import read_head
 
-    if is_serving_file(file_path):
+    if is_serving_text(read_head(file_path)):
+        from pytest_llmbench.plugin.serving import ServingFile
+
         if not parent.config.pluginmanager.has_plugin(SERVING_RUNNER):  # only runs that load
             from pytest_llmbench.plugin.serving import ServingRunner
 
@@ -216,7 +250,12 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     return None
 
 
+_BENCH_FIXTURES = frozenset({"llm_model", "bench_case", "serving_point"})
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if _BENCH_FIXTURES.isdisjoint(metafunc.fixturenames):
+        return  # not a benchmark function: nothing to import
     from pytest_llmbench.plugin.collect import generate_tests
     from pytest_llmbench.plugin.serving import generate_tests as generate_serving_tests
 

@@ -22,7 +22,7 @@ _SUITE_KEYS = re.compile(rb"^(dataset|rows|prompt|messages)\s*:", re.MULTILINE)
 _GLOB = re.compile(r"[*?\[]")
 
 
-def _head(path: Path) -> bytes:
+def read_head(path: Path) -> bytes:
     try:
         with path.open("rb") as handle:
             return handle.read(_HEAD)
@@ -69,11 +69,11 @@ def is_suite_file(path: Path, *, explicit: bool, rootdir: Path,
         return False
     if explicit:
         return True
-    head = _head(path)
+    head = read_head(path)
     if declares_suite(head):
         return True
     return configured(path, rootdir, patterns) and _SUITE_KEYS.search(head) is not None
 
 
 __all__ = ["DEFAULT_SUITE_PATHS", "SUITE_SUFFIXES", "configured", "declares_suite",
-           "is_suite_file"]
+           "is_suite_file", "read_head"]
