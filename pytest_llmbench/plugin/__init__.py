@@ -226,10 +226,9 @@ SERVING_RUNNER = "llmbench-serving"
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    from pytest_llmbench.serving.scenario import is_serving_text
-    from pytest_llmbench.suites.discovery import read_head
+    from pytest_llmbench.suites.discovery import declares_serving, read_head
 
-    if is_serving_text(read_head(file_path)):
+    if declares_serving(read_head(file_path)):
         from pytest_llmbench.plugin.serving import ServingFile
 
         if not parent.config.pluginmanager.has_plugin(SERVING_RUNNER):  # only runs that load
@@ -237,13 +236,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
 
             parent.config.pluginmanager.register(ServingRunner(parent.config), SERVING_RUNNER)
         return ServingFile.from_parent(parent, path=file_path)
-    from pytest_llmbench.config import CONFIG_FILE_NAMES
     from pytest_llmbench.suites.discovery import is_suite_file
 
     config = parent.config
     if is_suite_file(file_path, explicit=parent.session.isinitpath(file_path),
-                     rootdir=config.rootpath, patterns=config.getini(options.SUITES_INI),
-                     excluded_names=CONFIG_FILE_NAMES):
+                     rootdir=config.rootpath, patterns=config.getini(options.SUITES_INI)):
         from pytest_llmbench.plugin.collect import SuiteFile
 
         return SuiteFile.from_parent(parent, path=file_path)

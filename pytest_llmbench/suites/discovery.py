@@ -16,8 +16,11 @@ from pathlib import Path
 
 SUITE_SUFFIXES = (".yaml", ".yml")
 DEFAULT_SUITE_PATHS = ("bench_suites",)
+MODELS_CONFIG_NAMES = ("llmbench.yaml", "llmbench.yml")
+"""``config.CONFIG_FILE_NAMES``, never suites (kept here so this check imports nothing)."""
 _HEAD = 65536
 _DECLARED = re.compile(rb"^kind\s*:\s*['\"]?suite['\"]?\s*(#.*)?$", re.MULTILINE)
+_SERVING = re.compile(rb"^kind\s*:\s*['\"]?serving\b", re.MULTILINE)
 _SUITE_KEYS = re.compile(rb"^(dataset|rows|prompt|messages)\s*:", re.MULTILINE)
 _GLOB = re.compile(r"[*?\[]")
 
@@ -33,6 +36,11 @@ def read_head(path: Path) -> bytes:
 def declares_suite(head: bytes) -> bool:
     """A top-level ``kind: suite`` line: the file says it is a suite, wherever it lives."""
     return _DECLARED.search(head) is not None
+
+
+def declares_serving(head: bytes) -> bool:
+    """A top-level ``kind: serving`` line: a serving (load) suite, wherever it lives."""
+    return _SERVING.search(head) is not None
 
 
 def configured(path: Path, rootdir: Path, patterns: Sequence[str]) -> bool:
@@ -62,7 +70,7 @@ def _relative(path: Path, rootdir: Path) -> str | None:
 
 def is_suite_file(path: Path, *, explicit: bool, rootdir: Path,
                   patterns: Sequence[str] = DEFAULT_SUITE_PATHS,
-                  excluded_names: Sequence[str] = ()) -> bool:
+                  excluded_names: Sequence[str] = MODELS_CONFIG_NAMES) -> bool:
     """True only for a YAML file the user made a suite (see the module docstring); any other
     YAML file is not read beyond its first 64 KiB and never an error."""
     if path.suffix not in SUITE_SUFFIXES or path.name in excluded_names:
@@ -75,5 +83,5 @@ def is_suite_file(path: Path, *, explicit: bool, rootdir: Path,
     return configured(path, rootdir, patterns) and _SUITE_KEYS.search(head) is not None
 
 
-__all__ = ["DEFAULT_SUITE_PATHS", "SUITE_SUFFIXES", "configured", "declares_suite",
-           "is_suite_file", "read_head"]
+__all__ = ["DEFAULT_SUITE_PATHS", "MODELS_CONFIG_NAMES", "SUITE_SUFFIXES", "configured", "declares_suite",
+           "declares_serving", "is_suite_file", "read_head"]

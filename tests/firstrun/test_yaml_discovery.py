@@ -66,3 +66,10 @@ def test_declared_suite_anywhere(pytester: pytest.Pytester) -> None:
     write_suite(folder, extra="kind: suite\n")
     result = pytester.runpytest("--llmbench-models", "inproc:oracle")
     result.assert_outcomes(passed=11)
+
+
+def test_models_config_names_agree() -> None:
+    from pytest_llmbench.config import CONFIG_FILE_NAMES
+    from pytest_llmbench.suites.discovery import MODELS_CONFIG_NAMES
+
+    assert tuple(MODELS_CONFIG_NAMES) == tuple(CONFIG_FILE_NAMES)
