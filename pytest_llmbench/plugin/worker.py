@@ -111,7 +111,7 @@ class LLMBenchWorker:
         elif isinstance(exc, LLMBenchError):  # a known error: its one line, no traceback
             kind = "harness" if call.when == "call" else "setup"
             outcome, error = "error", _one_line(exc)
-            report.longrepr = str(exc)
+            report.longrepr = f"{type(exc).__name__}: {exc}"
         elif isinstance(exc, AssertionError) and call.when == "call":
             outcome, error, kind = "failed", None, None
             if isinstance(exc, WrongAnswer):
