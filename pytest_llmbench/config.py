@@ -169,6 +169,7 @@ def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     else:
         raise ConfigError(f"{path}: 'models' must be a list or a mapping")
     for entry in entries:
+        _check_keys(path, entry)
         spec, missing = _model_entry(path, entry)
         result.models.append(spec)
         if missing:
@@ -186,17 +187,89 @@ def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     return result
 
 
+ENTRY_KEYS = frozenset({"name", "provider", "display_name", "label", "enabled", "api_key",
+                        "settings", "params", "category", "categories", "target"})
+"""A model entry's own keys: ours plus the batch runner's shape (``name``, ``provider``,
+``display_name``, ``enabled``, ``api_key``, ``settings``)."""
+CALL_SETTINGS = frozenset({
+    "base_url", "api_key", "auth_token", "access_token", "headers", "timeout", "connect_timeout",
+    "max_connections", "include_usage", "think_tags", "served_name", "price", "price_as",
+    "max_retries", "retry_max_wait", "rate_limit", "api_version", "azure_endpoint",
+    "azure_ad_token", "azure_deployment", "region", "profile", "endpoint_url",
+    "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "project_id",
+    "databricks_host", "endpoint_id", "delay", "accuracy", "text"})
+"""Settings of how a model is called (the providers read them); any other key under
+``settings:`` is a generation param sent with each request (``max_tokens: 2048``)."""
+
+
+def _key_line(path: Path | None, name: Any, key: str) -> int | None:
+    """The line of ``key`` in the models entry ``name`` (read again from the file only to
+    word an error; None for pyproject.toml or when it cannot be found)."""
+    if path is None or path.suffix not in (".yaml", ".yml"):
+        return None
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+
+    def get(node: Any, wanted: str) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value in node.value:
+                if getattr(key_node, "value", None) == wanted:
+                    return key_node, value
+        return None, None
+
+    _, models = get(root, "models")
+    entries = []
+    if isinstance(models, yaml.MappingNode):
+        entries = [value for key_node, value in models.value if key_node.value == str(name)]
+    elif isinstance(models, yaml.SequenceNode):
+        entries = [item for item in models.value
+                   if getattr(get(item, "name")[1], "value", None) == str(name)]
+    for entry in entries:
+        key_node, _ = get(entry, key)
+        if key_node is not None:
+            return int(key_node.start_mark.line) + 1
+    return None
+
+
+def _check_keys(path: Path | None, entry: Any) -> None:
+    """An unknown key in a model entry is an error naming the file and line: a setting
+    that is silently ignored is a setting that is never sent."""
+    if not isinstance(entry, dict):
+        return
+    for key in entry:
+        if key not in ENTRY_KEYS and key not in CALL_SETTINGS:
+            line = _key_line(path, entry.get("name"), key)
+            where = f"{path}:{line}" if line else f"{path}"
+            raise ConfigError(
+                f"{where}: model {entry.get('name')}: unknown key {key!r} (generation params "
+                "go under 'params:' or 'settings:'; known: "
+                f"{', '.join(sorted(ENTRY_KEYS | CALL_SETTINGS))})")
+
+
 def _model_entry(path: Path | None, entry: Any, what: str = "model"
                  ) -> tuple[ModelSpec, list[str]]:
     """One ``models:`` (or ``judge:``) entry as a spec, with the env vars it lacks."""
     if not isinstance(entry, dict) or "name" not in entry:
         raise ConfigError(f"{path}: each {what} needs a 'name' (provider:model): {entry!r}")
-    expanded, missing = _expand(entry)
+    expanded, missing = _expand(dict(entry))
     name = str(expanded.pop("name"))
+    provider = expanded.pop("provider", None)
+    if provider and not name.startswith(f"{provider}:"):  # the batch runner's shape
+        name = f"{provider}:{name}"
     base = ModelSpec.parse(name, source=str(path))
     params = expanded.pop("params", None) or {}
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: model {name}: 'params' must be a mapping")
+    nested = expanded.pop("settings", None) or {}
+    if not isinstance(nested, dict):
+        raise ConfigError(f"{path}: model {name}: 'settings' must be a mapping")
+    params = {**{k: v for k, v in nested.items() if k not in CALL_SETTINGS}, **params}
+    expanded.update({k: v for k, v in nested.items() if k in CALL_SETTINGS})
+    display = expanded.pop("display_name", None)
+    if display is not None and expanded.get("label") is None:
+        expanded["label"] = display
     categories = expanded.pop("category", None) or expanded.pop("categories", None) or []
     if isinstance(categories, str):
         categories = [categories]
@@ -248,8 +321,38 @@ def _expand(value: Any) -> tuple[Any, list[str]]:
     return walk(value), missing
 
 
+_NODE_PARAMS = re.compile(r"::[^\[\]:]+\[(.+)\]$")
+
+
+def node_id_models(args: Any) -> list[str]:
+    """The models named by benchmark node ids on the command line (``suite.yaml::name[
+    model/case]`` or ``[model/variant/case]``), so a printed failing id re-runs as printed.
+    Case and variant names hold no ``/``, a model may (``openrouter:org/model``): both
+    readings are returned; the one that collects nothing is dropped after collection."""
+    found: list[str] = []
+    for arg in args:
+        match = _NODE_PARAMS.search(str(arg))
+        if match is None or "/" not in match.group(1):
+            continue
+        parts = match.group(1).split("/")
+        for cut in (len(parts) - 1, len(parts) - 2):
+            candidate = "/".join(parts[:cut])
+            if cut > 0 and ":" in candidate and candidate not in found:
+                found.append(candidate)
+    return found
+
+
+def with_provider(text: str, provider: str | None, providers: Any = ()) -> str:
+    """``provider:text`` for a bare model id when a default provider is set: an id whose
+    text before the first colon is not a known provider (``amazon.nova-pro-v1:0``)."""
+    if not provider or text.partition(":")[0] in providers:
+        return text
+    return f"{provider}:{text}"
+
+
 def select_models(cli_models: str | None, categories: str | None, file_config: ModelsConfig,
-                  default: str, source: str = "--llmbench-models") -> list[ModelSpec]:
+                  default: str, source: str = "--llmbench-models",
+                  default_provider: str | None = None, providers: Any = ()) -> list[ModelSpec]:
     """The models of this run: named ones (merged with their config entries), else the
     config file's enabled models (filtered by category), else the embedded default."""
     wanted_categories = {c.strip() for c in (categories or "").split(",") if c.strip()}
@@ -258,6 +361,9 @@ def select_models(cli_models: str | None, categories: str | None, file_config: M
         for text in (t.strip() for t in cli_models.split(",") if t.strip()):
             known = file_config.find(text)
             text = file_config.aliases.get(text, text)
+            if known is None:
+                text = with_provider(text, default_provider, providers)
+                known = file_config.find(text)
             specs.append(known if known is not None else ModelSpec.parse(text, source=source))
         if wanted_categories:
             specs = [s for s in specs if wanted_categories & set(s.categories)]
@@ -288,7 +394,7 @@ def redact(mapping: dict[str, Any]) -> dict[str, Any]:
     """A copy with secret-looking values replaced, for records, run.json and reports."""
     out: dict[str, Any] = {}
     for key, value in mapping.items():
-        if any(hint in key.lower() for hint in _SECRET_HINTS):
+        if any(hint in key.lower().replace("tokens", "") for hint in _SECRET_HINTS):  # not max_tokens
             out[key] = "***"
         elif isinstance(value, dict):
             out[key] = redact(value)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import logging
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -32,6 +33,18 @@ from pytest_llmbench.providers.common import estimate_tokens, prompt_text
 Future = concurrent.futures.Future
 LIMITS_DIR = "limits_dir"
 """Context key: the rate limiters' folder, made by the controller, shared by workers."""
+
+
+log = logging.getLogger(__name__)
+
+
+def _case(request: ChatRequest) -> str:
+    meta = request.metadata
+    return f"{meta.get('suite', '')}/{meta.get('case_id', '')}" if meta.get("case_id") else "-"
+
+
+def _secs(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}s"
 
 
 class Engine:
@@ -127,12 +140,20 @@ class Engine:
             except ProviderError as error:
                 error.attempts = attempt
                 delay = policy.delay(error, attempt)
+                log.debug("call %s %s attempt %d: %s %s", name, _case(request), attempt,
+                          error.kind, error.error_type)
                 if delay is None:
                     raise
+                log.debug("retry %s %s in %.2fs (after attempt %d, %s)", name, _case(request),
+                          delay, attempt, error.kind)
                 await asyncio.sleep(delay)
                 continue
             completion.attempts = attempt
             completion.cost_usd = call_cost(request.model, completion)
+            log.debug("call %s %s attempt %d: ok latency=%s ttft=%s in=%s out=%s", name,
+                      _case(request), attempt, _secs(completion.latency_s),
+                      _secs(completion.ttft_s), completion.input_tokens,
+                      completion.output_tokens)
             return completion
 
     async def _attempt(self, provider: Provider, request: ChatRequest,

@@ -41,6 +41,7 @@ class Prefetcher:
         self._position: dict[Hashable, tuple[int, int]] = {}
         self._submitted_upto: list[int] = []
         self._futures: dict[Hashable, Pending] = {}
+        self._failed: dict[Hashable, Exception] = {}
 
     def add_lane(self, items: Sequence[Any]) -> None:
         lane = len(self._lanes)
@@ -65,13 +66,28 @@ class Prefetcher:
         if upto <= index + self.lookahead // 2 and upto < len(items):
             end = min(len(items), index + 1 + self.lookahead)
             batch = items[max(upto, index):end]
-            requests = [self.build(m) for m in batch]
+            built = [self._build(m) for m in batch]
+            requests = [rs for rs in built if not isinstance(rs, Exception)]
             futures = iter(self.engine.submit_many([r for rs in requests for r in rs]))
-            for member, calls in zip(batch, requests, strict=True):
-                self._futures[member] = (calls, [next(futures) for _ in calls])
+            for member, calls in zip(batch, built, strict=True):
+                if isinstance(calls, Exception):  # its own failure, raised when it asks
+                    self._failed[member] = calls
+                else:
+                    self._futures[member] = (calls, [next(futures) for _ in calls])
             self._submitted_upto[lane] = end
+        failed = self._failed.pop(item, None)
+        if failed is not None:
+            raise failed.with_traceback(None)
         pending = self._futures.pop(item, None)
         return pending if pending is not None else self._submit_one(item)
+
+    def _build(self, item: Any) -> list[ChatRequest] | Exception:
+        """An item's requests, or the error building them (an optimizer variant that could
+        not be fitted): it belongs to that item alone, not to the batch it was built in."""
+        try:
+            return self.build(item)
+        except Exception as exc:  # noqa: BLE001 - re-raised for its own item
+            return exc
 
     def _submit_one(self, item: Any) -> Pending:
         requests = self.build(item)

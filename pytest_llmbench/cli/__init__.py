@@ -14,10 +14,11 @@ Command = Callable[[argparse.Namespace], int]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="llmbench", description="pytest-llmbench tools: the local LLM API simulator and more."
-    )
+        prog="llmbench", description="pytest-llmbench tools: the local LLM API simulator, "
+        "scheduled runs, run comparison, exports and ingest. Benchmarks themselves run under "
+        "pytest (pytest bench_suites --llmbench-models ...).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
     add_sim(sub)
     add_cache(sub)
     add_watch(sub)
@@ -29,6 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_targets(sub)
     add_server(sub)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pytest-llmbench")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,7 +64,9 @@ def add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``llmbench cache info|clear``: the response cache's size, or empty it."""
     from pytest_llmbench.cli.cache import add_arguments
 
-    parser = sub.add_parser("cache", help="show the size of the response cache or clear it")
+    parser = sub.add_parser("cache", help="show the size of the response cache or clear it",
+                            description="Show how many answers the response cache "
+                            "(--llmbench-cache) holds and its size, or empty it.")
     add_arguments(parser)
     parser.set_defaults(func=cmd_cache)
 
@@ -138,7 +150,9 @@ def add_targets(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                             description="Remove target containers whose run is gone.")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
-    cleanup = actions.add_parser("cleanup", help="remove leftover target containers")
+    cleanup = actions.add_parser("cleanup", help="remove leftover target containers",
+                                 description="Remove the Docker target containers of runs "
+                                 "that are gone (a killed pytest leaves them running).")
     cleanup.add_argument("--all", action="store_true",
                          help="remove every llmbench target container, even of running runs")
     cleanup.set_defaults(func=cmd_targets_cleanup)
@@ -178,6 +192,9 @@ def cmd_server(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.command is None:  # bare `llmbench`: the list of commands
+        parser.print_help()
+        return 0
     func: Command = args.func
     return func(args)
 

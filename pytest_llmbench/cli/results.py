@@ -25,18 +25,19 @@ def add_commands(sub: SubParsers) -> None:
                              description="Compare a baseline run with one or more candidates. "
                              "A run is an id, 'latest' or a path; RUN@TARGET takes one target.")
     compare.add_argument("runs", nargs="+", metavar="RUN", help="baseline first, then candidates")
-    options.add_argument(compare, "output")
-    options.add_argument(compare, "seed")
+    runs_folder(compare)
+    options.add_argument(compare, "seed", help="seed of the paired bootstrap statistics")
     compare.add_argument("--gate", action="append", default=[], metavar="EXPR",
                          help="regression gate, e.g. 'accuracy -2pt' or 'latency_p95 +20%%' "
                               "(repeatable); a failure exits 1")
-    compare.add_argument("--json", type=Path, metavar="PATH", help="also write the comparison here")
+    compare.add_argument("-o", "--out", "--json", dest="json", type=Path, metavar="FILE",
+                         help="also write the comparison (JSON) here")
     compare.set_defaults(func=cmd_compare)
 
     merge = sub.add_parser("merge", help="merge the shards of a run, or runs measured side by "
                            "side on several hosts",
                            description="Combine run directories into one run. Shards of a run "
-                           "(--llmbench-shard) merge into <output>/<run_id>, each item once; "
+                           "(--llmbench-shard) merge into <runs>/<run_id>, each item once; "
                            "a missing shard, an assigned item without a record or duplicates "
                            "that disagree are reported and exit 1. Serving points with the "
                            "same test id from several hosts are pooled from their raw samples "
@@ -44,27 +45,31 @@ def add_commands(sub: SubParsers) -> None:
     merge.add_argument("runs", nargs="+", metavar="RUN",
                        help="run ids, 'latest' or paths; a sharded run's id alone merges all "
                        "its shard directories")
-    options.add_argument(merge, "output")
+    runs_folder(merge)
     merge.add_argument("-o", "--out", type=Path, metavar="DIR",
                        help="the merged run directory to create (default for shards: "
-                       "<output>/<run_id>)")
+                       "<runs>/<run_id>)")
     merge.set_defaults(func=cmd_merge)
 
     ingest = sub.add_parser("ingest", help="post a run (or what failed to post) to an ingest API",
                             description="Send a run directory's spooled batches that were not "
                             "acknowledged; the key comes from $INGEST_API_KEY.")
-    ingest.add_argument("run", metavar="RUN")
-    options.add_argument(ingest, "output")
-    options.add_argument(ingest, "ingest_url", "--url")
-    options.add_argument(ingest, "ingest_header", "--header")
+    ingest.add_argument("run", metavar="RUN", help="run id, 'latest' or a path")
+    runs_folder(ingest)
+    options.add_argument(ingest, "ingest_url", "--url", help="the ingest endpoint to post to")
+    options.add_argument(ingest, "ingest_header", "--header",
+                         help="header carrying $INGEST_API_KEY ('Authorization' sends "
+                              "'Bearer KEY', any other header the bare key)")
     options.add_argument(ingest, "ingest_batch_size", "--batch-size")
     options.add_argument(ingest, "ingest_timeout", "--timeout")
     ingest.set_defaults(func=cmd_ingest)
 
-    export = sub.add_parser("export", help="write a (signed) zip bundle, CSV or PDF of a run")
-    export.add_argument("run", metavar="RUN")
-    options.add_argument(export, "output")
-    options.add_argument(export, "sign")
+    export = sub.add_parser("export", help="write a (signed) zip bundle, CSV or PDF of a run",
+                            description="Write a run as a zip bundle (its files with a "
+                            "manifest), the summary CSV or a PDF report, optionally signed.")
+    export.add_argument("run", metavar="RUN", help="run id, 'latest' or a path")
+    runs_folder(export)
+    options.add_argument(export, "sign", help="sign with this Ed25519 private key file")
     export.add_argument("--format", choices=EXPORT_FORMATS, default="zip",
                         help="zip: bundle of the run's files with a manifest; csv: the summary "
                              "table; pdf: a report (extra 'pdf'). With --sign, csv and pdf get "
@@ -73,7 +78,9 @@ def add_commands(sub: SubParsers) -> None:
                         help="output path (default: <run>/<run_id>.<format>)")
     export.set_defaults(func=cmd_export)
 
-    verify = sub.add_parser("verify", help="check a bundle's (or FILE.sig's) signature and hashes")
+    verify = sub.add_parser("verify", help="check a bundle's (or FILE.sig's) signature and hashes",
+                            description="Check that an export was signed by the given key and "
+                            "that no file in it changed since.")
     verify.add_argument("bundle", type=Path, metavar="FILE",
                         help="a .zip bundle, or a CSV/PDF export with its FILE.sig beside it")
     verify.add_argument("--public-key", type=Path, metavar="PUB", action="append", default=[],
@@ -84,11 +91,19 @@ def add_commands(sub: SubParsers) -> None:
                              "signature by another key, 4 for an unsigned bundle, 1 if altered")
     verify.set_defaults(func=cmd_verify)
 
-    keygen = sub.add_parser("keygen", help="make an Ed25519 key pair for signed exports")
+    keygen = sub.add_parser("keygen", help="make an Ed25519 key pair for signed exports",
+                            description="Write an Ed25519 private key to PATH and its public "
+                            "key to PATH.pub, for llmbench export --sign / --llmbench-sign.")
     keygen.add_argument("path", type=Path, metavar="PATH",
                         help="private key file; the public key goes to PATH.pub")
     keygen.add_argument("--force", action="store_true", help="replace existing files")
     keygen.set_defaults(func=cmd_keygen)
+
+
+def runs_folder(parser: argparse.ArgumentParser) -> None:
+    """``--runs DIR`` on every command reading runs (``--output`` still accepted)."""
+    options.add_argument(parser, "output", "--runs", "--output",
+                         help="folder of run directories")
 
 
 def _fail(args: argparse.Namespace, message: str) -> int:

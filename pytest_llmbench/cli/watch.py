@@ -2,10 +2,16 @@
 
 Each cycle is a fresh ``python -m pytest`` process with its own run directory
 (its output goes to ``pytest.log`` there), so a crash, a leak or a hung SDK in
-one cycle cannot poison the next. After a cycle one line per model is logged:
+one cycle cannot poison the next. Each cycle logs the lines the seed runner logged,
+one per model, before and after, and the run id:
 
-    12:54:25 [INFO] OK openai:gpt-4o-mini (tps=42.67, out=64)
-    12:54:25 [ERROR] openai:gpt-4o failed (3/10 errors; RateLimitError: ...)
+    12:54:01 [INFO] Running benchmark: openai:gpt-4o-mini
+    12:54:25 [INFO] ✅ Success openai:gpt-4o-mini (tps=42.67, out=64, accuracy=0.90)
+    12:54:25 [ERROR] Benchmark failed for openai:gpt-4o - 3/10 errors; RateLimitError: ...
+    12:54:25 [INFO] Run id: 20261202-125401.000-ab12 (.llmbench/runs/20261202-...)
+
+A model that answered nothing right is a failure too. ``--interval 30`` is 30 minutes,
+as in the seed runner (units still work: 30s, 5m, 1h).
 
 A failing cycle is logged and the next one runs. SIGTERM or SIGINT stops after
 the current cycle (a second one ends the cycle's pytest too); SIGUSR1 drains
@@ -39,16 +45,17 @@ PAUSE_POLL_S = 1.0
 
 
 def parse_interval(text: str) -> float:
-    """``30m``, ``45s``, ``1.5h``, ``90`` (seconds)."""
+    """``30m``, ``45s``, ``1.5h``; a bare number is minutes (``30``), as in the seed runner."""
     match = _INTERVAL.match(text)
     if match is None:
-        raise argparse.ArgumentTypeError(f"invalid interval {text!r} (e.g. 30s, 5m, 1h)")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+        raise argparse.ArgumentTypeError(f"invalid interval {text!r} (e.g. 30 minutes, 30s, "
+                                         "5m, 1h)")
+    return float(match.group(1)) * _UNITS[match.group(2) or "m"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interval", type=parse_interval, required=True, metavar="DURATION",
-                        help="time between cycle starts: 30s, 5m, 1h")
+                        help="time between cycle starts: minutes (30), or 30s, 5m, 1h")
     parser.add_argument("--count", type=int, default=None, metavar="N",
                         help="stop after N cycles (default: run until stopped)")
     parser.add_argument("--pause-file", default=os.environ.get("LLMBENCH_PAUSE_FILE")
@@ -132,6 +139,17 @@ class Watcher:
             log.info("resumed: %s removed", self.pause_file)
         return True
 
+    def models(self) -> list[str]:
+        """The models a cycle is asked for, when named on its command line or in
+        ``$BENCHMARK_MODELS`` (a models config names them inside the run)."""
+        named = _option_value(self.pytest_args, "--llmbench-models") or os.environ.get(
+            "BENCHMARK_MODELS") or ""
+        provider = _option_value(self.pytest_args, "--llmbench-provider") or os.environ.get(
+            "BENCHMARK_PROVIDER")
+        names = [m.strip() for m in named.split(",") if m.strip()]
+        return [f"{provider}:{m}" if provider and not m.startswith(f"{provider}:") and
+                ":" not in m.split(".")[0] else m for m in names]
+
     def run_cycle(self, cycle: int) -> bool:
         """One pytest process; True when it passed and every model answered."""
         run_id = new_run_id()
@@ -141,6 +159,8 @@ class Watcher:
         if _option_value(self.pytest_args, "--llmbench-output") is None:
             command += ["--llmbench-output", str(self.output)]
         log.debug("cycle %d: %s", cycle, " ".join(command))
+        for model in self.models():
+            log.info("Running benchmark: %s", model)
         with (run_path / "pytest.log").open("wb") as output:
             self.child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
                                           stdin=subprocess.DEVNULL, start_new_session=True)
@@ -149,6 +169,7 @@ class Watcher:
         models = model_lines(run_path)
         for ok, line in models:
             (log.info if ok else log.error)(line)
+        log.info("Run id: %s (%s)", run_id, run_path)
         if not models or code not in (0, 1):
             log.error("cycle %d failed: pytest exited %s%s (%s; see %s)", cycle, _exit_name(code),
                       "" if models else " with no records", _last_line(run_path / "pytest.log"),
@@ -157,8 +178,9 @@ class Watcher:
 
 
 def model_lines(run_path: Path) -> list[tuple[bool, str]]:
-    """One (ok, line) per model from a run's records: OK with its mean output tokens/s and
-    output tokens, or failed with its error count and first error."""
+    """One (ok, line) per model from a run's records: success with its output tokens/s,
+    mean output tokens and accuracy, or failed with one line saying why (errors, or no
+    answer right)."""
     try:
         lines = (run_path / "records.jsonl").read_text(encoding="utf-8").splitlines()
     except OSError:
@@ -173,17 +195,27 @@ def model_lines(run_path: Path) -> list[tuple[bool, str]]:
     out = []
     for model, records in sorted(by_model.items()):
         errors = [r for r in records if r["outcome"] == "error"]
+        scored = [r for r in records if r["outcome"] in ("passed", "failed")]
+        right = sum(1 for r in scored if r["outcome"] == "passed")
+        accuracy = right / len(scored) if scored else None
         if errors:
             first = (errors[0].get("error") or "error").splitlines()[0]
             first = first.removeprefix(f"{model} - ")
-            out.append((False, f"{model} failed ({len(errors)}/{len(records)} errors; {first})"))
+            out.append((False, f"Benchmark failed for {model} - {len(errors)}/{len(records)} "
+                               f"errors; {first}"))
+            continue
+        if scored and not right:
+            out.append((False, f"Benchmark failed for {model} - no answer right "
+                               f"(0/{len(scored)}, accuracy=0.00)"))
             continue
         called = [r for r in records if r.get("calls")]
         tokens = [r["output_tokens"] for r in called if r.get("output_tokens") is not None]
         tps = output_tps(called)  # the one definition: output tokens / generation time
-        shown = f"{tps:.2f}" if tps is not None else "n/a"
-        mean_out = round(sum(tokens) / len(tokens)) if tokens else 0
-        out.append((True, f"OK {model} (tps={shown}, out={mean_out})"))
+        mean_tps = f"{tps:.2f}" if tps is not None else "n/a"
+        mean_out = f"{round(sum(tokens) / len(tokens))}" if tokens else "n/a"
+        shown = "n/a" if accuracy is None else f"{accuracy:.2f}"
+        out.append((True, f"✅ Success {model} (tps={mean_tps}, out={mean_out}, "
+                          f"accuracy={shown})"))
     return out
 
 

@@ -26,6 +26,32 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    """Configure a run that may benchmark now; any other run stays dormant (only the
+    fixtures are registered, nothing heavy is imported) until a suite file, a benchmark
+    function or a benchmark fixture asks for the session (:func:`_wake`)."""
+    config.addinivalue_line(
+        "markers", "llmbench(suite=None, rows=None, **suite_options): run this test once per "
+        "(case x model) of the named suite (a YAML path, a Suite, or inline rows)")
+    if getattr(config, "workerinput", None) is None and not _distributed(config) \
+            and not _may_benchmark(config):
+        from pytest_llmbench.plugin import fixtures
+        from pytest_llmbench.plugin.stash import WAKE
+
+        config.stash[WAKE] = lambda: _wake(config)
+        config.pluginmanager.register(fixtures, "llmbench-fixtures")
+        return
+    _configure_now(config)
+
+
+def _wake(config: pytest.Config) -> None:
+    from pytest_llmbench.plugin.stash import SESSION, WAKE
+
+    if SESSION not in config.stash:
+        del config.stash[WAKE]
+        _configure_now(config)
+
+
+def _configure_now(config: pytest.Config) -> None:
     from pytest_llmbench.errors import LLMBenchError
     from pytest_llmbench.plugin import fixtures, lifecycle
     from pytest_llmbench.plugin import targets as target_plugin
@@ -35,9 +61,6 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_llmbench.plugin.worker import LLMBenchWorker
     from pytest_llmbench.results.run_dir import new_run_id
 
-    config.addinivalue_line(
-        "markers", "llmbench(suite=None, rows=None, **suite_options): run this test once per "
-        "(case x model) of the named suite (a YAML path, a Suite, or inline rows)")
     workerinput = getattr(config, "workerinput", None)
     try:
         bench = LLMBenchSession.from_config(config)
@@ -62,6 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
         signals.install(config)  # SIGTERM winds the run down as Ctrl-C does
         bench.run_id = _run_id(config, bench.shard) or new_run_id()
         lifecycle.prepare(config, bench)  # resume reuses a run's id; replay needs no simulator
+        _check_credentials(config, bench)
         try:
             target_plugin.start(config, bench)
         except LLMBenchError as exc:
@@ -73,16 +97,19 @@ def pytest_configure(config: pytest.Config) -> None:
             resolve_reuse(bench, options.resolve(config, "fitted"))
         except LLMBenchError as exc:
             raise pytest.UsageError(str(exc)) from None
-        _start_sim(config, bench)
+        if _distributed(config) and _may_benchmark(config):  # workers need the URL now
+            _start_sim(config, bench)
         try:
             _coordinate(config, bench)
         except LLMBenchError as exc:
             raise pytest.UsageError(str(exc)) from None
         bench.share_rate_limits()
         config.pluginmanager.register(target_plugin.RunInfo(bench), "llmbench-target-info")
-    config.pluginmanager.register(fixtures, "llmbench-fixtures")
+    if not config.pluginmanager.has_plugin("llmbench-fixtures"):
+        config.pluginmanager.register(fixtures, "llmbench-fixtures")
     sharded = False
-    if config.pluginmanager.hasplugin("xdist"):
+    if config.pluginmanager.hasplugin("xdist") and (
+            workerinput is not None or _distributed(config)):  # xdist's scheduler costs imports
         from pytest_llmbench.plugin.xdist_glue import XdistGlue, sharding_active
 
         sharded = sharding_active(config)
@@ -171,6 +198,20 @@ def _shared_id() -> str | None:
     return shared_run_id()
 
 
+def _check_credentials(config: pytest.Config, bench: Any) -> None:
+    """A model without its key is one usage error before the run, not one error per item
+    (not when answers come from a recording, nor when pytest only lists tests)."""
+    from pytest_llmbench.calls.layers import REPLAY_DIR
+    from pytest_llmbench.providers.credentials import missing_credentials
+
+    if bench.context.get(REPLAY_DIR) or config.option.collectonly:
+        return
+    judges = [bench.judge] if bench.judge is not None else []
+    missing = dict.fromkeys(m for m in map(missing_credentials, [*bench.models, *judges]) if m)
+    if missing:
+        raise pytest.UsageError("\n".join(missing))
+
+
 def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | None:
     """A worker's model lists from the controller; None on the controller (it asks)."""
     if workerinput is None:
@@ -178,6 +219,65 @@ def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | No
     from pytest_llmbench.plugin.xdist_glue import DISCOVERED
 
     return dict(workerinput.get(DISCOVERED, {}))
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """Will xdist workers run the tests (they are configured before anything is collected)?"""
+    return bool(getattr(config.option, "numprocesses", None) or getattr(config.option, "tx", None))
+
+
+def _may_benchmark(config: pytest.Config) -> bool:
+    """Whether this run is likely to benchmark, known before collection: llmbench options
+    or env vars, a models config, suites on the command line or in a configured folder.
+    (Under xdist the controller never sees the items: it starts the simulator on this.)"""
+    import os  # noqa: PLC0415
+
+    for option in options.OPTIONS:  # any llmbench option asked for: configure (and check) now
+        if config.getoption("llmbench_" + option.name) is not None or (
+                option.env and os.environ.get(option.env)) or config.getini(option.ini):
+            return True
+    if os.environ.get("BENCHMARK_MODELS"):
+        return True
+    root = config.rootpath
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and "[tool.llmbench" in pyproject.read_text(errors="replace"):
+        return True
+    places = [root / p for p in config.getini(options.SUITES_INI)] + [
+        Path(a.split("::")[0]) for a in config.args]
+    return any(p.suffix in (".yaml", ".yml") or (p.is_dir() and any(p.glob("*.y*ml")))
+               for p in places if p.exists()) or (root / "llmbench.yaml").exists()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A plain run starts its simulator only once it knows it collected benchmark items:
+    a run without any costs nothing."""
+    from pytest_llmbench.plugin.stash import SESSION
+
+    config = session.config
+    bench = config.stash.get(SESSION, None)
+    if bench is None:
+        return
+    from pytest_llmbench.plugin.controller import is_controller
+
+    if bench.inferred_models and session.items:
+        _drop_uncollected_models(bench, session.items)
+    if not is_controller(config) or _distributed(config) or config.option.collectonly:
+        return
+    if any(item.get_closest_marker("llmbench") is not None
+           or "llm_model" in getattr(item, "fixturenames", ()) for item in session.items):
+        _start_sim(config, bench)
+
+
+def _drop_uncollected_models(bench: Any, items: list[pytest.Item]) -> None:
+    """Of the models read off node ids (two readings of an id with a ``/``), keep those
+    that collected items, so run.json lists what ran."""
+    from pytest_llmbench.plugin.fixtures import item_params
+
+    used = {model.name for model in (item_params(item)[0] for item in items) if model}
+    kept = [m for m in bench.models if m.name not in bench.inferred_models or m.name in used]
+    if kept:
+        bench.models = kept
 
 
 def _start_sim(config: pytest.Config, bench: Any) -> None:
@@ -203,22 +303,35 @@ SERVING_RUNNER = "llmbench-serving"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
-    from pytest_llmbench.plugin.collect import SuiteFile, is_suite_file
-    from pytest_llmbench.plugin.serving import ServingFile, is_serving_file
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    from pytest_llmbench.suites.discovery import declares_serving, read_head
 
-    if is_serving_file(file_path):
+    if declares_serving(read_head(file_path)):
+        from pytest_llmbench.plugin.serving import ServingFile
+
         if not parent.config.pluginmanager.has_plugin(SERVING_RUNNER):  # only runs that load
             from pytest_llmbench.plugin.serving import ServingRunner
 
             parent.config.pluginmanager.register(ServingRunner(parent.config), SERVING_RUNNER)
         return ServingFile.from_parent(parent, path=file_path)
-    if file_path.suffix in (".yaml", ".yml") and is_suite_file(
-            file_path, parent.session.isinitpath(file_path)):
+    from pytest_llmbench.suites.discovery import is_suite_file
+
+    config = parent.config
+    if is_suite_file(file_path, explicit=parent.session.isinitpath(file_path),
+                     rootdir=config.rootpath, patterns=config.getini(options.SUITES_INI)):
+        from pytest_llmbench.plugin.collect import SuiteFile
+
         return SuiteFile.from_parent(parent, path=file_path)
     return None
 
 
+_BENCH_FIXTURES = frozenset({"llm_model", "bench_case", "serving_point"})
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if _BENCH_FIXTURES.isdisjoint(metafunc.fixturenames):
+        return  # not a benchmark function: nothing to import
     from pytest_llmbench.plugin.collect import generate_tests
     from pytest_llmbench.plugin.serving import generate_tests as generate_serving_tests
 

@@ -12,14 +12,12 @@ Python benchmark functions are parametrized over (model, case) as usual.
 
 from __future__ import annotations
 
-import re
 import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_llmbench.config import CONFIG_FILE_NAMES
 from pytest_llmbench.errors import LLMBenchError, SuiteError
 from pytest_llmbench.plugin.fixtures import SUITE_ITEM, SuiteItem, suite_test
 from pytest_llmbench.plugin.session import LLMBenchSession
@@ -29,24 +27,8 @@ from pytest_llmbench.suites.model import Suite
 from pytest_llmbench.suites.sources import DatasetUnavailable
 from pytest_llmbench.suites.variants import Variant, select
 
-SUITE_SUFFIXES = (".yaml", ".yml")
-_SUITE_SNIFF = re.compile(rb"^(dataset|rows|prompt)\s*:", re.MULTILINE)
 MARKER = "llmbench"
 _UNAVAILABLE = "dataset_unavailable"
-
-
-def is_suite_file(file_path: Path, explicit: bool) -> bool:
-    """YAML files with a top-level ``dataset:``, ``rows:`` or ``prompt:`` key are suites
-    (any YAML file named on the command line is treated as one)."""
-    if file_path.suffix not in SUITE_SUFFIXES or file_path.name in CONFIG_FILE_NAMES:
-        return False
-    if explicit:
-        return True
-    try:
-        head = file_path.read_bytes()[:65536]
-    except OSError:
-        return False
-    return bool(_SUITE_SNIFF.search(head))
 
 
 class SuiteFile(pytest.Module):
@@ -205,4 +187,4 @@ def _ids(models: list[Any], cases: list[Any],
             for model in models for variant in variants or [None] for case in cases]
 
 
-__all__ = ["SuiteError", "SuiteFile", "generate_tests", "is_suite_file"]
+__all__ = ["SuiteError", "SuiteFile", "generate_tests"]

@@ -8,6 +8,9 @@ killed worker loses only the item that was running.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,12 +52,13 @@ class LLMBenchController:
         self.fits: list[dict[str, Any]] = []
         self.started = time.time()
         self.crashed: list[str] = []
+        self.skipped_suites: list[dict[str, str]] = []  # suites asked for that could not run
 
     def _run_info(self) -> dict[str, Any]:
         bench = self.bench
         return {
             **environment_info(bench.rootdir),
-            "started_at": self.started,
+            "started_at": self.started, "started_at_iso": _iso(self.started),
             "pytest_args": list(self.config.invocation_params.args),
             "models": [{"name": m.name, "params": redact(dict(m.params)), "label": m.label,
                         "categories": list(m.categories), "target": m.target}
@@ -65,6 +69,8 @@ class LLMBenchController:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.skipped and report.nodeid.endswith(UNAVAILABLE_SUFFIX):
+            self.skipped_suites.append(_skipped_suite(report))
         payload = getattr(report, "llmbench", None)
         if not isinstance(payload, dict) or str(report.outcome) == "rerun":
             return
@@ -111,6 +117,10 @@ class LLMBenchController:
             self.records_csv.close()
         self.rows = add_target_columns(self.summary.rows(), self.bench.context.get("targets", {}),
                                        self.bench.context.get("baseline_target"))
+        labels = {m.name: m.label for m in self.bench.models if m.label}
+        for row in self.rows:
+            if labels.get(row.get("model")):
+                row["label"] = labels[row["model"]]
         path = self.run_dir.path
         self.fits = read_fits(path)
         add_fit_columns(self.rows, self.fits)
@@ -121,11 +131,14 @@ class LLMBenchController:
         write_summary(path, self.rows, {"run_id": self.bench.run_id,
                                         "gate_failures": self.gate_failures,
                                         "variant_comparison": self.variant_comparison,
-                                        "fitted_prompts": self.fits})
+                                        "fitted_prompts": self.fits,
+                                        "skipped_suites": self.skipped_suites})
         info = self.run_dir.info
         info.update(status=run_status(exitstatus, self.crashed), crashed=self.crashed,
-                    finished_at=time.time(), exitstatus=int(exitstatus),
+                    finished_at=(finished := time.time()),
+                    finished_at_iso=_iso(finished), exitstatus=int(exitstatus),
                     suites=sorted({r["suite"] for r in self.rows}),
+                    skipped_suites=self.skipped_suites,
                     gate_failures=self.gate_failures)
         self.run_dir.write_info()
         self._write_html(info)
@@ -133,7 +146,8 @@ class LLMBenchController:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _write_html(self, info: dict[str, Any]) -> None:
-        sections = [section for result in self.config.hook.pytest_llmbench_html_sections(
+        sections = [_skipped_section(self.skipped_suites)] if self.skipped_suites else []
+        sections += [section for result in self.config.hook.pytest_llmbench_html_sections(
             rows=self.rows, info=info) for section in result or ()]
         try:
             self.html.write(self.run_dir.path, summary=self.summary, rows=self.rows, info=info,
@@ -141,11 +155,19 @@ class LLMBenchController:
         except OSError as exc:  # results are already on disk; a report is not worth a crash
             self.html_error = f"report.html not written: {exc}"
 
+    def _write_skipped(self, tr: Any) -> None:
+        for skipped in self.skipped_suites:
+            tr.write_line(f"skipped suite {skipped['suite']} ({skipped['path']}): "
+                          f"{skipped['reason']}", yellow=True)
+
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.rows:
-            return
         tr = terminalreporter
+        if not self.rows:
+            if self.skipped_suites:  # nothing ran: still say what was asked for and why not
+                tr.write_sep("=", "llmbench summary")
+                self._write_skipped(tr)
+            return
         tr.write_sep("=", "llmbench summary")
         for line in summary_table(self.rows):
             tr.write_line(line)
@@ -155,6 +177,7 @@ class LLMBenchController:
                 tr.write_line(line)
         for line in fit_lines(self.fits):
             tr.write_line(line)
+        self._write_skipped(tr)
         for failure in self.gate_failures:
             tr.write_line(f"FAIL gate {failure}", red=True, bold=True)
         if self.gates and not self.gate_failures:
@@ -170,6 +193,27 @@ def run_status(exitstatus: int, crashed: list[str]) -> str:
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         return "interrupted"
     return "crashed" if crashed else "completed"
+
+
+UNAVAILABLE_SUFFIX = "::dataset_unavailable"  # the placeholder item of an unavailable suite
+
+
+def _skipped_suite(report: pytest.TestReport) -> dict[str, str]:
+    path = report.nodeid.split("::")[0]
+    longrepr: Any = report.longrepr
+    reason = str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else "skipped"
+    return {"suite": Path(path).stem, "path": path, "reason": reason.removeprefix("Skipped: ")}
+
+
+def _skipped_section(skipped: list[dict[str, str]]) -> tuple[str, str]:
+    items = "".join(f"<li><b>{escape(s['suite'])}</b> <code>{escape(s['path'])}</code>: "
+                    f"{escape(s['reason'])}</li>" for s in skipped)
+    return f"Skipped suites ({len(skipped)})", f"<ul>{items}</ul>"
+
+
+def _iso(seconds: float) -> str:
+    """ISO 8601 in UTC with milliseconds, beside the unix seconds readers compute with."""
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="milliseconds")
 
 
 def is_controller(config: pytest.Config) -> bool:

@@ -4,17 +4,18 @@ bench_record and llm."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.errors import ProviderError
-from pytest_llmbench.plugin.recorder import ItemRecorder, LLMClient
 from pytest_llmbench.plugin.stash import RECORDER, bench_session
-from pytest_llmbench.providers.base import Completion
-from pytest_llmbench.suites.model import Case, Suite
-from pytest_llmbench.suites.variants import Variant
+
+if TYPE_CHECKING:  # imported where used: a run without benchmarks imports none of it
+    from pytest_llmbench.config import ModelSpec
+    from pytest_llmbench.plugin.recorder import ItemRecorder, LLMClient
+    from pytest_llmbench.providers.base import Completion
+    from pytest_llmbench.suites.model import Case, Suite
+    from pytest_llmbench.suites.variants import Variant
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -41,6 +42,9 @@ def item_params(item: pytest.Item) -> tuple[ModelSpec | None, Case | None]:
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return None, None
+    from pytest_llmbench.config import ModelSpec
+    from pytest_llmbench.suites.model import Case
+
     params = callspec.params
     model, case = params.get("llm_model"), params.get("bench_case")
     return (model if isinstance(model, ModelSpec) else None,
@@ -54,6 +58,8 @@ def item_variant(item: pytest.Item) -> Variant | None:
         return suite_item.variant
     params = getattr(getattr(item, "callspec", None), "params", {})
     variant = params.get("bench_variant")
+    from pytest_llmbench.suites.variants import Variant
+
     return variant if isinstance(variant, Variant) else None
 
 
@@ -65,6 +71,8 @@ def recorder_for(item: pytest.Item) -> ItemRecorder | None:
     model, case = item_params(item)
     if model is None:
         return None
+    from pytest_llmbench.plugin.recorder import ItemRecorder
+
     session = bench_session(item.config)
     suite = session.suite_of(case) if case is not None else None
     recorder = ItemRecorder(session, model, case, suite,
@@ -77,6 +85,8 @@ def recorder_for(item: pytest.Item) -> ItemRecorder | None:
 def fetch_response(item: pytest.Item, recorder: ItemRecorder) -> Completion:
     """The item's response to its suite's prompt, prefetched where planned. A failed call
     is kept on the recorder and raised, so pytest reports an error (it runs in setup)."""
+    from pytest_llmbench.errors import ProviderError
+
     session = recorder.session
     if session.prefetcher is not None:
         calls, futures = session.prefetcher.response(item)
@@ -159,6 +169,8 @@ def llm(request: pytest.FixtureRequest, llm_model: ModelSpec, bench_record: Item
         ) -> LLMClient:
     """A client bound to the test's model: ``llm.complete(prompt)``, ``llm.chat(messages)``
     and their async forms; every call is measured and recorded."""
+    from pytest_llmbench.plugin.recorder import LLMClient
+
     return LLMClient(bench_session(request.config), llm_model, bench_record)
 
 

@@ -93,6 +93,10 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("models", "comma-separated models as provider:model (split on the first colon)",
            env="BENCHMARK_MODELS", metavar="SPECS"),
+    Option("provider", "default provider of bare model ids in --llmbench-models / "
+           "$BENCHMARK_MODELS (an id whose text before the first colon is no provider, e.g. "
+           "'amazon.nova-pro-v1:0' with provider bedrock)", env="BENCHMARK_PROVIDER",
+           metavar="NAME"),
     Option("category", "run only config-file models in these categories (comma-separated)",
            metavar="NAMES"),
     Option("config", "models config file (default: llmbench.yaml in the rootdir, "
@@ -206,6 +210,7 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 BY_NAME = {option.name: option for option in OPTIONS}
+SUITES_INI = "llmbench_suites"  # ini only: where YAML suites are looked for
 
 
 def add_options(parser: Any) -> None:
@@ -223,6 +228,10 @@ def add_options(parser: Any) -> None:
         group.addoption(option.cli, **kwargs)
         parser.addini(option.ini, f"default for {option.cli}",
                       type="linelist" if option.multiple else "string", default=None)
+    parser.addini(SUITES_INI, "folders or globs (relative to the rootdir) whose YAML files with "
+                  "a suite's keys are benchmark suites (files named on the command line and "
+                  "files declaring 'kind: suite' always are)", type="linelist",
+                  default=["bench_suites"])
 
 
 def resolve(config: Any, name: str, file_settings: dict[str, Any] | None = None) -> Any:
@@ -258,13 +267,15 @@ def _parse(option: Option, parse: Callable[[str], Any], raw: Any, source: str) -
         raise ConfigError(f"{source}: invalid value {raw!r} for {option.cli}: {exc}") from None
 
 
-def add_argument(parser: Any, name: str, *flags: str) -> None:
+def add_argument(parser: Any, name: str, *flags: str, help: str | None = None) -> None:
     """Register table option ``name`` on an argparse parser of the ``llmbench`` CLI, with the
-    same help and env var as in pytest (read back with :func:`resolve_args`)."""
+    same env var as in pytest and its help (or ``help``, worded for the command); read back
+    with :func:`resolve_args`."""
     option = BY_NAME[name]
     env = f" [env ${option.env}]" if option.env else ""
     default = f" [default {option.default}]" if option.default not in (None, False) else ""
-    kwargs: dict[str, Any] = {"dest": name, "default": None, "help": option.help + env + default}
+    kwargs: dict[str, Any] = {"dest": name, "default": None,
+                              "help": (help or option.help) + env + default}
     if option.flag:
         kwargs["action"] = "store_true"
     else:

@@ -32,6 +32,7 @@ class PostRun:
     sign_key: Path | None
     compare_doc: dict[str, Any] | None = None
     lines: list[tuple[str, dict[str, bool]]] = field(default_factory=list)
+    annotations: list[str] = field(default_factory=list)
 
     @classmethod
     def from_config(cls, config: pytest.Config, bench: LLMBenchSession) -> PostRun:
@@ -55,6 +56,7 @@ class PostRun:
                           os.environ.get("INGEST_API_KEY"))
             for name in ("ingest_header", "ingest_batch_size", "ingest_timeout", "ingest_required"):
                 get(name)
+            _check_ingest(config, get("ingest_url"), bool(get("ingest_required")))
             sign = get("sign")
             if sign:
                 from pytest_llmbench.report.signing import load_private_key
@@ -84,6 +86,7 @@ class PostRun:
             self._export(run_dir.path)
         if self.ingest_url:
             failed |= self._ingest(run_dir, controller.rows)
+        self._github(controller, run_dir.path)
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -118,6 +121,21 @@ class PostRun:
             self.say(line, red=line.startswith("FAIL"), green=not line.startswith("FAIL"),
                      bold=line.startswith("FAIL"))
         return bool(doc["gate_failures"])
+
+    def _github(self, controller: Any, run_path: Path) -> None:
+        """Under GitHub Actions: the job summary and one annotation per failed gate."""
+        from pytest_llmbench.report import github
+
+        if not github.active():
+            return
+        regressions = list(self.compare_doc["gate_failures"]) if self.compare_doc else []
+        try:
+            lines = github.write(controller.rows, controller.gate_failures, regressions,
+                                 run_path, len(controller.gates) + len(self.regressions))
+        except OSError as exc:
+            self.say(f"GITHUB_STEP_SUMMARY not written: {exc}", yellow=True)
+            return
+        self.annotations = lines
 
     def _export(self, run_path: Path) -> None:
         from pytest_llmbench.report.export import export_run
@@ -155,11 +173,27 @@ class PostRun:
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for line in self.annotations:  # GitHub reads workflow commands off stdout
+            terminalreporter.write_line(line)
         if not self.lines:
             return
         terminalreporter.write_sep("=", "llmbench compare / export / ingest")
         for text, markup in self.lines:
             terminalreporter.write_line(text, **markup)
+
+
+def _check_ingest(config: pytest.Config, url: str | None, required: bool) -> None:
+    """Requiring an ingest with nowhere to send it is a usage error; a URL without a key
+    warns once (an open endpoint is allowed)."""
+    from pytest_llmbench.report.ingest import KEY_ENV
+
+    if required and not url:
+        raise LLMBenchError("--llmbench-ingest-required needs an ingest URL: pass "
+                            "--llmbench-ingest-url URL or set $INGEST_API_URL")
+    if url and not os.environ.get(KEY_ENV):
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            f"llmbench: ingest URL set but ${KEY_ENV} is not: results are posted without a key"),
+            stacklevel=2)
 
 
 def _rooted(bench: LLMBenchSession, path: str) -> Path:

@@ -53,6 +53,21 @@ class ItemRecorder:
         self.score = score
         return score
 
+    def _sent_params(self) -> dict[str, Any]:
+        """The generation params the item's request carried: suite, then model, then
+        variant settings merged (what would have been sent when the call failed)."""
+        if self.calls:
+            return dict(self.calls[0][0].params)
+        if self.model is None:
+            return {}
+        if self.case is not None and self.suite is not None:
+            try:
+                return dict(self.session.request_for(self.model, self.case,
+                                                     variant=self.variant).params)
+            except LLMBenchError:  # an optimizer that could not fit: no variant params
+                return {**self.suite.params, **self.model.params}
+        return dict(self.model.params)
+
     def add_call(self, request: ChatRequest, completion: Completion) -> None:
         self.calls.append((request, completion))
 
@@ -91,7 +106,7 @@ class ItemRecorder:
             target=self.model.target if self.model else None,
             error=error, error_kind=error_kind, metrics=self.metrics,
             expected=self.case.expected if self.case else None,
-            params=redact(dict(self.model.params)) if self.model else {},
+            params=redact(self._sent_params()),
             started_at=self.started_at, finished_at=time.time(), duration_s=duration,
             worker=self.session.worker, calls=len(self.calls),
         )
@@ -105,8 +120,9 @@ class ItemRecorder:
         if self.calls:
             _add_calls(record, self.calls)
             if len(self.samples) > 1:  # parallel samples: per-call times, not their sum
-                record.latency_s = _mean(c.latency_s for c in self.samples)
-                record.ttft_s = _mean(c.ttft_s for c in self.samples)
+                live = [c for c in self.samples if not c.cached]
+                record.latency_s = _mean(c.latency_s for c in live) if live else None
+                record.ttft_s = _mean(c.ttft_s for c in live) if live else None
         elif self.case is not None and self.suite is not None:
             record.prompt = self.suite.messages(self.case)
             if self.variant is not None and self.model is not None:
@@ -121,21 +137,26 @@ class ItemRecorder:
 
 
 def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> None:
+    """Sums over the item's calls; times only from calls really made (a cached or replayed
+    answer's stored times measure another run: absent here, never stale)."""
     first_request, first = calls[0]
     last = calls[-1][1]
     record.prompt = first_request.messages
     record.response = _clip(last.text, _RESPONSE_LIMIT)
-    record.ttft_s = first.ttft_s
+    measured = [c for _, c in calls if not c.cached]
+    timed = measured[0] if measured else None
+    record.ttft_s = timed.ttft_s if timed else None
     record.finish_reason = last.finish_reason
     record.truncated = is_truncated(last.finish_reason)
     record.reasoning = _clip(last.reasoning, _RESPONSE_LIMIT) if last.reasoning else None
-    record.reasoning_ttft_s = first.reasoning_ttft_s
+    record.reasoning_ttft_s = timed.reasoning_ttft_s if timed else None
     record.batch = any(c.batch for _, c in calls)
     record.cost_basis = next((c.cost_basis for _, c in calls if c.cost_basis), None)
     if len(calls) == 1:  # the common case, without the sums below
         record.input_tokens, record.output_tokens = first.input_tokens, first.output_tokens
         record.tokens_estimated = first.tokens_estimated
-        record.latency_s, record.output_tps = first.latency_s, first.output_tps
+        record.latency_s = timed.latency_s if timed else None
+        record.output_tps = timed.output_tps if timed else None
         record.attempts, record.cached_calls = first.attempts, int(first.cached)
         record.cost_usd = first.cost_usd
         record.reasoning_tokens = first.reasoning_tokens
@@ -145,8 +166,8 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
     record.input_tokens = _sum(c.input_tokens for c in completions)
     record.output_tokens = _sum(c.output_tokens for c in completions)
     record.tokens_estimated = any(c.tokens_estimated for c in completions)
-    record.latency_s = _sum(c.latency_s for c in completions)
-    record.output_tps = median_rate(c.output_tps for c in completions)
+    record.latency_s = _sum(c.latency_s for c in measured) if measured else None
+    record.output_tps = median_rate(c.output_tps for c in measured)
     record.attempts = sum(c.attempts for c in completions)
     record.cached_calls = sum(1 for c in completions if c.cached)
     costs = [c.cost_usd for c in completions]
@@ -156,14 +177,47 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
 
 
 def _wrong_answer(score: Score, expected: Any, response: str) -> str:
-    reason = score.details.get("reason")
+    """The cause in one line: the code's own error, the expected number, the judge's
+    verdict and reason; never the reference solution or the whole worked answer."""
+    details = score.details
+    reason = details.get("reason")
+    if reason is None and "status" in details and "stderr" in details:  # code scorer
+        reason = f"code {details['status']}: {_code_error(details)}"
+    elif reason is None and isinstance(details.get("judge"), dict):
+        judge = details["judge"]
+        verdict = details.get("verdict") or (f"score {details.get('judge_score')}"
+                                             if details.get("judge_score") is not None
+                                             else "no verdict")
+        reason = f"judge {judge.get('model')} said {verdict}: " \
+                 f"{_clip(' '.join(str(judge.get('output') or '').split()), 160)!r}"
     if reason is None:
-        extracted = score.details.get("extracted")
+        if details.get("expected_normalised"):  # numeric: the number, not the worked solution
+            expected = [_number(v) for v in details["expected_normalised"]]
+            expected = expected[0] if len(expected) == 1 else expected
+        extracted = details.get("extracted")
         got = "no answer extracted" if score.extraction_failed else f"got {extracted!r}"
         reason = f"expected {_clip(repr(expected), 120)}, {got}"
     if score.details.get("truncated"):
         reason += ", truncated at max_tokens"
     return f"wrong answer: {reason} (response: {_clip(response, 120)!r})"
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _code_error(details: dict[str, Any]) -> str:
+    """The last error line of the generated code's run (``IndentationError: ...``, the
+    failing assertion), else its exit code."""
+    lines = [line.strip() for line in str(details.get("stderr") or "").splitlines()
+             if line.strip()]
+    for line in reversed(lines):
+        head = line.split(":", 1)[0]
+        if head.endswith(("Error", "Exception", "Interrupt")) or head == "AssertionError":
+            return _clip(line, 160)
+    if lines:
+        return _clip(lines[-1], 160)
+    return f"exit code {details.get('exit_code')}"
 
 
 def _mean(values: Any) -> float | None:

@@ -21,11 +21,17 @@ from pytest_llmbench.calls.layers import COORDINATOR
 from pytest_llmbench.calls.prefetch import Prefetcher
 from pytest_llmbench.calls.ratelimit import RateLimit, RateLimits, bucket_for, provider_limits
 from pytest_llmbench.calls.retry import RetryPolicy
-from pytest_llmbench.config import ModelsConfig, ModelSpec, load_models_config, select_models
+from pytest_llmbench.config import (
+    ModelsConfig,
+    ModelSpec,
+    load_models_config,
+    node_id_models,
+    select_models,
+)
 from pytest_llmbench.errors import ConfigError, SuiteError
 from pytest_llmbench.plugin import options
 from pytest_llmbench.plugin.variants import FITTED_FROM, VariantFitter
-from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider
+from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider, known_providers
 from pytest_llmbench.providers.batch_base import check_batch_models
 from pytest_llmbench.report.scrub import remember_secret, remember_settings, strip_userinfo
 from pytest_llmbench.results.gates import Gate, parse_gate
@@ -73,6 +79,7 @@ class LLMBenchSession:
     variants: list[str] | None = None  # --llmbench-variants
     batch: bool = False  # --llmbench-batch: every model's calls as provider batches
     batch_poll: float = 30.0
+    inferred_models: set[str] = field(default_factory=set)  # read off node ids on the CLI
     run_id: str = ""
     shard: Shard | None = None  # --llmbench-shard: this process runs one part of the items
     worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
@@ -99,8 +106,19 @@ class LLMBenchSession:
         def get(name: str) -> Any:
             return options.resolve(config, name, settings)
 
-        models = select_models(get("models"), get("category"), models_config, DEFAULT_MODEL,
-                               source=_models_source(config))
+        provider = get("provider")
+        if provider and provider not in known_providers():
+            raise ConfigError(f"--llmbench-provider: unknown provider {provider!r} "
+                              f"(known: {', '.join(known_providers())})")
+        named = get("models")
+        inferred: list[str] = []
+        if not named:  # a printed node id re-runs as printed, without --llmbench-models
+            inferred = [m for m in node_id_models(getattr(config, "args", ()))
+                        if m.partition(":")[0] in known_providers()]
+            named = ",".join(inferred) or None
+        models = select_models(named, get("category"), models_config, DEFAULT_MODEL,
+                               source=_models_source(config), default_provider=provider,
+                               providers=known_providers() if provider else ())
         retry = RetryPolicy(get("max_retries"), get("retry_max_wait"))
         limits = provider_limits(settings, str(models_config.path))
         for spec in models:
@@ -122,6 +140,7 @@ class LLMBenchSession:
         remember_run_secrets(models_config, [*models, *([judge] if judge else [])],
                              get("ingest_url"))
         return cls(rootdir=rootdir, models_config=models_config, models=models, seed=get("seed"),
+                   inferred_models=set(inferred),
                    sample=amount, concurrency=get("concurrency"), timeout=get("timeout"),
                    score_only=bool(get("score_only")),
                    gates=[parse_gate(g) for g in get("gate") or []],
@@ -135,10 +154,10 @@ class LLMBenchSession:
         """Expand ``provider:*`` models: the controller asks the servers (``listed`` None),
         workers use the controller's lists. A listed model that has its own config entry
         keeps that entry's params and settings."""
+        if listed is None and not any(m.model == "*" for m in self.models):
+            return
         from pytest_llmbench.providers import discovery  # noqa: PLC0415 - only with wildcards
 
-        if listed is None and not any(m.model == discovery.WILDCARD for m in self.models):
-            return
         self.discovered = discovery.discover(self.models) if listed is None else listed
         expanded = discovery.expand(self.models, self.discovered)
         self.models = [self.models_config.find(m.name) or m for m in expanded]

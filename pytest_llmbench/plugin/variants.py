@@ -144,8 +144,8 @@ class VariantFitter:
         cached = self._views.get(key)
         if cached is not None:
             return cached
-        if key in self._failed:
-            raise self._failed[key]
+        if key in self._failed:  # the same one line for each item, not a growing traceback
+            raise self._failed[key].with_traceback(None)
         settings = variant.settings(suite)
         if variant.optimizer:
             try:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_llmbench.calls.prefetch import Prefetcher, lookahead
-from pytest_llmbench.errors import ProviderError, WrongAnswer
+from pytest_llmbench.errors import LLMBenchError, ProviderError, WrongAnswer
 from pytest_llmbench.plugin import batch as batch_plugin
 from pytest_llmbench.plugin.fixtures import (
     fetch_response,
@@ -114,6 +114,10 @@ class LLMBenchWorker:
         elif isinstance(exc, ProviderError):
             outcome, error, kind = "error", exc.one_line(), exc.kind
             report.longrepr = exc.one_line()
+        elif isinstance(exc, LLMBenchError):  # a known error: its one line, no traceback
+            kind = "harness" if call.when == "call" else "setup"
+            outcome, error = "error", _one_line(exc)
+            report.longrepr = f"{type(exc).__name__}: {exc}"
         elif isinstance(exc, AssertionError) and call.when == "call":
             outcome, error, kind = "failed", None, None
             if isinstance(exc, WrongAnswer):

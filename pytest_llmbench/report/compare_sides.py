@@ -77,7 +77,11 @@ def side_from_records(path: Path, info: dict[str, Any], records: list[dict[str, 
                       target: str | None = None) -> Side:
     """A side from records held elsewhere (the results server's database)."""
     if target is not None:
-        records = [r for r in records if r.get("target") == target]
+        # a target's records name their model ``provider:model@target``: without the
+        # suffix, one target's items pair with another's (RUN@A against RUN@B)
+        suffix = f"@{target}"
+        records = [{**r, "model": str(r["model"]).removesuffix(suffix)} for r in records
+                   if r.get("target") == target]
         if not records:
             raise ConfigError(f"{path}: no records with target {target!r}")
     side = Side(path=path, info=info, records=records, target=target)

@@ -9,6 +9,7 @@ name the URL without its query or user info, the status and the error type.
 from __future__ import annotations
 
 import base64
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from pytest_llmbench.report.ingest_spool import (
 )
 from pytest_llmbench.report.scrub import remember_secret, scrub, strip_userinfo
 
+log = logging.getLogger(__name__)
 KEY_ENV = "INGEST_API_KEY"
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 ATTEMPT_TIMEOUT_MAX = 30.0
@@ -121,7 +123,11 @@ class _Sender:
                                        timeout=min(remaining, self.attempt_timeout))
             except httpx.TransportError as exc:  # timeouts included
                 batch.last_error = f"{type(exc).__name__} from {self.where}"
+                log.debug("ingest post %s batch %s try %d: %s", self.where, batch.key[:12],
+                          tries, batch.last_error)
             else:
+                log.debug("ingest post %s batch %s try %d: HTTP %d (%d bytes)", self.where,
+                          batch.key[:12], tries, response.status_code, len(body))
                 if response.is_success:
                     return True, True
                 batch.last_error = f"HTTP {response.status_code} from {self.where}"
@@ -130,7 +136,9 @@ class _Sender:
                 wait = parse_retry_after(response.headers)
             if wait is None:
                 wait = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (tries - 1)) * random.uniform(0.5, 1.0)
-            self.sleep(max(0.0, min(wait, self.deadline - time.monotonic())))
+            wait = max(0.0, min(wait, self.deadline - time.monotonic()))
+            log.debug("ingest retry %s batch %s in %.2fs", self.where, batch.key[:12], wait)
+            self.sleep(wait)
 
 
 def send(spool: Spool, target: IngestTarget,

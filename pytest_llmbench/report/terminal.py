@@ -13,6 +13,7 @@ COLUMNS = (
     ("p95 s", "latency_p95", "{:.3f}"), ("ttft p50", "ttft_p50", "{:.3f}"),
     ("tok/s", "output_tps", "{:.1f}"), ("cost $", "cost_usd", "{:.6f}"),
 )
+_TIMED = ("latency_p50", "latency_p95", "ttft_p50", "output_tps")
 TARGET_COLUMNS = (("target", "target", "{}"), ("commit", "commit", "{:.12}"))
 VARIANT_COLUMN = ("variant", "variant", None)
 SPEEDUP_COLUMNS = (("speedup", "speedup", "{:.2f}x"), ("tok/s ratio", "tps_ratio", "{:.2f}x"))
@@ -27,12 +28,16 @@ def _header(name: str) -> str:
 def _format(row: dict[str, Any], key: str, fmt: str | None) -> str:
     if key == "variant":  # the best variant of its suite x model is starred
         return f"{row.get('variant') or '-'}{' *' if row.get('best_variant') else ''}"
+    if key == "model" and row.get("label"):  # the models config's display_name / label
+        return str(row["label"])
     if key == "accuracy":
         acc = row.get("accuracy")
         if acc is None:
             return "-"
         return f"{acc:.1%} [{row['accuracy_ci_low']:.1%}, {row['accuracy_ci_high']:.1%}]"
     value = row.get(key)
+    if value is None and key in _TIMED and row.get("cached"):
+        return "cached"  # answers from the cache or a recording: not measured in this run
     if value is None:
         return "unknown" if key == "cost_usd" else "-"
     return fmt.format(value) if fmt else str(value)

@@ -39,8 +39,12 @@ class Gate:
         actual = row.get(self.metric)
         where = f"{row['suite']}{'/' + row['variant'] if row.get('variant') else ''} x {row['model']}"
         if actual is None:
-            why = ("not measured in batch mode" if row.get("batch_items")
-                   and self.metric.startswith(("latency", "ttft", "output_tps")) else "unknown")
+            if row.get("batch_items") and self.metric.startswith(("latency", "ttft", "output_tps")):
+                why = "not measured in batch mode"
+            else:
+                why = "unknown" + (f"; {row['cached']} of {row.get('n')} answers came from the "
+                                   "cache or a recording and were not timed"
+                                   if row.get("cached") else "")
             return f"{where}: {self.text} cannot be checked ({self.metric} is {why})"
         if not _OPS[self.op](actual, self.value):
             return f"{where}: {self.metric} = {actual:.4g}, gate {self.text}"

@@ -22,6 +22,8 @@ SUMMARY_FIELDS = (
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
     "reasoning_tokens", "judge_cost_usd", "speedup", "ttft_speedup", "tps_ratio",
     "best_variant", "fit_cost_usd", "fit_time_s", "fit_calls",
+    "label",  # the models config's display_name / label, when it gives one
+    "cached",  # records answered from the cache or a recording (their times are not used)
 )
 # per-k columns, present when records carry them: pass_at_1, pass_at_5, speedup_at_1 ...
 SAMPLE_METRICS = ("pass_at", "speedup_at", "opt_at")
@@ -51,6 +53,7 @@ class _Group:
     judge_cost: float | None = None
     batch: int = 0  # records answered by provider batches (no latency figures)
     per_k: dict[str, list[float]] = field(default_factory=dict)
+    cached: int = 0  # records answered (in part) from the cache or a recording
 
 
 class SummaryBuilder:
@@ -80,6 +83,8 @@ class SummaryBuilder:
             group.judge_cost = (group.judge_cost or 0.0) + record["judge_cost_usd"]
         if outcome == "skipped" or not record.get("calls"):
             return
+        if record.get("cached_calls"):
+            group.cached += 1
         for name, samples in (("latency_s", group.latency), ("ttft_s", group.ttft)):
             value = record.get(name)
             if value is not None:
@@ -144,6 +149,7 @@ class SummaryBuilder:
             "cost_per_correct": round(cost / correct, 9) if cost is not None and correct else None,
             "reasoning_tokens": g.reasoning_tokens,
             "judge_cost_usd": None if g.judge_cost is None else round(g.judge_cost, 9),
+            "cached": g.cached,
             **{name: sum(g.per_k[name]) / len(g.per_k[name])
                for name in sorted(g.per_k, key=_k_order)},
             **({"batch_items": g.batch} if g.batch else {}),  # latency absent: batch answers

@@ -2,9 +2,9 @@
 
 The plugin writes an answer key from a suite's expected answers so a
 simulated model can score any accuracy it is told to: ``oracle`` answers
-all entries right, ``fast`` 70 %. Which entries are answered right is fixed
-by the seed, the model name and the entry, and the fraction is exact over the
-key: entries are ranked by a hash and the first ``round(f * n)`` are right.
+all entries right, ``fast`` 70 %. Whether an entry is answered right is fixed
+by the seed, the model name and that entry alone (a hash draw below the
+fraction), so it does not change with the other suites of a run.
 A wrong answer is a deterministic, plausible change of the right one.
 """
 
@@ -42,7 +42,6 @@ class AnswerKey:
     entries: list[Entry] = field(default_factory=list)
     by_case: dict[str, Entry] = field(default_factory=dict)
     by_match: list[Entry] = field(default_factory=list)
-    _right: dict[tuple[str, int, float, int], frozenset[str]] = field(default_factory=dict)
 
     def add(self, entry: Entry) -> None:
         self.entries.append(entry)
@@ -67,13 +66,14 @@ class AnswerKey:
         new = [e for e in entries if e.ident not in known]
         for entry in new:
             self.add(entry)
-        if new:
-            self._right.clear()
         return len(new)
 
     def is_right(self, entry: Entry, model: str, seed: int, fraction: float,
                  sample: int = 0) -> bool:
-        """Whether ``model`` answers ``entry`` right; exact ``fraction`` over the key.
+        """Whether ``model`` answers ``entry`` right: a draw fixed by the seed, the model and
+        the entry alone, right with probability ``fraction``. So a case's answer does not
+        depend on which other suites (entries) the run holds; over many entries the
+        share of right answers is ``fraction`` within sampling noise.
 
         Each sample index of a case is its own draw (sample 0 is the plain answer), so
         n samples of a 70 % model are right about 70 % of the time, not all or none.
@@ -82,14 +82,9 @@ class AnswerKey:
             return True
         if fraction <= 0.0:
             return False
-        cache_key = (model, seed, fraction, sample)
-        right = self._right.get(cache_key)
-        if right is None:
-            salt = (seed, model) if not sample else (seed, model, "sample", sample)
-            ranked = sorted(self.entries, key=lambda e: _digest(*salt, e.ident))
-            right = frozenset(e.ident for e in ranked[: round(fraction * len(ranked))])
-            self._right[cache_key] = right
-        return entry.ident in right
+        salt = (seed, model) if not sample else (seed, model, "sample", sample)
+        draw = int.from_bytes(_digest(*salt, entry.ident)[:8], "big") / 2**64
+        return draw < fraction
 
 
 def _digest(*parts: object) -> bytes:

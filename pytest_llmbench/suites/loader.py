@@ -20,7 +20,7 @@ from pytest_llmbench.suites.model import Case, Suite, placeholders
 
 SUITE_KEYS = {"name", "description", "dataset", "rows", "prompt", "system", "few_shot",
               "expected", "scorer", "params", "sample", "gates", "id_field", "samples", "pass_at",
-              "train", "variants", "messages"}
+              "train", "variants", "messages", "kind"}
 ROLES = ("system", "user", "assistant")
 ID_FIELDS = ("id", "case_id", "task_id", "qid", "question_id", "uid")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@:-]+")
@@ -56,6 +56,8 @@ def load_suite_file(path: Path) -> Suite:
     if unknown:
         raise SuiteError(path, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(SUITE_KEYS))})",
                          line=data.line_of(unknown[0]))
+    if "kind" in data and data["kind"] != "suite":
+        raise SuiteError(path, f"kind: {data['kind']!r} is not 'suite'", line=data.line_of("kind"))
     chat = _chat(path, data)
     if "prompt" not in data and chat is None:
         raise SuiteError(path, "missing required key 'prompt' (or 'messages')", line=data.line)

@@ -68,11 +68,15 @@ def test_count_two_survives_a_failing_cycle(project: Path) -> None:
     assert len(failed) == 1, out
     log = project / failed[0].rsplit("see ", 1)[1].rstrip(")")
     assert "first cycle breaks" in log.read_text()
-    ok = [line for line in lines if re.match(LINE + r"OK inproc:oracle \(tps=[\d.]+, out=1\)$",
-                                             line)]
+    ok = [line for line in lines if re.match(
+        LINE + r"✅ Success inproc:oracle \(tps=[\d.]+, out=1, accuracy=1.00\)$", line)]
     error = [line for line in lines if re.match(
-        LINE + r"inproc:error failed \(10/10 errors; InternalServerError: .*\)$", line)]
+        LINE + r"Benchmark failed for inproc:error - 10/10 errors; InternalServerError: .*$",
+        line)]
     assert len(ok) == 1 and len(error) == 1, out
+    running = [line for line in lines if re.match(LINE + r"Running benchmark: inproc:", line)]
+    assert len(running) == 4, out  # two models, two cycles
+    assert len([line for line in lines if "Run id: " in line]) == 2, out
     assert "watch stopped after 2 cycles, 2 failed" in lines[-1]
     runs = sorted(p for p in (project / ".llmbench" / "runs").iterdir() if p.name != "latest")
     assert len(runs) == 2 and all((run / "pytest.log").exists() for run in runs)
@@ -84,7 +88,7 @@ def test_sigterm_stops_after_the_current_cycle(project: Path) -> None:
     process = _watch(project, "--interval", "1h", "--", "arith.yaml",
                      "--llmbench-models", "inproc:oracle", "-p", "no:cacheprovider")
     lines: list[str] = []
-    _wait_for(process, "OK inproc:oracle", lines)
+    _wait_for(process, "Success inproc:oracle", lines)
     process.send_signal(signal.SIGTERM)
     out, _ = process.communicate(timeout=30)
     text = "".join(lines) + out
@@ -106,7 +110,7 @@ def test_sigterm_mid_cycle_lets_the_cycle_finish(project: Path) -> None:
     process.send_signal(signal.SIGTERM)
     out, _ = process.communicate(timeout=60)
     assert "SIGTERM: stopping after the current cycle" in out
-    assert "OK inproc:oracle (tps=" in out  # the cycle ran to its end
+    assert "✅ Success inproc:oracle (tps=" in out  # the cycle ran to its end
     assert "watch stopped after 1 cycles, 0 failed" in out
     assert process.returncode == 0
 
@@ -122,7 +126,7 @@ def test_pause_file_holds_cycles_and_sigusr1_drains(project: Path) -> None:
     time.sleep(1)
     assert not (project / ".llmbench").exists()  # nothing ran while paused
     pause.unlink()
-    _wait_for(process, "OK inproc:oracle", lines)
+    _wait_for(process, "Success inproc:oracle", lines)
     process.send_signal(signal.SIGUSR1)
     out, _ = process.communicate(timeout=60)
     assert "SIGUSR1: draining" in "".join(lines) + out
@@ -130,7 +134,7 @@ def test_pause_file_holds_cycles_and_sigusr1_drains(project: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30m", 1800), ("45s", 45), ("1.5h", 5400),
-                                                ("90", 90), ("250ms", 0.25)])
+                                                ("30", 1800), ("90s", 90), ("250ms", 0.25)])
 def test_intervals(text: str, seconds: float) -> None:
     assert parse_interval(text) == seconds
 
@@ -139,3 +143,16 @@ def test_bad_interval_is_a_clear_error(tmp_path: Path) -> None:
     process = _watch(tmp_path, "--interval", "soon", "--", "x")
     out, _ = process.communicate(timeout=30)
     assert process.returncode == 2 and "invalid interval 'soon'" in out
+
+
+def test_all_wrong_is_not_success_and_bare_provider_ids(tmp_path: Path) -> None:
+    write_suite(tmp_path)
+    env_args = ("--interval", "1", "--count", "1", "--", "arith.yaml", "--llmbench-provider",
+                "inproc", "--llmbench-models", "wrong,oracle", "-p", "no:cacheprovider")
+    process = _watch(tmp_path, *env_args)
+    out, _ = process.communicate(timeout=120)
+    assert "Running benchmark: inproc:wrong" in out and "Running benchmark: inproc:oracle" in out
+    assert re.search(LINE + r"Benchmark failed for inproc:wrong - no answer right "
+                     r"\(0/10, accuracy=0.00\)", out), out
+    assert "✅ Success inproc:oracle (tps=" in out and "accuracy=1.00)" in out
+    assert process.returncode == 1

@@ -76,6 +76,7 @@ def test_last_failed_reruns_only_wrong_answers(pytester: pytest.Pytester) -> Non
 
 def test_malformed_suite_is_a_collection_error_and_others_still_run(
         pytester: pytest.Pytester, suite_dir) -> None:
+    pytester.makeini("[pytest]\nllmbench_suites = .\n")  # every suite-like YAML here
     (pytester.path / "broken.yaml").write_text("name: broken\nprompt: 'x'\ndataset: [unclosed\n")
     write_suite(pytester.path, name="dup", rows=[{"id": "a", "question": "p", "answer": "1"},
                                                  {"id": "a", "question": "q", "answer": "2"}])

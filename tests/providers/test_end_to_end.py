@@ -34,11 +34,11 @@ models:
         assert "api_key" not in json.dumps(record) or "***" in json.dumps(record)
 
 
-def test_missing_key_is_one_clear_error_per_item(pytester: pytest.Pytester,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_key_is_one_line_before_the_run(pytester: pytest.Pytester,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GROQ_API_KEY", raising=False)
     write_suite(pytester.path, rows=ROWS[:3])
     result = pytester.runpytest_subprocess("arith.yaml", "--llmbench-models", "groq:llama-3.3-70b")
-    result.assert_outcomes(errors=3)
-    result.stdout.fnmatch_lines(
-        ["*groq:llama-3.3-70b - MissingAPIKey: set GROQ_API_KEY (or api_key in llmbench.yaml)*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: groq:llama-3.3-70b: set GROQ_API_KEY (or api_key in llmbench.yaml)"])
