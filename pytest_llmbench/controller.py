@@ -48,6 +48,12 @@ class LLMBenchController:
         self.variant_comparison: list[dict[str, Any]] = []
         self.fits: list[dict[str, Any]] = []
         self.started = time.time()
+        self.write_error: str | None = None  # the run directory could not be written
+        self.session: pytest.Session | None = None
+
+    @pytest.hookimpl
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
 
     def _run_info(self) -> dict[str, Any]:
         bench = self.bench
@@ -65,12 +71,16 @@ class LLMBenchController:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         payload = getattr(report, "llmbench", None)
-        if not isinstance(payload, dict) or report.outcome == "rerun":
+        if not isinstance(payload, dict) or report.outcome == "rerun" or self.write_error:
             return
-        if not self.run_dir.started:
-            self._start()
-        self.run_dir.append(payload)
-        self.records_csv.append(payload)  # type: ignore[union-attr]
+        try:
+            if not self.run_dir.started:
+                self._start()
+            self.run_dir.append(payload)
+            self.records_csv.append(payload)  # type: ignore[union-attr]
+        except OSError as exc:
+            self._stop_on_write_error(exc)
+            return
         self.summary.add(payload)
         self.variant_scores.add(payload)
         self.html.add(payload)
@@ -80,6 +90,17 @@ class LLMBenchController:
         self.config.hook.pytest_llmbench_update_run_info(info=info)
         self.run_dir.start(info)
         self.records_csv = RecordsCsv(self.run_dir.path)
+
+    def _stop_on_write_error(self, exc: OSError) -> None:
+        """Disk full, read-only or gone: stop the run at once; what is on disk stays whole
+        and ``--llmbench-resume`` finishes the run once the cause is fixed."""
+        self.write_error = f"cannot write the run directory: {exc}"
+        reason = f"llmbench: {self.write_error}; resume with --llmbench-resume {self.bench.run_id}"
+        dsession = self.config.pluginmanager.get_plugin("dsession")
+        if dsession is not None:
+            dsession.shouldstop = reason
+        if self.session is not None:
+            self.session.shouldstop = reason
 
     def carry_over(self, records: list[dict[str, Any]]) -> None:
         """Records an earlier run of this directory already wrote (resume): they count in
@@ -104,6 +125,24 @@ class LLMBenchController:
         if not self.run_dir.started:
             return
         self.run_dir.close()
+        try:
+            self._finish(session, exitstatus)
+        except OSError as exc:  # the records are whole on disk; the summaries can be rebuilt
+            self.write_error = self.write_error or f"cannot write the run directory: {exc}"
+            self._write_stopped_info(exitstatus)
+        if self.write_error and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+
+    def _write_stopped_info(self, exitstatus: int) -> None:
+        info = self.run_dir.info
+        info.update(status="stopped", error=self.write_error, finished_at=time.time(),
+                    exitstatus=int(exitstatus))
+        try:
+            self.run_dir.write_info()
+        except OSError:
+            pass
+
+    def _finish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.records_csv is not None:
             self.records_csv.close()
         self.rows = add_target_columns(self.summary.rows(), self.bench.context.get("targets", {}),
@@ -124,6 +163,8 @@ class LLMBenchController:
                     else "completed", finished_at=time.time(), exitstatus=int(exitstatus),
                     suites=sorted({r["suite"] for r in self.rows}),
                     gate_failures=self.gate_failures)
+        if self.write_error:
+            info.update(status="stopped", error=self.write_error)
         self.run_dir.write_info()
         self._write_html(info)
         if self.gate_failures and session.exitstatus == pytest.ExitCode.OK:
@@ -140,9 +181,13 @@ class LLMBenchController:
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        tr = terminalreporter
+        if self.write_error:
+            tr.write_line(f"llmbench: {self.write_error}; records.jsonl keeps every record "
+                          f"written; finish with --llmbench-resume {self.bench.run_id}",
+                          red=True, bold=True)
         if not self.rows:
             return
-        tr = terminalreporter
         tr.write_sep("=", "llmbench summary")
         for line in summary_table(self.rows):
             tr.write_line(line)

@@ -18,6 +18,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    from pytest_llmbench.option_paths import restore_rootdir
+
+    restore_rootdir(early_config, args)
+
+
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from pytest_llmbench import hooks
 
@@ -59,6 +66,9 @@ def pytest_configure(config: pytest.Config) -> None:
         bench.run_id = options.resolve(config, "run_id") or new_run_id()
         lifecycle.prepare(config, bench)  # resume reuses a run's id; replay needs no simulator
         try:
+            from pytest_llmbench.option_paths import check_output
+
+            check_output(config, bench)
             target_plugin.start(config, bench)
         except LLMBenchError as exc:
             raise pytest.UsageError(str(exc)) from None
