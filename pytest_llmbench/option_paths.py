@@ -59,8 +59,8 @@ def check_output(config: Any, bench: Any) -> None:
     try:
         if options.resolve(config, "run_id"):
             check_run_id(bench.run_id)
-        if options.resolve(config, "output", bench.models_config.settings) != \
-                options.BY_NAME["output"].default:
-            check_output_folder(Path(bench.output))
+        given = options.resolve(config, "output", bench.models_config.settings)
+        if given != options.BY_NAME["output"].default:
+            check_output_folder(Path(bench.output), shown=str(given))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

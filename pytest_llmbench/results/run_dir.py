@@ -52,19 +52,21 @@ def check_run_id(run_id: str, source: str = "--llmbench-run-id") -> str:
     return run_id
 
 
-def check_output_folder(base: Path, source: str = "--llmbench-output") -> None:
+def check_output_folder(base: Path, source: str = "--llmbench-output",
+                        shown: str | None = None) -> None:
     """Fail before any call when run directories cannot be made under ``base``: a part of the
     path is a regular file, or the nearest existing folder is not writable. Creates nothing."""
+    source = f"{source} {shown or base}"
     probe = base
     while not probe.exists():
         if probe.is_symlink():  # a dangling link: mkdir would fail on it
-            raise ValueError(f"{source} {base}: {probe} is a broken symbolic link")
+            raise ValueError(f"{source}: {probe} is a broken symbolic link")
         probe = probe.parent
     if not probe.is_dir():
-        raise ValueError(f"{source} {base}: {probe} is a file, not a folder")
+        raise ValueError(f"{source}: {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         why = "read-only file system" if _read_only_fs(probe) else "not writable"
-        raise ValueError(f"{source} {base}: {probe} is {why}")
+        raise ValueError(f"{source}: {probe} is {why}")
 
 
 def _read_only_fs(path: Path) -> bool:
