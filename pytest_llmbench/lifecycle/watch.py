@@ -17,7 +17,6 @@ its options (or env vars) through.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import re
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_llmbench.results.run_dir import new_run_id
+from pytest_llmbench.results.run_dir import new_run_id, read_records
 
 log = logging.getLogger("llmbench.watch")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -159,15 +158,11 @@ def model_lines(run_path: Path) -> list[tuple[bool, str]]:
     """One (ok, line) per model from a run's records: OK with its mean output tokens/s and
     output tokens, or failed with its error count and first error."""
     try:
-        lines = (run_path / "records.jsonl").read_text(encoding="utf-8").splitlines()
+        records = read_records(run_path, warn=log.warning)
     except OSError:
         return []
     by_model: dict[str, list[dict[str, Any]]] = {}
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
+    for record in records:
         by_model.setdefault(record["model"], []).append(record)
     out = []
     for model, records in sorted(by_model.items()):

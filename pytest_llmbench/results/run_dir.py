@@ -15,11 +15,13 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, Any
 
 from pytest_llmbench.results.jsonl import dump_line
+from pytest_llmbench.results.record_check import record_problem
 
 RUN_FILE = "run.json"
 RECORDS_FILE = "records.jsonl"
@@ -42,6 +44,9 @@ def new_run_id() -> str:
 class RunWriteError(OSError):
     """Writing the run directory failed (disk full, read-only, quota): the run stops and
     every record written so far is kept whole."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def check_run_id(run_id: str, source: str = "--llmbench-run-id") -> str:
@@ -174,16 +179,42 @@ def write_json(path: Path, data: Any) -> None:
             handle.truncate()
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every record in a run folder (a torn last line from a crash is skipped)."""
-    out = []
-    with (path / RECORDS_FILE).open(encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
+def read_records(path: Path, warn: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Every record in a run folder. A line that is not a record (invalid UTF-8 or JSON,
+    not an object, missing or mistyped fields) is skipped with a warning naming the file and
+    line; a torn last line from a crash is skipped quietly."""
+    return list(iter_records(path, warn))
+
+
+def iter_records(path: Path, warn: Callable[[str], None] | None = None,
+                 rejected: list[bytes] | None = None) -> Iterator[dict[str, Any]]:
+    """The records of a run folder, lazily; lines skipped go to ``rejected`` when given."""
+    warn = warn or _warn
+    file = path / RECORDS_FILE
+    with file.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
-    return out
+            try:
+                value = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                problem: str | None = f"invalid UTF-8 at byte {exc.start}"
+            except json.JSONDecodeError as exc:
+                if not raw.endswith(b"\n"):  # a torn last line: the crash it shows is known
+                    continue
+                problem = f"invalid JSON ({exc.msg})"
+            else:
+                problem = record_problem(value)
+            if problem is None:
+                yield value
+            else:
+                warn(f"{file}:{number}: {problem}; line skipped")
+                if rejected is not None:
+                    rejected.append(raw if raw.endswith(b"\n") else raw + b"\n")
+
+
+def _warn(message: str) -> None:
+    print(f"llmbench: warning: {message}", file=sys.stderr)
 
 
 def environment_info(rootdir: Path) -> dict[str, Any]:
