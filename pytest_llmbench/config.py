@@ -6,6 +6,7 @@ A spec is ``provider:model``, split on the FIRST colon only, so Bedrock ids such
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tomllib
@@ -100,12 +101,14 @@ def load_models_config(rootdir: Path, explicit: str | None = None) -> ModelsConf
     path = find_config_file(rootdir, explicit)
     data: Any = None
     if path is not None:
+        from pytest_llmbench.suites import yaml_lines  # noqa: PLC0415 - the one YAML loader
+
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml_lines.load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+            line = yaml_lines.error_line(exc)
+            where = f"{path}:{line}" if line is not None else str(path)
+            raise ConfigError(f"{where}: invalid YAML: {yaml_lines.error_text(exc)}") from None
     else:
         pyproject = rootdir / "pyproject.toml"
         if pyproject.is_file():
@@ -129,7 +132,8 @@ def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     if unknown:
         raise ConfigError(f"{path}: unknown top-level keys {sorted(unknown)} "
                           "(expected 'models', 'settings', 'aliases', 'judge' and 'targets')")
-    result.targets, _ = _expand(data.get("targets"))
+    result.targets, _ = _expand(data.get("targets"), path, data.line_of("targets")
+                                if hasattr(data, "line_of") else None)
     aliases = data.get("aliases") or {}
     if not isinstance(aliases, dict):
         raise ConfigError(f"{path}: 'aliases' must map a short name to provider:model")
@@ -139,10 +143,10 @@ def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     settings = data.get("settings") or {}
     if not isinstance(settings, dict):
         raise ConfigError(f"{path}: 'settings' must be a mapping")
-    result.settings, _ = _expand(settings)
+    result.settings, _ = _expand(settings, path, getattr(settings, "line", None))
     raw_models = data.get("models") or []
     if isinstance(raw_models, dict):
-        entries = [{"name": name, **(body or {})} for name, body in raw_models.items()]
+        entries = [_named(name, body) for name, body in raw_models.items()]
     elif isinstance(raw_models, list):
         entries = [{"name": e} if isinstance(e, str) else e for e in raw_models]
     else:
@@ -165,12 +169,21 @@ def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     return result
 
 
+def _named(name: Any, body: Any) -> Any:
+    """``name: {body}`` as one entry; a body that knows its lines (LineDict) keeps them."""
+    if isinstance(body, dict) and hasattr(body, "key_lines"):
+        entry = copy.copy(body)
+        entry.setdefault("name", name)
+        return entry
+    return {"name": name, **(body or {})}
+
+
 def _model_entry(path: Path | None, entry: Any, what: str = "model"
                  ) -> tuple[ModelSpec, list[str]]:
     """One ``models:`` (or ``judge:``) entry as a spec, with the env vars it lacks."""
     if not isinstance(entry, dict) or "name" not in entry:
         raise ConfigError(f"{path}: each {what} needs a 'name' (provider:model): {entry!r}")
-    expanded, missing = _expand(entry)
+    expanded, missing = _expand(entry, path, getattr(entry, "line", None))
     name = str(expanded.pop("name"))
     base = ModelSpec.parse(name, source=str(path))
     params = expanded.pop("params", None) or {}
@@ -200,8 +213,10 @@ def _check_settings(settings: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: served_name must be the model id the server expects")
 
 
-def _expand(value: Any) -> tuple[Any, list[str]]:
-    """Expand ``${VAR}`` / ``${VAR:-default}`` recursively; return the unset names too."""
+def _expand(value: Any, path: Path | None = None, line: int | None = None
+            ) -> tuple[Any, list[str]]:
+    """Expand ``${VAR}`` / ``${VAR:-default}`` recursively; return the unset names too.
+    A ``${`` left over (unclosed, or not a variable name) is an error naming file and line."""
     missing: list[str] = []
 
     def sub(match: re.Match[str]) -> str:
@@ -213,16 +228,23 @@ def _expand(value: Any) -> tuple[Any, list[str]]:
         missing.append(var)
         return ""
 
-    def walk(node: Any) -> Any:
+    def walk(node: Any, at: int | None) -> Any:
         if isinstance(node, str):
+            rest = _ENV_REF.sub("", node)
+            if "${" in rest:
+                where = f"{path}:{at}" if at is not None else str(path)
+                bad = rest[rest.index("${"):][:40]
+                raise ConfigError(f"{where}: malformed environment reference {bad!r} "
+                                  "(write ${VAR} or ${VAR:-default})")
             return _ENV_REF.sub(sub, node)
         if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items()}
+            lines = getattr(node, "line_of", None)
+            return {k: walk(v, lines(k) if lines else at) for k, v in node.items()}
         if isinstance(node, list):
-            return [walk(v) for v in node]
+            return [walk(v, getattr(v, "line", None) or at) for v in node]
         return node
 
-    return walk(value), missing
+    return walk(value, line), missing
 
 
 def select_models(cli_models: str | None, categories: str | None, file_config: ModelsConfig,

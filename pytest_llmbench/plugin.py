@@ -164,6 +164,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     from pytest_llmbench.stash import SESSION
 
     bench = config.stash.get(SESSION, None)
+    if bench is not None and bench.variants:
+        from pytest_llmbench.suites.variants import unknown_names
+
+        unknown = unknown_names(bench.suites_by_name.values(), bench.variants)
+        if unknown:
+            import warnings
+
+            warnings.warn(pytest.PytestConfigWarning(unknown), stacklevel=1)
     if bench is None or not bench.suite_errors:
         return
     failed = _failed_collectors(session)

@@ -119,8 +119,10 @@ def _parse(path: Path, text: str) -> Any:
         raise SimConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
     import yaml
 
+    from pytest_llmbench.suites import yaml_lines
+
     try:
-        return yaml.safe_load(text)
+        return yaml_lines.safe_load(text)
     except yaml.YAMLError as exc:
         raise SimConfigError(f"{path}: not valid YAML: {exc}") from exc
 
