@@ -81,6 +81,10 @@ def load_suite_file(path: Path) -> Suite:
         sample=data.get("sample"), gates=_gates(path, data), id_field=id_field,
         path=path, line_of=data.line_of,
     )
+    if not suite.cases:
+        source = f"dataset {rows_source.name} has" if rows_source != path else "'rows' has"
+        raise SuiteError(path, f"{source} no rows (an empty suite would run nothing)",
+                         line=data.line_of("rows" if "rows" in data else "dataset"))
     suite.samples, suite.pass_at = _samples(path, data)
     suite.train = _train(path, data, base, suite)
     suite.variants = variants.parse_variants(path, data, suite.train, suite.prompt, suite.cases)
@@ -151,12 +155,6 @@ def build_suite(*, name: str, rows: Iterable[tuple[dict[str, Any], int | None]],
         first_line[case_id] = row_ref
         cases.append(Case(suite=name, id=case_id, row=row,
                           expected=row.get(expected) if expected else None, line=row_ref))
-    if not cases:
-        line = line_of("dataset") if line_of else None
-        source = f"dataset {rows_source} has" if rows_source and rows_source != path else \
-            "the suite has"
-        raise SuiteError(path or where, f"{source} no rows (an empty suite would run nothing)",
-                         line=line)
     if id_field is not None and cases and id_field not in cases[0].row:
         line = line_of("id_field") if line_of else None
         raise SuiteError(path or where, f"id_field {id_field!r} is not a field of the rows",
