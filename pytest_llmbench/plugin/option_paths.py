@@ -15,8 +15,8 @@ from typing import Any
 
 from _pytest.config.findpaths import determine_setup
 
-from pytest_llmbench import options
 from pytest_llmbench.errors import ConfigError
+from pytest_llmbench.plugin import options
 from pytest_llmbench.results.run_dir import check_output_folder, check_run_id
 
 VALUED = frozenset(o.cli for o in options.OPTIONS if not o.flag)
