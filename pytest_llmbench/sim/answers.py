@@ -119,10 +119,10 @@ def _parse(path: Path, text: str) -> Any:
         raise SimConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
     import yaml
 
-    from pytest_llmbench.suites import yaml_lines
+    from pytest_llmbench.config import safe_load_yaml
 
     try:
-        return yaml_lines.safe_load(text)
+        return safe_load_yaml(text)
     except yaml.YAMLError as exc:
         raise SimConfigError(f"{path}: not valid YAML: {exc}") from exc
 
