@@ -125,11 +125,16 @@ def _check_stopped(result: pytest.RunResult, run: Path) -> list[dict[str, object
     return _records(run)
 
 
-def test_disk_full_mid_run_stops_cleanly_and_resume_finishes(pytester: pytest.Pytester) -> None:
-    """Fault injection at the one place records are written: the 6th write fails half-way."""
+@pytest.mark.parametrize("dist", [(), ("-p", "xdist", "-n", "2")])
+def test_disk_full_mid_run_stops_cleanly_and_resume_finishes(pytester: pytest.Pytester,
+                                                            dist: tuple[str, ...]) -> None:
+    """Fault injection at the one place records are written: the 6th write fails half-way
+    (on the controller, which writes every record, with or without xdist workers)."""
     write_suite(pytester.path, rows=ROWS)
     pytester.makeconftest(FAIL_AT.replace("{n}", "5"))
-    result = pytester.runpytest_subprocess("arith.yaml", *MODELS, "--llmbench-run-id", "full")
+    models = MODELS[:-2] if dist else MODELS
+    result = pytester.runpytest_subprocess("arith.yaml", *models, *dist,
+                                           "--llmbench-run-id", "full")
     run = pytester.path / ".llmbench/runs/full"
     kept = _check_stopped(result, run)
     assert len(kept) == 5  # every record written before the fault, whole
