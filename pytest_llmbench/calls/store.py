@@ -63,8 +63,8 @@ def completion_problem(data: Any) -> str | None:
         wrong_bool = isinstance(value, bool) and bool not in types
         if wrong_bool or not isinstance(value, types):
             return f"'completion.{name}' is {type(value).__name__}, not {types[0].__name__}"
-        if name == "itl_s" and not all(isinstance(v, _NUMBER) and not isinstance(v, bool)
-                                       for v in value):
+        if isinstance(value, list) and not all(
+                isinstance(v, _NUMBER) and not isinstance(v, bool) for v in value):
             return "'completion.itl_s' must be a list of numbers"
     return None
 

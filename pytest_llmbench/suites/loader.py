@@ -192,7 +192,7 @@ def _rows(path: Path, data: yaml_lines.LineDict, base: Path
         raise SuiteError(path, "'dataset' must be a path or a mapping", line=data.line_of("dataset"))
     kind = next((k for k in ("rows", "hf", "python", "path") if k in spec), None)
     unknown = [k for k in spec if kind is not None and k not in DATASET_KEYS[kind]]
-    if unknown:
+    if unknown and kind is not None:
         line_of = getattr(spec, "line_of", lambda _: data.line_of("dataset"))
         raise SuiteError(path, f"unknown key {unknown[0]!r} in 'dataset' (a {kind!r} dataset "
                          f"takes {', '.join(sorted(DATASET_KEYS[kind]))})",
