@@ -26,11 +26,11 @@ def _records(run: Path) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("spelling", ["space", "equals"])
+@pytest.mark.parametrize("target", ["afile/runs", "afile"])
 def test_output_under_a_regular_file_is_a_usage_error_before_any_call(
-        pytester: pytest.Pytester, spelling: str) -> None:
+        pytester: pytest.Pytester, spelling: str, target: str) -> None:
     write_suite(pytester.path)
     (pytester.path / "afile").write_text("not a folder")
-    target = "afile/runs"
     flags = ["--llmbench-output", target] if spelling == "space" else [f"--llmbench-output={target}"]
     result = pytester.runpytest_subprocess("arith.yaml", *MODELS, *flags)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
