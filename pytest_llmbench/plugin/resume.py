@@ -74,7 +74,8 @@ def plan(output: Path, name: str, mode: str, models: list[Any], seed: int,
         print(f"llmbench: warning: {message} (kept in {UNREADABLE_FILE}; its item runs again)",
               file=sys.stderr)
 
-    for record in iter_records(path, warn=warn, rejected=rejected):
+    for record in iter_records(path, warn=warn, rejected=rejected, required=("nodeid",
+                                                                           "case_id")):
         latest[record["nodeid"]] = record  # a later record of a node id supersedes
     if rejected:  # kept byte for byte beside the run; their items run again
         with (path / UNREADABLE_FILE).open("ab") as handle:

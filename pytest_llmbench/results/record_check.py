@@ -10,8 +10,9 @@ from typing import Any
 
 from pytest_llmbench.results.record import OUTCOMES
 
-_TEXT = ("nodeid", "suite", "case_id", "model")
-_OPTIONAL_TEXT = ("run_id", "provider", "target", "variant", "error", "error_kind", "response",
+_TEXT = ("suite", "model")  # what every reader groups by
+_OPTIONAL_TEXT = ("nodeid", "case_id", "run_id", "provider", "target", "variant", "error",
+                  "error_kind", "response",
                   "finish_reason", "reasoning", "worker")
 _NUMBERS = ("score", "input_tokens", "output_tokens", "ttft_s", "latency_s", "output_tps",
             "attempts", "calls", "cached_calls", "cost_usd", "reasoning_tokens",
@@ -19,11 +20,12 @@ _NUMBERS = ("score", "input_tokens", "output_tokens", "ttft_s", "latency_s", "ou
 _MAPPINGS = ("score_details", "metrics", "params")
 
 
-def record_problem(value: Any) -> str | None:
-    """None for a usable record, else why not (``'nodeid' is missing``)."""
+def record_problem(value: Any, required: tuple[str, ...] = ()) -> str | None:
+    """None for a usable record, else why not (``'nodeid' is missing``). ``required``
+    adds fields a reader cannot do without (resume: ``nodeid``)."""
     if not isinstance(value, dict):
         return f"not a record (a JSON {_json_type(value)}, not an object)"
-    for name in _TEXT:
+    for name in (*_TEXT, *required):
         if name not in value:
             return f"not a record ({name!r} is missing)"
         if not isinstance(value[name], str) or not value[name]:

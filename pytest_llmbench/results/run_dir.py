@@ -187,7 +187,8 @@ def read_records(path: Path, warn: Callable[[str], None] | None = None) -> list[
 
 
 def iter_records(path: Path, warn: Callable[[str], None] | None = None,
-                 rejected: list[bytes] | None = None) -> Iterator[dict[str, Any]]:
+                 rejected: list[bytes] | None = None,
+                 required: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
     """The records of a run folder, lazily; lines skipped go to ``rejected`` when given."""
     warn = warn or _warn
     file = path / RECORDS_FILE
@@ -204,7 +205,7 @@ def iter_records(path: Path, warn: Callable[[str], None] | None = None,
                     continue
                 problem = f"invalid JSON ({exc.msg})"
             else:
-                problem = record_problem(value)
+                problem = record_problem(value, required)
             if problem is None:
                 yield value
             else:
