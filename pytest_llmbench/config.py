@@ -6,6 +6,7 @@ A spec is ``provider:model``, split on the FIRST colon only, so Bedrock ids such
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import re
@@ -122,11 +123,11 @@ def load_models_config(rootdir: Path, explicit: str | None = None) -> ModelsConf
     data: Any = None
     if path is not None:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = load_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+            line = yaml_error_line(exc)
+            where = f"{path}:{line}" if line is not None else str(path)
+            raise ConfigError(f"{where}: invalid YAML: {yaml_error_text(exc)}") from None
     else:
         pyproject = rootdir / "pyproject.toml"
         if pyproject.is_file():
@@ -150,7 +151,8 @@ def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     if unknown:
         raise ConfigError(f"{path}: unknown top-level keys {sorted(unknown)} "
                           "(expected 'models', 'settings', 'aliases', 'judge' and 'targets')")
-    result.targets, _ = _expand(data.get("targets"))
+    result.targets, _ = _expand(data.get("targets"), path, data.line_of("targets")
+                                if hasattr(data, "line_of") else None)
     aliases = data.get("aliases") or {}
     if not isinstance(aliases, dict):
         raise ConfigError(f"{path}: 'aliases' must map a short name to provider:model")
@@ -160,10 +162,10 @@ def _parse_config(path: Path | None, data: dict[str, Any]) -> ModelsConfig:
     settings = data.get("settings") or {}
     if not isinstance(settings, dict):
         raise ConfigError(f"{path}: 'settings' must be a mapping")
-    result.settings, _ = _expand(settings)
+    result.settings, _ = _expand(settings, path, getattr(settings, "line", None))
     raw_models = data.get("models") or []
     if isinstance(raw_models, dict):
-        entries = [{"name": name, **(body or {})} for name, body in raw_models.items()]
+        entries = [_named(name, body) for name, body in raw_models.items()]
     elif isinstance(raw_models, list):
         entries = [{"name": e} if isinstance(e, str) else e for e in raw_models]
     else:
@@ -247,13 +249,21 @@ def _check_keys(path: Path | None, entry: Any) -> None:
                 "go under 'params:' or 'settings:'; known: "
                 f"{', '.join(sorted(ENTRY_KEYS | CALL_SETTINGS))})")
 
+def _named(name: Any, body: Any) -> Any:
+    """``name: {body}`` as one entry; a body that knows its lines (LineDict) keeps them."""
+    if isinstance(body, dict) and hasattr(body, "key_lines"):
+        entry = copy.copy(body)
+        entry.setdefault("name", name)
+        return entry
+    return {"name": name, **(body or {})}
+
 
 def _model_entry(path: Path | None, entry: Any, what: str = "model"
                  ) -> tuple[ModelSpec, list[str]]:
     """One ``models:`` (or ``judge:``) entry as a spec, with the env vars it lacks."""
     if not isinstance(entry, dict) or "name" not in entry:
         raise ConfigError(f"{path}: each {what} needs a 'name' (provider:model): {entry!r}")
-    expanded, missing = _expand(dict(entry))
+    expanded, missing = _expand(entry, path, getattr(entry, "line", None))
     name = str(expanded.pop("name"))
     provider = expanded.pop("provider", None)
     if provider and not name.startswith(f"{provider}:"):  # the batch runner's shape
@@ -296,8 +306,10 @@ def _check_settings(settings: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: served_name must be the model id the server expects")
 
 
-def _expand(value: Any) -> tuple[Any, list[str]]:
-    """Expand ``${VAR}`` / ``${VAR:-default}`` recursively; return the unset names too."""
+def _expand(value: Any, path: Path | None = None, line: int | None = None
+            ) -> tuple[Any, list[str]]:
+    """Expand ``${VAR}`` / ``${VAR:-default}`` recursively; return the unset names too.
+    A ``${`` left over (unclosed, or not a variable name) is an error naming file and line."""
     missing: list[str] = []
 
     def sub(match: re.Match[str]) -> str:
@@ -309,16 +321,23 @@ def _expand(value: Any) -> tuple[Any, list[str]]:
         missing.append(var)
         return ""
 
-    def walk(node: Any) -> Any:
+    def walk(node: Any, at: int | None) -> Any:
         if isinstance(node, str):
+            rest = _ENV_REF.sub("", node)
+            if "${" in rest:
+                where = f"{path}:{at}" if at is not None else str(path)
+                bad = rest[rest.index("${"):][:40]
+                raise ConfigError(f"{where}: malformed environment reference {bad!r} "
+                                  "(write ${VAR} or ${VAR:-default})")
             return _ENV_REF.sub(sub, node)
         if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items()}
+            lines = getattr(node, "line_of", None)
+            return {k: walk(v, lines(k) if lines else at) for k, v in node.items()}
         if isinstance(node, list):
-            return [walk(v) for v in node]
+            return [walk(v, getattr(v, "line", None) or at) for v in node]
         return node
 
-    return walk(value), missing
+    return walk(value, line), missing
 
 
 _NODE_PARAMS = re.compile(r"::[^\[\]:]+\[(.+)\]$")
@@ -401,3 +420,92 @@ def redact(mapping: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+# YAML ----------------------------------------------------------------------------------
+# The one YAML loader of the project: safe, line-aware and strict about duplicate keys.
+# PyYAML keeps the last of two equal keys silently; a suite or config with ``prompt:`` twice
+# would run with a prompt its author did not mean. Every YAML file the project reads (suites,
+# serving suites, the models config, simulator configs) goes through here, so a duplicate
+# key is an error naming its line and the first one's. (Here, not in suites/, because this
+# module imports nothing upward; suites.yaml_lines re-exports it.)
+
+
+class LineDict(dict[str, Any]):
+    """A dict that knows the 1-based line of itself and of each of its keys."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class _UniqueLoader(yaml.SafeLoader):
+    """SafeLoader whose mappings reject duplicate keys (plain dicts)."""
+
+
+class _LineLoader(_UniqueLoader):
+    """Mappings come back as LineDict."""
+
+
+def _pairs(loader: yaml.SafeLoader, node: yaml.MappingNode) -> list[tuple[Any, Any, int]]:
+    loader.flatten_mapping(node)  # merge keys (<<) first: an override there is no duplicate
+    seen: dict[Any, int] = {}
+    out = []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: SafeLoader's own error names it
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, "found unhashable key",
+                key_node.start_mark) from None
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {first})",
+                key_node.start_mark)
+        seen[key] = line
+        out.append((key, loader.construct_object(value_node, deep=True), line))
+    return out
+
+
+def _construct_line_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key, value, line in _pairs(loader, node):
+        result[key] = value
+        result.key_lines[str(key)] = line
+    return result
+
+
+def _construct_mapping(loader: _UniqueLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    return {key: value for key, value, _ in _pairs(loader, node)}
+
+
+_UniqueLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                            _construct_line_mapping)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML; mappings come back as LineDict. Raises yaml.YAMLError."""
+    return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def safe_load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with duplicate keys rejected (plain dicts)."""
+    return yaml.load(text, Loader=_UniqueLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def yaml_error_line(exc: yaml.YAMLError) -> int | None:
+    """The 1-based line a YAML error points at, when it says."""
+    mark = getattr(exc, "problem_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def yaml_error_text(exc: yaml.YAMLError) -> str:
+    """The problem alone (``duplicate key 'prompt' (first at line 3)``), without the marks."""
+    return str(getattr(exc, "problem", None) or exc)

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,43 @@ log = logging.getLogger(__name__)
 KEY_VERSION = 1
 CACHE_MODES = ("off", "read", "write", "readwrite")
 _COMPLETION_FIELDS = frozenset(f.name for f in fields(Completion))
+BAD_SUFFIX = ".bad"
+UNREADABLE_LOG = "unreadable.log"
+# What each stored completion field may hold; anything else makes the entry unreadable.
+_NUMBER, _INT, _TEXT = (int, float), (int,), (str,)
+_FIELD_TYPES: dict[str, tuple[tuple[type, ...], bool]] = {  # (types, None allowed)
+    "text": (_TEXT, False), "input_tokens": (_INT, True), "output_tokens": (_INT, True),
+    "tokens_estimated": ((bool,), False), "ttft_s": (_NUMBER, True),
+    "latency_s": (_NUMBER, True), "itl_s": ((list,), False), "finish_reason": (_TEXT, True),
+    "attempts": (_INT, False), "cost_usd": (_NUMBER, True), "raw_usage": ((dict,), True),
+    "reasoning": (_TEXT, True), "reasoning_tokens": (_INT, True),
+    "reasoning_tokens_estimated": ((bool,), False), "reasoning_ttft_s": (_NUMBER, True)}
+
+
+class BadEntry(ValueError):
+    """A stored entry that is not a completion (hand-edited, truncated, another version)."""
+
+
+def completion_problem(data: Any) -> str | None:
+    """Why a stored entry cannot be an answer, or None."""
+    completion = data.get("completion") if isinstance(data, dict) else None
+    if not isinstance(completion, dict):
+        return "no 'completion' object"
+    if "text" not in completion:
+        return "'completion.text' is missing"
+    for name, value in completion.items():
+        if name not in _FIELD_TYPES:
+            continue
+        types, nullable = _FIELD_TYPES[name]
+        if value is None and nullable:
+            continue
+        wrong_bool = isinstance(value, bool) and bool not in types
+        if wrong_bool or not isinstance(value, types):
+            return f"'completion.{name}' is {type(value).__name__}, not {types[0].__name__}"
+        if isinstance(value, list) and not all(
+                isinstance(v, _NUMBER) and not isinstance(v, bool) for v in value):
+            return "'completion.itl_s' must be a list of numbers"
+    return None
 
 
 def request_key(request: ChatRequest) -> str:
@@ -71,14 +109,52 @@ class ResponseStore:
         return self.folder / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> Completion | None:
+        """The stored answer, None when there is none; BadEntry naming the file when the
+        entry is there but is not a completion."""
+        path = self.path_for(key)
         try:
-            data = json.loads(self.path_for(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
             return None
-        completion = data.get("completion") if isinstance(data, dict) else None
-        if not isinstance(completion, dict):
-            return None
-        return Completion(**{k: v for k, v in completion.items() if k in _COMPLETION_FIELDS})
+        except OSError as exc:
+            raise BadEntry(f"{path}: cannot read: {exc.strerror or exc}") from None
+        except ValueError as exc:  # invalid JSON or UTF-8
+            raise BadEntry(f"{path}: not JSON ({exc})") from None
+        problem = completion_problem(data)
+        if problem is not None:
+            raise BadEntry(f"{path}: {problem}")
+        completion = data["completion"]
+        return Completion(**{k: v for k, v in completion.items()
+                             if k in _COMPLETION_FIELDS and k != "cached"})
+
+    def set_aside(self, key: str, reason: str) -> None:
+        """Move an unreadable cache entry to ``<key>.json.bad`` (kept for inspection, never
+        read again; the next answer is stored in its place) and warn once, naming it."""
+        path = self.path_for(key)
+        line = f"{reason}; treated as a miss, set aside as {path.name}{BAD_SUFFIX}"
+        try:
+            os.replace(path, path.with_name(path.name + BAD_SUFFIX))
+            with (self.folder / UNREADABLE_LOG).open("a", encoding="utf-8") as handle:
+                handle.write(f"{time.time():.3f} {line}\n")
+        except OSError:
+            pass
+        log.warning("cache: %s", line)
+
+    def set_aside_since(self, since: float) -> list[str]:
+        """What ``set_aside`` said since ``since`` (any process of the run)."""
+        try:
+            lines = (self.folder / UNREADABLE_LOG).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return []
+        out = []
+        for entry in lines:
+            stamp, _, text = entry.partition(" ")
+            try:
+                if float(stamp) >= since:
+                    out.append(text)
+            except ValueError:
+                continue
+        return out
 
     def put(self, key: str, request: ChatRequest, completion: Completion) -> None:
         path = self.path_for(key)
@@ -137,13 +213,22 @@ class Responses:
             return None
         key = request_key(request)
         if self.replay is not None:
-            hit = self.replay.get(key)
+            try:
+                hit = self.replay.get(key)
+            except BadEntry as exc:  # a recording is committed data: name it, change nothing
+                raise ReplayMiss(f"recorded response unreadable: {exc} (--llmbench-replay); "
+                                 "record it again with --llmbench-record",
+                                 model=request.model.name, error_type="ReplayMiss") from None
             if hit is None:
                 raise ReplayMiss(f"no recorded response for key {key} in {self.replay.folder} "
                                  f"(--llmbench-replay); record it with --llmbench-record",
                                  model=request.model.name, error_type="ReplayMiss")
         elif self.cache is not None and self.cache_mode in ("read", "readwrite"):
-            hit = self.cache.get(key)
+            try:
+                hit = self.cache.get(key)
+            except BadEntry as exc:
+                self.cache.set_aside(key, str(exc))
+                hit = None
         else:
             hit = None
         log.debug("cache %s %s %s", "hit" if hit is not None else "miss", request.model.name,

@@ -180,7 +180,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         target = IngestTarget(url=url, key=os.environ.get(KEY_ENV) or None,
                               header=options.resolve_args(args, "ingest_header"),
                               timeout=options.resolve_args(args, "ingest_timeout"))
-        result = resend(path, target, options.resolve_args(args, "ingest_batch_size"))
+        result = resend(path, target, options.resolve_args(args, "ingest_batch_size"),
+                        resplit=args.ingest_batch_size is not None)
     except (LLMBenchError, OSError, ValueError) as exc:
         return _fail(args, str(exc))
     for line in result.messages:

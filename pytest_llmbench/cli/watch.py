@@ -23,7 +23,6 @@ its options (or env vars) through.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import re
@@ -35,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_llmbench.results.run_dir import new_run_id
+from pytest_llmbench.results.run_dir import new_run_id, read_records
 from pytest_llmbench.results.throughput import output_tps
 
 log = logging.getLogger("llmbench.watch")
@@ -182,15 +181,11 @@ def model_lines(run_path: Path) -> list[tuple[bool, str]]:
     mean output tokens and accuracy, or failed with one line saying why (errors, or no
     answer right)."""
     try:
-        lines = (run_path / "records.jsonl").read_text(encoding="utf-8").splitlines()
+        records = read_records(run_path, warn=log.warning)
     except OSError:
         return []
     by_model: dict[str, list[dict[str, Any]]] = {}
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
+    for record in records:
         by_model.setdefault(record["model"], []).append(record)
     out = []
     for model, records in sorted(by_model.items()):

@@ -18,6 +18,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    from pytest_llmbench.plugin.option_paths import restore_rootdir
+
+    restore_rootdir(early_config, args)
+
+
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from pytest_llmbench.plugin import hookspecs as hooks
 
@@ -87,6 +94,9 @@ def _configure_now(config: pytest.Config) -> None:
         lifecycle.prepare(config, bench)  # resume reuses a run's id; replay needs no simulator
         _check_credentials(config, bench)
         try:
+            from pytest_llmbench.plugin.option_paths import check_output
+
+            check_output(config, bench)
             target_plugin.start(config, bench)
         except LLMBenchError as exc:
             raise pytest.UsageError(str(exc)) from None
@@ -346,6 +356,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     from pytest_llmbench.plugin.stash import SESSION
 
     bench = config.stash.get(SESSION, None)
+    if bench is not None and bench.variants:
+        from pytest_llmbench.suites.variants import unknown_names
+
+        unknown = unknown_names(bench.suites_by_name.values(), bench.variants)
+        if unknown:
+            import warnings
+
+            warnings.warn(pytest.PytestConfigWarning(unknown), stacklevel=1)
     if bench is None or not bench.suite_errors:
         return
     failed = _failed_collectors(session)

@@ -53,6 +53,12 @@ class LLMBenchController:
         self.started = time.time()
         self.crashed: list[str] = []
         self.skipped_suites: list[dict[str, str]] = []  # suites asked for that could not run
+        self.write_error: str | None = None  # the run directory could not be written
+        self.session: pytest.Session | None = None
+
+    @pytest.hookimpl
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
 
     def _run_info(self) -> dict[str, Any]:
         bench = self.bench
@@ -72,14 +78,18 @@ class LLMBenchController:
         if report.skipped and report.nodeid.endswith(UNAVAILABLE_SUFFIX):
             self.skipped_suites.append(_skipped_suite(report))
         payload = getattr(report, "llmbench", None)
-        if not isinstance(payload, dict) or str(report.outcome) == "rerun":
+        if not isinstance(payload, dict) or str(report.outcome) == "rerun" or self.write_error:
             return
-        if not self.run_dir.started:
-            self._start()
+        try:
+            if not self.run_dir.started:
+                self._start()
+            self.run_dir.append(payload)
+            self.records_csv.append(payload)  # type: ignore[union-attr]
+        except OSError as exc:
+            self._stop_on_write_error(exc)
+            return
         if payload.get("error_kind") == "crash":  # a worker died running it (plugin/crash.py)
             self.crashed.append(report.nodeid)
-        self.run_dir.append(payload)
-        self.records_csv.append(payload)  # type: ignore[union-attr]
         self.summary.add(payload)
         self.variant_scores.add(payload)
         self.html.add(payload)
@@ -89,6 +99,17 @@ class LLMBenchController:
         self.config.hook.pytest_llmbench_update_run_info(info=info)
         self.run_dir.start(info)
         self.records_csv = RecordsCsv(self.run_dir.path)
+
+    def _stop_on_write_error(self, exc: OSError) -> None:
+        """Disk full, read-only or gone: stop the run at once; what is on disk stays whole
+        and ``--llmbench-resume`` finishes the run once the cause is fixed."""
+        self.write_error = f"cannot write the run directory: {exc}"
+        reason = f"llmbench: {self.write_error}; resume with --llmbench-resume {self.bench.run_id}"
+        dsession = self.config.pluginmanager.get_plugin("dsession")
+        if dsession is not None:
+            dsession.shouldstop = reason
+        if self.session is not None:
+            self.session.shouldstop = reason
 
     def carry_over(self, records: list[dict[str, Any]]) -> None:
         """Records an earlier run of this directory already wrote (resume): they count in
@@ -113,6 +134,24 @@ class LLMBenchController:
         if not self.run_dir.started:
             return
         self.run_dir.close()
+        try:
+            self._finish(session, exitstatus)
+        except OSError as exc:  # the records are whole on disk; the summaries can be rebuilt
+            self.write_error = self.write_error or f"cannot write the run directory: {exc}"
+            self._write_stopped_info(exitstatus)
+        if self.write_error and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+
+    def _write_stopped_info(self, exitstatus: int) -> None:
+        info = self.run_dir.info
+        info.update(status="stopped", error=self.write_error, finished_at=time.time(),
+                    exitstatus=int(exitstatus))
+        try:
+            self.run_dir.write_info()
+        except OSError:
+            pass
+
+    def _finish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.records_csv is not None:
             self.records_csv.close()
         self.rows = add_target_columns(self.summary.rows(), self.bench.context.get("targets", {}),
@@ -140,6 +179,8 @@ class LLMBenchController:
                     suites=sorted({r["suite"] for r in self.rows}),
                     skipped_suites=self.skipped_suites,
                     gate_failures=self.gate_failures)
+        if self.write_error:
+            info.update(status="stopped", error=self.write_error)
         self.run_dir.write_info()
         self._write_html(info)
         if self.gate_failures and session.exitstatus == pytest.ExitCode.OK:
@@ -163,6 +204,10 @@ class LLMBenchController:
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         tr = terminalreporter
+        if self.write_error:
+            tr.write_line(f"llmbench: {self.write_error}; records.jsonl keeps every record "
+                          f"written; finish with --llmbench-resume {self.bench.run_id}",
+                          red=True, bold=True)
         if not self.rows:
             if self.skipped_suites:  # nothing ran: still say what was asked for and why not
                 tr.write_sep("=", "llmbench summary")

@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,7 @@ class RunLifecycle:
         self.mode = choose_mode(progress, sys.stdout.isatty(), dict(os.environ))
         self.interval = interval
         self.shown = False
+        self.started = time.time()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -292,6 +294,10 @@ class RunLifecycle:
             info = ResponseStore(Path(folder)).info()
             tr.write_line(f"llmbench cache: {self.cached_calls} of {self.calls} calls answered "
                           f"from {folder} ({info.entries} entries, {_size(info.bytes)})")
+            bad = ResponseStore(Path(folder)).set_aside_since(self.started)
+            if bad:
+                tr.write_line(f"llmbench cache: {len(bad)} unreadable entr"
+                              f"{'y' if len(bad) == 1 else 'ies'}: {bad[0]}", yellow=True)
         if context.get(layers.RECORD_DIR):
             info = ResponseStore(Path(context[layers.RECORD_DIR])).info()
             tr.write_line(f"llmbench record: {info.entries} exchanges in "

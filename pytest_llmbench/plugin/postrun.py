@@ -80,12 +80,22 @@ class PostRun:
             return
         run_dir = controller.run_dir
         failed = False
-        if self.baseline:
-            failed |= self._compare(run_dir)
-        if self.sign_key is not None:
-            self._export(run_dir.path)
-        if self.ingest_url:
-            failed |= self._ingest(run_dir, controller.rows)
+        if getattr(controller, "write_error", None):  # a full disk: these would write too
+            if self.baseline or self.sign_key is not None or self.ingest_url:
+                self.say("llmbench: compare, signed export and ingest skipped (the run "
+                         "directory could not be written); after --llmbench-resume they run",
+                         yellow=True)
+            return
+        try:
+            if self.baseline:
+                failed |= self._compare(run_dir)
+            if self.sign_key is not None:
+                self._export(run_dir.path)
+            if self.ingest_url:
+                failed |= self._ingest(run_dir, controller.rows)
+        except OSError as exc:  # the records are on disk; what failed can be redone by hand
+            self.say(f"llmbench: post-run step failed: {exc}", red=True)
+            failed = True
         self._github(controller, run_dir.path)
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -112,7 +112,7 @@ class ItemRecorder:
         )
         if self.score is not None:
             record.score = self.score.value
-            record.score_details = self.score.details
+            record.score_details = _clip_details(self.score.details)
             record.extraction_failed = self.score.extraction_failed
             record.judge_cost_usd = self.score.cost_usd
             if outcome == "passed" and not self.score.passed:
@@ -232,6 +232,20 @@ def _sum(values: Any) -> Any:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _clip_details(value: Any, depth: int = 0) -> Any:
+    """Score details with every long string clipped like the response (a scorer may keep
+    the whole normalised answer: a 20 MB response must not be stored twice, whole)."""
+    if isinstance(value, str):
+        return _clip(value, _RESPONSE_LIMIT)
+    if depth > 8:
+        return value
+    if isinstance(value, dict):
+        return {k: _clip_details(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clip_details(v, depth + 1) for v in value]
+    return value
 
 
 class LLMClient:

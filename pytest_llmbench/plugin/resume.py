@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ from typing import Any
 from pytest_llmbench.config import redact
 from pytest_llmbench.errors import ConfigError
 from pytest_llmbench.report.files import RECORDS_CSV, RecordsCsv
-from pytest_llmbench.results.run_dir import RECORDS_FILE, RUN_FILE, read_records, resolve_run
+from pytest_llmbench.results.run_dir import RECORDS_FILE, RUN_FILE, iter_records, resolve_run
 
 SUPERSEDED_FILE = "records.superseded.jsonl"
+UNREADABLE_FILE = "records.unreadable.jsonl"
 
 
 @dataclass
@@ -67,8 +69,17 @@ def plan(output: Path, name: str, mode: str, models: list[Any], seed: int,
         raise ConfigError(f"{option}: {path / RUN_FILE}: {exc}") from None
     _check_same(option, path, info, models, seed, sample)
     latest: dict[str, dict[str, Any]] = {}
-    for record in read_records(path):
+    rejected: list[bytes] = []
+    def warn(message: str) -> None:
+        print(f"llmbench: warning: {message} (kept in {UNREADABLE_FILE}; its item runs again)",
+              file=sys.stderr)
+
+    for record in iter_records(path, warn=warn, rejected=rejected, required=("nodeid",
+                                                                           "case_id")):
         latest[record["nodeid"]] = record  # a later record of a node id supersedes
+    if rejected:  # kept byte for byte beside the run; their items run again
+        with (path / UNREADABLE_FILE).open("ab") as handle:
+            handle.writelines(rejected)
     if mode == "resume":
         kept, dropped, only = list(latest.values()), [], None
     else:

@@ -28,7 +28,7 @@ from pytest_llmbench.report.items import CHUNK_SIZE, ITEM_FIELDS, MAX_TEXT, Item
 from pytest_llmbench.report.scrub import Scrubber
 from pytest_llmbench.report.serving_view import serving_view
 from pytest_llmbench.results.record import is_serving
-from pytest_llmbench.results.run_dir import RECORDS_FILE, RUN_FILE
+from pytest_llmbench.results.run_dir import RECORDS_FILE, RUN_FILE, iter_records
 from pytest_llmbench.results.stats import percentile
 from pytest_llmbench.results.summary import SummaryBuilder
 
@@ -111,14 +111,9 @@ def write_report(run_path: Path, sections: Iterable[Section] = ()) -> Path:
     except json.JSONDecodeError as exc:
         raise ValueError(f"{info_file}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     report, summary = HtmlReport(), SummaryBuilder()
-    with records_file.open(encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:  # a torn last line from a crash
-                continue
-            summary.add(record)
-            report.add(record)
+    for record in iter_records(run_path):
+        summary.add(record)
+        report.add(record)
     return report.write(run_path, summary=summary, info=info, rows=_saved_rows(run_path),
                         sections=sections)
 

@@ -9,6 +9,7 @@ name the URL without its query or user info, the status and the error type.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import random
 import time
@@ -30,6 +31,7 @@ from pytest_llmbench.report.ingest_spool import (
     split_batches,
 )
 from pytest_llmbench.report.scrub import remember_secret, scrub, strip_userinfo
+from pytest_llmbench.results.run_dir import RUN_FILE
 
 log = logging.getLogger(__name__)
 KEY_ENV = "INGEST_API_KEY"
@@ -47,8 +49,14 @@ def check_url(url: str, source: str, key: str | None = None) -> str:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
         raise ConfigError(f"{source}: invalid ingest URL ({scrub(str(exc))})") from None
+    shown = f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConfigError(f"{source}: the ingest URL must be http:// or https:// with a host")
+        raise ConfigError(f"{source}: the ingest URL must be http:// or https:// with a host "
+                          f"(got {parsed.scheme + '://' if parsed.scheme else 'no scheme'}"
+                          f"{', no host' if not parsed.host else ''})")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ConfigError(f"{source}: invalid ingest URL {shown}: port {parsed.port} is not in "
+                          "1-65535")
     if parsed.userinfo and key:
         raise ConfigError(f"{source}: the ingest URL carries user:password and {KEY_ENV} is set "
                           "too; use one (the key is sent as the bearer token)")
@@ -131,6 +139,12 @@ class _Sender:
                 if response.is_success:
                     return True, True
                 batch.last_error = f"HTTP {response.status_code} from {self.where}"
+                if response.status_code == 413:
+                    batch.rejected = True
+                    batch.last_error += (f" (payload too large: {batch.records} records, "
+                                         f"{len(body)} bytes; resend smaller batches with "
+                                         f"llmbench ingest {spool.dir.parent} --batch-size "
+                                         f"{max(1, batch.records // 2)})")
                 if response.status_code not in RETRYABLE:
                     return False, False
                 wait = parse_retry_after(response.headers)
@@ -174,13 +188,18 @@ def ingest_payload(run_path: Path, payload: dict[str, Any], target: IngestTarget
     return send(spool, target)
 
 
-def resend(run_path: Path, target: IngestTarget, batch_size: int) -> IngestResult:
+def resend(run_path: Path, target: IngestTarget, batch_size: int,
+           resplit: bool = False) -> IngestResult:
     """``llmbench ingest RUN``: post what the spool still holds, or the whole run when it
-    was never posted."""
+    was never posted. With ``resplit`` (an explicit ``--batch-size``) the pending batches
+    the server refused are first cut to that size."""
     spool = Spool(run_path)
     if not spool.exists:
         return ingest_payload(run_path, payload_from_run_dir(run_path), target, batch_size)
     spool.load()
+    if resplit:
+        run_id = json.loads((run_path / RUN_FILE).read_text(encoding="utf-8")).get("run_id")
+        spool.resplit(str(run_id or run_path.name), batch_size)
     if not spool.pending():
         return IngestResult(total=len(spool.batches), acked=len(spool.batches),
                             messages=[f"ingest: all {len(spool.batches)} batch(es) were "

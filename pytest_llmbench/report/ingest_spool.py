@@ -93,6 +93,8 @@ class SpooledBatch:
     attempts: int = 0
     last_error: str | None = None
     acked_at: float | None = None
+    first: int | None = None  # position of its first record in the run's records
+    rejected: bool = False  # the server refused it outright (e.g. 413): it stored nothing
 
 
 class Spool:
@@ -118,14 +120,62 @@ class Spool:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.url = redact_url(url)
         self.batches = []
+        first = 0
         for batch in batches:
             body = encode(batch)
             index = batch["batch"]["index"]
             name = f"batch-{index:05d}.json"
             (self.dir / name).write_bytes(body)
+            count = len(batch.get("records") or [])
             self.batches.append(SpooledBatch(index=index, key=idempotency_key(run_id, index, body),
-                                             file=name, records=len(batch.get("records") or [])))
+                                             file=name, records=count,
+                                             first=first if index else None))
+            first += count
         self.save()
+
+    def resplit(self, run_id: str, batch_size: int) -> int:
+        """Cut pending record batches the server never stored (refused outright, or never
+        sent) into batches of at most ``batch_size`` records; returns how many were cut.
+
+        A piece's idempotency key names its record range and hashes its records, so the same
+        range always gets the same key; a batch that may have been stored (a timeout, a 5xx)
+        keeps its bytes and key, so the server sees each record once."""
+        self._number_records()
+        out: list[SpooledBatch] = []
+        cut = 0
+        next_index = max((b.index for b in self.batches), default=0) + 1
+        for batch in self.batches:
+            safe = batch.status != "acked" and (batch.rejected or batch.attempts == 0)
+            if not (safe and batch.index and batch.records > batch_size):
+                out.append(batch)
+                continue
+            body = json.loads(self.body(batch))
+            records = body.pop("records")
+            start = batch.first or 0
+            for offset in range(0, len(records), batch_size):
+                chunk = records[offset:offset + batch_size]
+                low, high = start + offset, start + offset + len(chunk) - 1
+                piece = {**body, "batch": {"index": next_index, "total": 0, "kind": "records"},
+                         "records_range": [low, high], "records": chunk}
+                name = f"batch-{next_index:05d}.json"
+                (self.dir / name).write_bytes(encode(piece))
+                digest = hashlib.sha256(encode(chunk)).hexdigest()[:16]
+                out.append(SpooledBatch(index=next_index, key=f"{run_id}-r{low}-{high}-{digest}",
+                                        file=name, records=len(chunk), first=low))
+                next_index += 1
+            os.remove(self.dir / batch.file)
+            cut += 1
+        self.batches = out
+        self.save()
+        return cut
+
+    def _number_records(self) -> None:
+        """Record positions for spools written before they were kept (in batch order)."""
+        first = 0
+        for batch in self.batches:
+            if batch.index and batch.first is None:
+                batch.first = first
+            first = (batch.first or 0) + batch.records if batch.index else first
 
     def body(self, batch: SpooledBatch) -> bytes:
         return (self.dir / batch.file).read_bytes()

@@ -19,7 +19,7 @@ import yaml
 from pytest_llmbench.errors import SuiteError
 from pytest_llmbench.sim.distributions import Distribution, DistributionError, parse_distribution
 from pytest_llmbench.suites import yaml_lines
-from pytest_llmbench.suites.datasets import load_file
+from pytest_llmbench.suites.datasets import load_file, read_text
 from pytest_llmbench.suites.yaml_lines import LineDict
 
 TIME_METRICS = ("ttft", "tpot", "itl", "e2e", "wait")
@@ -114,7 +114,7 @@ def is_serving_text(head: bytes) -> bool:
 
 def load_serving_suite(path: Path) -> ServingSuite:
     try:
-        data = yaml_lines.load(path.read_text(encoding="utf-8"))
+        data = yaml_lines.load(read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise SuiteError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}",

@@ -114,8 +114,10 @@ def _parse(path: Path, text: str) -> Any:
         raise SimConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
     import yaml
 
+    from pytest_llmbench.config import safe_load_yaml
+
     try:
-        return yaml.safe_load(text)
+        return safe_load_yaml(text)
     except yaml.YAMLError as exc:
         raise SimConfigError(f"{path}: not valid YAML: {exc}") from exc
 

@@ -259,8 +259,10 @@ def load_config(path: str | Path | None = None, models: list[str] | None = None,
 def _apply_file(config: SimConfig, path: Path) -> None:
     import yaml
 
+    from pytest_llmbench.config import safe_load_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = safe_load_yaml(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise SimConfigError(f"{path}: cannot read simulator config: {exc}") from exc
     except yaml.YAMLError as exc:

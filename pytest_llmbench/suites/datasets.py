@@ -6,6 +6,7 @@ Each loader yields ``(row, line)`` so a bad row is reported with its file and li
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +18,33 @@ from pytest_llmbench.suites import sources
 Row = tuple[dict[str, Any], int | None]
 
 
+def read_text(path: Path) -> str:
+    """A file's text; a byte that is not UTF-8 is a SuiteError naming its line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, data, exc) from None
+
+
+def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError, line: int | None = None
+              ) -> SuiteError:
+    if line is None:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+    else:
+        column = exc.start + 1
+    return SuiteError(path, f"not UTF-8: byte 0x{data[exc.start]:02x} at column {column} "
+                      "(save the file as UTF-8)", line=line)
+
+
 def load_jsonl(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path, raw, exc, number) from None
             if not line.strip():
                 continue
             try:
@@ -33,7 +58,7 @@ def load_jsonl(path: Path) -> Iterator[Row]:
 
 def load_json(path: Path) -> Iterator[Row]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise SuiteError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
     if isinstance(data, dict):
@@ -47,7 +72,8 @@ def load_json(path: Path) -> Iterator[Row]:
 
 
 def load_csv(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    text = read_text(path)  # whole, so a bad byte is named before any row is used
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         for row in reader:
             if None in row:

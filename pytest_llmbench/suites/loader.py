@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from pytest_llmbench.errors import SuiteError
+from pytest_llmbench.errors import ConfigError, SuiteError
+from pytest_llmbench.results.gates import parse_gate
 from pytest_llmbench.suites import datasets, sources, variants, yaml_lines
 from pytest_llmbench.suites.model import Case, Suite, placeholders
 
@@ -23,6 +24,12 @@ SUITE_KEYS = {"name", "description", "dataset", "rows", "prompt", "system", "few
               "train", "variants", "messages", "kind"}
 ROLES = ("system", "user", "assistant")
 ID_FIELDS = ("id", "case_id", "task_id", "qid", "question_id", "uid")
+# The keys of each form of ``dataset: {...}`` (``id_field`` may sit there or at the top).
+DATASET_KEYS = {"path": {"path", "format", "id_field"}, "rows": {"rows", "id_field"},
+                "hf": {"hf", "name", "split", "revision", "data_files", "map", "id_field"},
+                "python": {"python", "install", "id_field"}}
+# ``{name`` never closed: a placeholder missing its ``}`` (``{answer: 42}`` is text).
+_UNCLOSED = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)(?=[^A-Za-z0-9_}]|$)")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@:-]+")
 _MAX_ID = 64
 
@@ -42,7 +49,7 @@ def case_id_for(row: dict[str, Any], id_field: str | None) -> str:
 
 def load_suite_file(path: Path) -> Suite:
     try:
-        data = yaml_lines.load(path.read_text(encoding="utf-8"))
+        data = yaml_lines.load(datasets.read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -63,6 +70,9 @@ def load_suite_file(path: Path) -> Suite:
         raise SuiteError(path, "missing required key 'prompt' (or 'messages')", line=data.line)
     base = path.parent
     rows_source, rows = _rows(path, data, base)
+    dataset = data.get("dataset")
+    id_field = data.get("id_field") or (dataset.get("id_field") if isinstance(dataset, dict)
+                                        else None)
     suite = build_suite(
         name=str(data.get("name") or path.stem), rows=rows, rows_source=rows_source,
         prompt=_str(path, data, "prompt") if "prompt" in data else "{prompt}",
@@ -70,9 +80,13 @@ def load_suite_file(path: Path) -> Suite:
         system=_str(path, data, "system") if data.get("system") is not None else None,
         few_shot=_few_shot(path, data, base), expected=data.get("expected", "answer"),
         scorer=data.get("scorer", "exact"), params=_mapping(path, data, "params"),
-        sample=data.get("sample"), gates=_gates(path, data), id_field=data.get("id_field"),
+        sample=data.get("sample"), gates=_gates(path, data), id_field=id_field,
         path=path, line_of=data.line_of,
     )
+    if not suite.cases:
+        source = f"dataset {rows_source.name} has" if rows_source != path else "'rows' has"
+        raise SuiteError(path, f"{source} no rows (an empty suite would run nothing)",
+                         line=data.line_of("rows" if "rows" in data else "dataset"))
     suite.samples, suite.pass_at = _samples(path, data)
     suite.train = _train(path, data, base, suite)
     suite.variants = variants.parse_variants(path, data, suite.train, suite.prompt, suite.cases)
@@ -112,6 +126,7 @@ def build_suite(*, name: str, rows: Iterable[tuple[dict[str, Any], int | None]],
                 chat: list[dict[str, str]] | str | None = None) -> Suite:
     """Validate rows against the template and expected field, assign ids, reject duplicates."""
     where = rows_source or path or Path(name)
+    _check_templates(path or where, prompt, system, chat, line_of)
     if isinstance(chat, str):
         needed = [chat]
     elif chat is not None:
@@ -151,6 +166,20 @@ def build_suite(*, name: str, rows: Iterable[tuple[dict[str, Any], int | None]],
                  params=params or {}, sample=sample, gates=gates or [], path=path, chat=chat)
 
 
+def _check_templates(path: Path, prompt: str, system: str | None,
+                     chat: list[dict[str, str]] | str | None, line_of: Any) -> None:
+    """A ``{field`` without its ``}`` is a typo, not text: fail naming the key's line."""
+    texts = [("prompt", prompt), ("system", system)]
+    texts += [("messages", m["content"]) for m in chat] if isinstance(chat, list) else []
+    for key, text in texts:
+        text = text or ""
+        match = next((m for m in _UNCLOSED.finditer(text) if "}" not in text[m.end():]), None)
+        if match:
+            raise SuiteError(path, f"unbalanced '{{' in '{key}': {{{match.group(1)} has no "
+                             f"closing '}}' (write {{{{ for a literal brace)",
+                             line=line_of(key) if line_of else None)
+
+
 def _rows(path: Path, data: yaml_lines.LineDict, base: Path
           ) -> tuple[Path, Iterable[tuple[dict[str, Any], int | None]]]:
     if "rows" in data:
@@ -163,6 +192,13 @@ def _rows(path: Path, data: yaml_lines.LineDict, base: Path
         spec = {"path": spec}
     if not isinstance(spec, dict):
         raise SuiteError(path, "'dataset' must be a path or a mapping", line=data.line_of("dataset"))
+    kind = next((k for k in ("rows", "hf", "python", "path") if k in spec), None)
+    unknown = [k for k in spec if kind is not None and k not in DATASET_KEYS[kind]]
+    if unknown and kind is not None:
+        line_of = getattr(spec, "line_of", lambda _: data.line_of("dataset"))
+        raise SuiteError(path, f"unknown key {unknown[0]!r} in 'dataset' (a {kind!r} dataset "
+                         f"takes {', '.join(sorted(DATASET_KEYS[kind]))})",
+                         line=line_of(unknown[0]))
     if "rows" in spec:
         return path, _inline_rows(path, spec, "rows")
     if "hf" in spec:
@@ -253,13 +289,21 @@ def _mapping(path: Path, data: yaml_lines.LineDict, key: str) -> dict[str, Any]:
 
 
 def _gates(path: Path, data: yaml_lines.LineDict) -> list[str]:
+    """The suite's gates, each parsed now: a bad one fails collection, before any call."""
     value = data.get("gates") or []
     if isinstance(value, dict):
-        return [f"{metric}{cond}" for metric, cond in value.items()]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise SuiteError(path, "'gates' must be a list like ['accuracy>=0.8'] or a mapping",
-                     line=data.line_of("gates"))
+        gates = [f"{metric}{cond}" for metric, cond in value.items()]
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        gates = list(value)
+    else:
+        raise SuiteError(path, "'gates' must be a list like ['accuracy>=0.8'] or a mapping",
+                         line=data.line_of("gates"))
+    for gate in gates:
+        try:
+            parse_gate(gate, source="gates", suite=str(data.get("name") or path.stem))
+        except ConfigError as exc:
+            raise SuiteError(path, str(exc), line=data.line_of("gates")) from None
+    return gates
 
 
 def _few_shot(path: Path, data: yaml_lines.LineDict, base: Path) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,16 @@ def select(suite: Suite, wanted: list[str] | None) -> list[Variant | None]:
                          f"suite {suite.name!r} has none of these (its variants: "
                          f"{', '.join(v.name for v in suite.variants)})")
     return chosen
+
+
+def unknown_names(suites: Iterable[Suite], wanted: list[str] | None) -> str | None:
+    """Why some ``--llmbench-variants`` names match no variant of any suite of the run
+    (a typo would otherwise quietly run fewer variants); None when all are known."""
+    if not wanted:
+        return None
+    declared = sorted({v.name for suite in suites for v in suite.variants})
+    unknown = [name for name in wanted if name not in declared]
+    if not unknown:
+        return None
+    return (f"--llmbench-variants: no suite of this run declares {', '.join(map(repr, unknown))}"
+            f" (declared: {', '.join(declared) or 'none'})")

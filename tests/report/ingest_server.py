@@ -19,6 +19,7 @@ class IngestServer:
     script: list[str] = field(default_factory=list)  # per post: "ok", "503", "429", "401", "slow"
     default: str = "ok"
     slow_s: float = 4.0
+    max_bytes: int | None = None  # a body larger than this is refused with 413, unstored
     posts: list[dict[str, Any]] = field(default_factory=list)  # every request, in order
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key -> batch
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -45,6 +46,9 @@ def _handler(server: IngestServer) -> type[BaseHTTPRequestHandler]:
             with server.lock:
                 server.posts.append({"headers": dict(self.headers), "key": key, "body": body})
             answer = server.answer()
+            if server.max_bytes is not None and int(self.headers["Content-Length"]) > \
+                    server.max_bytes:
+                answer = "413"
             if answer == "slow":  # processes the batch, but answers after the client gave up
                 server.store(key, body)
                 time.sleep(server.slow_s)
