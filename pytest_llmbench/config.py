@@ -6,6 +6,7 @@ A spec is ``provider:model``, split on the FIRST colon only, so Bedrock ids such
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -16,7 +17,27 @@ from typing import Any
 import yaml
 
 from pytest_llmbench.errors import ConfigError
-from pytest_llmbench.pricing import check_price
+
+PRICE_KEYS = ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok")
+_REQUIRED_PRICE_KEYS = PRICE_KEYS[:2]
+
+
+def check_price(value: Any, where: str) -> None:
+    """Raise a ConfigError naming ``where`` unless ``value`` is a valid ``price`` mapping."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: 'price' must be a mapping such as "
+                          "{input_per_mtok: 0.15, output_per_mtok: 0.6} (USD per 1M tokens)")
+    unknown = sorted(set(value) - set(PRICE_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown price key(s) {unknown}; known: {list(PRICE_KEYS)}")
+    for key in _REQUIRED_PRICE_KEYS:
+        if key not in value:
+            raise ConfigError(f"{where}: price needs {key} (USD per 1M tokens)")
+    for key, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, int | float) or not (
+                math.isfinite(number) and number >= 0):
+            raise ConfigError(f"{where}: price.{key} must be a number >= 0, got {number!r}")
+
 
 CONFIG_FILE_NAMES = ("llmbench.yaml", "llmbench.yml")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -243,9 +264,9 @@ def select_models(cli_models: str | None, categories: str | None, file_config: M
         if wanted_categories:
             specs = [s for s in specs if wanted_categories & set(s.categories)]
             if not specs:
-                known = sorted({c for s in file_config.models for c in s.categories})
+                named = sorted({c for s in file_config.models for c in s.categories})
                 raise ConfigError(f"--llmbench-category {categories}: no enabled model in "
-                                  f"{file_config.path} has it (known: {', '.join(known) or 'none'})")
+                                  f"{file_config.path} has it (known: {', '.join(named) or 'none'})")
     else:
         specs = [ModelSpec.parse(default)]
     seen: set[str] = set()

@@ -32,7 +32,7 @@ class AnthropicProvider:
     def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
         self.spec = spec
         self.think_tags = common.think_tags(spec)
-        # retries are the engine's (pytest_llmbench.retry), so the SDK makes one attempt
+        # retries are the engine's (pytest_llmbench.calls.retry), so the SDK makes one attempt
         args: dict[str, Any] = {"max_retries": 0, "default_headers": common.headers(spec)}
         if spec.settings.get("timeout") is not None:
             args["timeout"] = float(spec.settings["timeout"])

@@ -141,7 +141,7 @@ def get_factory(name: str) -> ProviderFactory:
         module_name, _, attr = _BUILTINS[name].partition(":")
         import importlib  # noqa: PLC0415 - providers import their SDKs lazily
 
-        factory = getattr(importlib.import_module(module_name), attr)
+        factory: ProviderFactory = getattr(importlib.import_module(module_name), attr)
         _REGISTRY[name] = factory
         return factory
     raise ConfigError(f"unknown provider {name!r} (known: {', '.join(known_providers())})")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pytest_llmbench.errors import LLMBenchError, ProviderError
-from pytest_llmbench.retry import parse_retry_after
+from pytest_llmbench.providers.retry_after import parse_retry_after
 
 _STATUS_KINDS = {400: "bad_request", 401: "auth", 402: "auth", 403: "auth", 404: "not_found",
                  408: "timeout", 413: "bad_request", 422: "bad_request", 429: "rate_limited"}

@@ -28,7 +28,7 @@ class OpenAIChatProvider:
         self.spec = spec
         settings = spec.settings
         timeout = settings.get("timeout")
-        # retries are the engine's (pytest_llmbench.retry), so the SDK makes one attempt
+        # retries are the engine's (pytest_llmbench.calls.retry), so the SDK makes one attempt
         common_args: dict[str, Any] = {"max_retries": 0, "default_headers": common.headers(spec)}
         if timeout is not None:
             common_args["timeout"] = float(timeout)

@@ -25,7 +25,7 @@ from pytest_llmbench.providers import common
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import content_filtered
 from pytest_llmbench.providers.hosts import HOSTS, base_url_for
-from pytest_llmbench.retry import parse_retry_after
+from pytest_llmbench.providers.retry_after import parse_retry_after
 
 _KINDS = {400: "bad_request", 401: "auth", 402: "auth", 403: "auth", 404: "not_found",
           408: "timeout", 413: "bad_request", 422: "bad_request", 429: "rate_limited"}

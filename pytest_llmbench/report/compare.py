@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.errors import ConfigError
 from pytest_llmbench.report.compare_serving import serving_rows
+from pytest_llmbench.report.compare_sides import Key, Side, load_side, model_key, side_from_path
 from pytest_llmbench.results.paired import paired_compare
 from pytest_llmbench.results.regression import (
     COMPARED,
@@ -25,8 +25,7 @@ from pytest_llmbench.results.regression import (
     evaluate_regressions,
     higher_is_better,
 )
-from pytest_llmbench.results.run_dir import RUN_FILE, read_records, resolve_run
-from pytest_llmbench.results.summary import SummaryBuilder
+from pytest_llmbench.results.run_dir import RUN_FILE
 
 SCHEMA_VERSION = 1
 COMPARE_FILE = "compare.json"
@@ -36,83 +35,7 @@ FLAG_RELATIVE = 0.10
 FLAG_RATE_POINTS = 0.01
 DEFAULT_SEED = 42
 
-Key = tuple[str, str, str | None]
-
-
-@dataclass
-class Side:
-    """A run, or one target of it, with its records."""
-
-    path: Path
-    info: dict[str, Any]
-    records: list[dict[str, Any]]
-    target: str | None = None
-    rows: dict[Key, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def run_id(self) -> str:
-        return str(self.info.get("run_id") or self.path.name)
-
-    @property
-    def label(self) -> str:
-        git = self.info.get("git") or {}
-        commit = f" ({str(git['commit'])[:8]})" if git.get("commit") else ""
-        return f"{self.run_id}{'@' + self.target if self.target else ''}{commit}"
-
-    def key(self, record: dict[str, Any]) -> Key:
-        return (record["suite"], model_key(record), None if self.target else record.get("target"))
-
-    def describe(self) -> dict[str, Any]:
-        git = self.info.get("git") or {}
-        return {"run_id": self.run_id, "path": str(self.path), "target": self.target,
-                "label": self.label, "commit": git.get("commit"), "branch": git.get("branch"),
-                "started_at": self.info.get("started_at"), "records": len(self.records)}
-
-
-def model_key(row: dict[str, Any]) -> str:
-    """A record's or row's model, as ``model/variant`` when its suite has variants, so a
-    variant is compared like a model."""
-    return f"{row['model']}/{row['variant']}" if row.get("variant") else str(row["model"])
-
-
-def load_side(base: Path, spec: str) -> Side:
-    """``spec``: a run id, ``latest`` or a path, optionally ``@TARGET``."""
-    name, _, target = spec.partition("@")
-    try:
-        path = resolve_run(base, name)
-    except FileNotFoundError as exc:
-        raise ConfigError(str(exc)) from None
-    return side_from_path(path, target or None)
-
-
-def side_from_path(path: Path, target: str | None = None) -> Side:
-    info_path = path / RUN_FILE
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-        records = read_records(path)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: not a run directory ({exc.filename} is missing)") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{info_path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-    if target is not None:
-        records = [r for r in records if r.get("target") == target]
-        if not records:
-            raise ConfigError(f"{path}: no records with target {target!r}")
-    side = Side(path=path, info=info, records=records, target=target)
-    side.rows = _summaries(side)
-    return side
-
-
-def _summaries(side: Side) -> dict[Key, dict[str, Any]]:
-    builders: dict[str | None, SummaryBuilder] = {}
-    for record in side.records:
-        target = side.key(record)[2]
-        builders.setdefault(target, SummaryBuilder()).add(record)
-    rows = {}
-    for target, builder in builders.items():
-        for row in builder.rows():
-            rows[(row["suite"], model_key(row), target)] = row
-    return rows
+__all__ = ["COMPARE_FILE", "Side", "compare", "load_side", "model_key", "previous_run", "side_from_path"]
 
 
 def previous_run(base: Path, current: str) -> Path | None:
@@ -175,16 +98,18 @@ def compare_sides(baseline: Side, candidate: Side, seed: int) -> list[dict[str, 
         b, c = baseline.rows.get(key) or {}, candidate.rows.get(key) or {}
         metrics = {name: _metric(name, b.get(name), c.get(name)) for name in COMPARED}
         pairs = sorted(pairs_by_key.get(key, []))
-        paired = paired_compare(pairs, seed).to_dict() if pairs else None
+        result = paired_compare(pairs, seed) if pairs else None
+        paired = result.to_dict() if result else None
+        significant = bool(result and result.p_value < SIGNIFICANCE)
         accuracy = metrics["accuracy"]
-        if paired and accuracy["change"] == "worse":
-            accuracy["flagged"] = paired["mcnemar_p"] < SIGNIFICANCE
+        if result and accuracy["change"] == "worse":
+            accuracy["flagged"] = significant
         rows.append({
             "suite": key[0], "model": key[1], "target": key[2] or candidate.target,
             "baseline": baseline.label, "candidate": candidate.label,
             "baseline_n": b.get("n", 0), "candidate_n": c.get("n", 0),
             "metrics": metrics, "paired": paired,
-            "significant": bool(paired and paired["mcnemar_p"] < SIGNIFICANCE),
+            "significant": significant,
             "speedup": _ratio(b.get("latency_p50"), c.get("latency_p50")),
             "throughput_ratio": _ratio(c.get("output_tps"), b.get("output_tps")),
             "regressions": [name for name, m in metrics.items() if m["flagged"]],

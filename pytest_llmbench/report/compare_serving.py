@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmbench.errors import LLMBenchError
+from pytest_llmbench.report.compare_sides import model_key
 from pytest_llmbench.results.ranktest import mann_whitney
 from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.regression import (
@@ -27,7 +28,7 @@ from pytest_llmbench.serving.metrics import time_values
 from pytest_llmbench.serving.samples import has_samples, read_samples
 
 if TYPE_CHECKING:
-    from pytest_llmbench.report.compare import Side
+    from pytest_llmbench.report.compare_sides import Side
 
 FLAG_RELATIVE = 0.10
 TESTED = ("ttft", "tpot", "itl", "e2e")
@@ -35,8 +36,6 @@ PointKey = tuple[str, str, str | None, str]
 
 
 def _points(side: Side) -> dict[PointKey, dict[str, Any]]:
-    from pytest_llmbench.report.compare import model_key  # noqa: PLC0415 - no import cycle
-
     out = {}
     for record in side.records:
         if is_serving(record) and record["metrics"].get("serving"):

@@ -126,7 +126,9 @@ def write_report(run_path: Path, sections: Iterable[Section] = ()) -> Path:
 def _saved_rows(run_path: Path) -> list[dict[str, Any]] | None:
     """The run's own summary rows (with its target columns), when it got to write them."""
     try:
-        return json.loads((run_path / "summary.json").read_text(encoding="utf-8"))["rows"]
+        rows: list[dict[str, Any]] = json.loads(
+            (run_path / "summary.json").read_text(encoding="utf-8"))["rows"]
+        return rows
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

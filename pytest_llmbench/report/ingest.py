@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from pytest_llmbench.errors import ConfigError
+from pytest_llmbench.providers.retry_after import parse_retry_after
 from pytest_llmbench.report.ingest_spool import (
     Spool,
     SpooledBatch,
@@ -25,7 +26,6 @@ from pytest_llmbench.report.ingest_spool import (
     redact_url,
     split_batches,
 )
-from pytest_llmbench.retry import parse_retry_after
 
 KEY_ENV = "INGEST_API_KEY"
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pytest_llmbench.errors import LLMBenchError
 
@@ -61,7 +61,7 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         raise SigningError(f"{path}: not an unencrypted PEM private key ({exc})") from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise SigningError(f"{path}: not an Ed25519 private key (make one with llmbench keygen)")
-    return key
+    return cast("Ed25519PrivateKey", key)
 
 
 def public_key_from_pem(data: bytes, source: str) -> Ed25519PublicKey:
@@ -72,7 +72,7 @@ def public_key_from_pem(data: bytes, source: str) -> Ed25519PublicKey:
         raise SigningError(f"{source}: not a PEM public key ({exc})") from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
         raise SigningError(f"{source}: not an Ed25519 public key")
-    return key
+    return cast("Ed25519PublicKey", key)
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:

@@ -42,4 +42,4 @@ def _ratio(reference: dict[str, Any] | None, row: dict[str, Any], metric: str,
     ours, theirs = row.get(metric), reference.get(metric)
     if not ours or not theirs:
         return None
-    return round(theirs / ours if lower_is_better else ours / theirs, 4)
+    return round(float(theirs) / float(ours) if lower_is_better else float(ours) / float(theirs), 4)

@@ -37,7 +37,7 @@ def mcnemar_exact(b: int, c: int) -> float:
                 for i in range(k + 1)]
         top = max(logs)
         tail = math.exp(top) * sum(math.exp(v - top) for v in logs)
-    return min(1.0, 2 * tail)
+    return min(1.0, 2 * float(tail))
 
 
 def bootstrap_mean_ci(diffs: Sequence[float], seed: int, resamples: int = BOOTSTRAP_RESAMPLES,

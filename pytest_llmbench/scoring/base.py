@@ -9,14 +9,11 @@ or ``package.module:function``. Users register their own with ``@scorer("name")`
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
-from pytest_llmbench.errors import ConfigError
-from pytest_llmbench.scoring.context import ScoringContext
 from pytest_llmbench.suites.model import Case
 
 
@@ -40,15 +37,34 @@ ScorerFactory = Callable[..., Scorer]
 _REGISTRY: dict[str, ScorerFactory] = {}
 
 
-def register_scorer(name: str, factory: ScorerFactory | None = None) -> Any:
+def registered_scorers() -> dict[str, ScorerFactory]:
+    """The registry itself (name -> factory), filled by ``register_scorer``."""
+    return _REGISTRY
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@overload
+def register_scorer(name: str) -> Callable[[F], F]: ...
+@overload
+def register_scorer(name: str, factory: F) -> F: ...
+def register_scorer(name: str, factory: F | None = None) -> F | Callable[[F], F]:
     """Register a scorer factory (``factory(**options) -> scorer``); usable as a decorator."""
     if factory is None:
-        return lambda f: register_scorer(name, f) or f
+        def decorate(f: F) -> F:
+            return register_scorer(name, f)
+
+        return decorate
     _REGISTRY[name] = factory
     return factory
 
 
-def scorer(name: str | Callable[..., Any] | None = None) -> Any:
+@overload
+def scorer(name: F) -> F: ...
+@overload
+def scorer(name: str | None = None) -> Callable[[F], F]: ...
+def scorer(name: str | F | None = None) -> F | Callable[[F], F]:
     """Register ``func(response, case, **options)`` as a scorer named ``name``.
 
     Suite options (``{name: mine, threshold: 0.5}``) are passed as keyword
@@ -57,15 +73,15 @@ def scorer(name: str | Callable[..., Any] | None = None) -> Any:
     if callable(name):
         return scorer(None)(name)
 
-    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
-        register_scorer(name or func.__name__, functools.partial(_bind, func))
+    def wrap(func: F) -> F:
+        register_scorer(name or func.__name__, functools.partial(bind_options, func))
         func.__llmbench_scorer__ = True  # type: ignore[attr-defined]
         return func
 
     return wrap
 
 
-def _bind(func: Callable[..., Any], **options: Any) -> Scorer:
+def bind_options(func: Callable[..., Any], **options: Any) -> Scorer:
     if not options:
         return func
     inspect.signature(func).bind(None, None, **options)  # TypeError names a bad option
@@ -91,54 +107,3 @@ def as_score(result: Any) -> Score:
     if isinstance(result, int | float):
         return Score(float(result), float(result) >= 1.0)
     raise TypeError(f"a scorer must return Score, bool or a number, not {type(result).__name__}")
-
-
-def make_scorer(spec: Any, source: str = "suite", context: ScoringContext | None = None) -> Scorer:
-    """Resolve a suite's ``scorer:`` value to a callable.
-
-    A factory with a ``context`` parameter gets the run's ScoringContext (model calls,
-    judge model, sandbox settings); others get only their options.
-    """
-    from pytest_llmbench.scoring import (  # noqa: F401, PLC0415 - registers built-ins
-        choice,
-        code,
-        ifeval,
-        judge,
-        numeric,
-        text,
-    )
-
-    options: dict[str, Any] = {}
-    if callable(spec):
-        return spec  # type: ignore[no-any-return]
-    if isinstance(spec, dict):
-        options = {k: v for k, v in spec.items() if k != "name"}
-        spec = spec.get("name")
-    if not isinstance(spec, str) or not spec:
-        raise ConfigError(f"{source}: scorer must be a name, module:function or {{name: ...}}")
-    if spec in _REGISTRY:
-        factory = _REGISTRY[spec]
-        if "context" in inspect.signature(factory).parameters:
-            options["context"] = context if context is not None else ScoringContext()
-        try:
-            return factory(**options)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{source}: scorer {spec!r}: {exc}") from None
-    if ":" in spec:
-        module_name, _, attr = spec.partition(":")
-        try:
-            func = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"{source}: cannot import scorer {spec!r}: {exc}") from None
-        if getattr(func, "__llmbench_scorer__", False):
-            factory: Callable[..., Any] = functools.partial(_bind, func)
-        elif options:
-            factory = func  # an undecorated function given options is a factory
-        else:
-            return func  # type: ignore[no-any-return]
-        try:
-            return factory(**options)  # type: ignore[no-any-return]
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{source}: scorer {spec!r}: {exc}") from None
-    raise ConfigError(f"{source}: unknown scorer {spec!r} (known: {', '.join(sorted(_REGISTRY))}, "
-                      "or module:function)")

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -226,7 +226,7 @@ class _Parser:
         value = where.get("processes", 1)
         if value == "auto" or (isinstance(value, int) and not isinstance(value, bool)
                                and value >= 1):
-            return value
+            return cast("int | str", value)
         raise self.fail(where, "processes", f"processes must be an integer >= 1 or auto, "
                         f"not {value!r}")
 

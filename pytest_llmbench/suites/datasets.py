@@ -77,7 +77,10 @@ def load_hf(spec: dict[str, Any], base: Path, suite_path: Path | None = None) ->
     kwargs.setdefault("split", "train")
     if spec.get("data_files") is not None:
         files = spec["data_files"]
-        resolve = lambda f: str((base / f) if not Path(f).is_absolute() else Path(f))  # noqa: E731
+
+        def resolve(f: str) -> str:
+            return str((base / f) if not Path(f).is_absolute() else Path(f))
+
         kwargs["data_files"] = [resolve(f) for f in files] if isinstance(files, list) else resolve(files)
     if sources.is_hub_id(str(spec["hf"]), base):
         dataset = sources.load_hub(spec, where, datasets, kwargs)

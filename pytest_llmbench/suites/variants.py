@@ -4,7 +4,7 @@ A variant overrides the suite's prompt template, system prompt, few-shot rows or
 generation params, or names an ``optimizer`` (``module:function``) that produces
 those settings once per (suite, model) from the suite's ``train`` split. This module
 is plain Python: parsing, validation and applying settings to a Suite; the fitting
-itself (model calls, run directory, locks) lives in ``pytest_llmbench.variant_fit``.
+itself (model calls, run directory, locks) lives in ``pytest_llmbench.plugin.variants``.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_llmbench.calls.store import ResponseStore, request_key
 from pytest_llmbench.cli import main
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.lifecycle.store import ResponseStore, request_key
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.sim import SimServer
 from tests.conftest import read_records, write_suite

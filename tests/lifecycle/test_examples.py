@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from pytest_llmbench.options import OPTIONS
+from pytest_llmbench.plugin.options import OPTIONS
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 KNOWN = {option.cli for option in OPTIONS}

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pytest_llmbench.lifecycle.progress import Tally, choose_mode
+from pytest_llmbench.plugin.progress import Tally, choose_mode
 from pytest_llmbench.sim import SimServer
 from tests.conftest import write_suite
 from tests.lifecycle.conftest import models_config

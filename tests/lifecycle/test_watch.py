@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmbench.lifecycle.watch import parse_interval
+from pytest_llmbench.cli.watch import parse_interval
 from tests.conftest import write_suite
 
 LINE = r"\d\d:\d\d:\d\d \[(INFO|ERROR|WARNING)\] "

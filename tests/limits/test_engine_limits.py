@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from pytest_llmbench.calls.engine import Engine
+from pytest_llmbench.calls.ratelimit import RateLimit, RateLimits
+from pytest_llmbench.calls.retry import RetryPolicy
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.engine import Engine
 from pytest_llmbench.providers.base import ChatRequest
-from pytest_llmbench.ratelimit import RateLimit, RateLimits
-from pytest_llmbench.retry import RetryPolicy
 from pytest_llmbench.sim import SimServer
 
 

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
+from pytest_llmbench.calls.retry import RetryPolicy
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError, ProviderError
-from pytest_llmbench.retry import RetryPolicy, parse_retry_after
+from pytest_llmbench.providers.retry_after import parse_retry_after
 
 
 def _error(kind: str, retry_after: float | None = None) -> ProviderError:

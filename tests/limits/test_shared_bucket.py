@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmbench import ratelimit
+from pytest_llmbench.calls import ratelimit
+from pytest_llmbench.calls.ratelimit import RateLimit, SharedBucket, bucket_for, estimate_tokens
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError
-from pytest_llmbench.ratelimit import RateLimit, SharedBucket, bucket_for, estimate_tokens
 
 
 def test_requests_are_paced_at_the_rpm(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_a_torn_state_file_starts_afresh(tmp_path: Path) -> None:
 _WORKER = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
-    from pytest_llmbench.ratelimit import RateLimit, SharedBucket
+    from pytest_llmbench.calls.ratelimit import RateLimit, SharedBucket
     bucket = SharedBucket(Path(sys.argv[1]), "provider:p", RateLimit(rpm=1200))
     starts = []
     for _ in range(10):

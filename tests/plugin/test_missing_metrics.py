@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_llmbench.engine import missing_metrics
+from pytest_llmbench.calls.engine import missing_metrics
 from pytest_llmbench.providers.base import Completion
 from tests.conftest import read_records
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from types import SimpleNamespace
 
-from pytest_llmbench.xdist_glue import ShardScheduling
+from pytest_llmbench.plugin.xdist_glue import ShardScheduling
 
 
 class Worker:

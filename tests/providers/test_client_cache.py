@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench.engine import Engine
+from pytest_llmbench.calls.engine import Engine
 from pytest_llmbench.providers import clients
 from pytest_llmbench.providers.base import ChatRequest, get_factory
 from pytest_llmbench.sim import SimServer

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_llmbench.config import ModelSpec
+from pytest_llmbench.calls.pricing import call_cost, cost_usd, usage_of
+from pytest_llmbench.config import ModelSpec, check_price
 from pytest_llmbench.errors import ConfigError
-from pytest_llmbench.pricing import call_cost, check_price, cost_usd, usage_of
 from pytest_llmbench.sim import SimServer
 from tests.providers.conftest import call, spec_for
 

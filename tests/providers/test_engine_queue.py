@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
+from pytest_llmbench.calls.engine import Engine
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.engine import Engine
 from pytest_llmbench.providers.base import ChatRequest
 
 

@@ -6,9 +6,9 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from pytest_llmbench import engine as engine_module
+from pytest_llmbench.calls import engine as engine_module
+from pytest_llmbench.calls.engine import Engine
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.engine import Engine
 from pytest_llmbench.errors import ConfigError, ProviderError
 from pytest_llmbench.providers.base import ChatRequest, get_factory
 from pytest_llmbench.providers.errors_map import classify, content_filtered

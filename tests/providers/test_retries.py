@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from pytest_llmbench.calls.engine import Engine
+from pytest_llmbench.calls.retry import RetryPolicy
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.engine import Engine
 from pytest_llmbench.errors import ProviderError
 from pytest_llmbench.providers.base import ChatRequest, Completion
-from pytest_llmbench.retry import RetryPolicy
 from pytest_llmbench.sim import SimServer
 from tests.providers.conftest import spec_for
 

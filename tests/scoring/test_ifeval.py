@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench.scoring.base import make_scorer
 from pytest_llmbench.scoring.ifeval_checks import CHECKS, run_check, split_sentences
+from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.suites.model import Case
 
 BUNDLED = Path(__file__).resolve().parents[2] / "bench_suites" / "data" / "instruction_following.jsonl"

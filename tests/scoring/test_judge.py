@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from pytest_llmbench.calls.engine import Engine
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.engine import Engine
 from pytest_llmbench.errors import ConfigError
-from pytest_llmbench.scoring.base import make_scorer
 from pytest_llmbench.scoring.context import ScoringContext
 from pytest_llmbench.scoring.judge import parse_verdict
+from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.sim import SimServer
 from pytest_llmbench.sim.judge import judge_verdict
 from pytest_llmbench.suites.model import Case

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_llmbench.errors import ConfigError
-from pytest_llmbench.scoring.base import make_scorer
 from pytest_llmbench.scoring.numeric import extract_number
+from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.suites.model import Case
 
 FOUND = [

@@ -11,7 +11,8 @@ import pytest
 import pytest_llmbench
 from pytest_llmbench.errors import ConfigError
 from pytest_llmbench.scoring import base
-from pytest_llmbench.scoring.base import Score, as_score, make_scorer, scorer
+from pytest_llmbench.scoring.base import Score, as_score, scorer
+from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.suites.model import Case
 
 CASE = Case("s", "c1", {"question": "q"}, expected="Paris")

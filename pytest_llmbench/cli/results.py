@@ -12,10 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-from pytest_llmbench import options
 from pytest_llmbench.errors import LLMBenchError
+from pytest_llmbench.plugin import options
 
-SubParsers = argparse._SubParsersAction  # type: ignore[type-arg]
+SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 EXPORT_FORMATS = ("zip", "csv", "pdf")
 
 

@@ -13,13 +13,19 @@ from typing import Any
 
 import pytest
 
+from pytest_llmbench.calls.prefetch import Prefetcher, lookahead
 from pytest_llmbench.errors import ProviderError, WrongAnswer
-from pytest_llmbench.fixtures import fetch_response, item_params, item_variant, recorder_for, suite_test
-from pytest_llmbench.prefetch import Prefetcher, lookahead
+from pytest_llmbench.plugin.fixtures import (
+    fetch_response,
+    item_params,
+    item_variant,
+    recorder_for,
+    suite_test,
+)
+from pytest_llmbench.plugin.session import LLMBenchSession
+from pytest_llmbench.plugin.sharding import assign_shards, shard_size
+from pytest_llmbench.plugin.stash import RECORDER
 from pytest_llmbench.providers.base import Completion
-from pytest_llmbench.session import LLMBenchSession
-from pytest_llmbench.sharding import assign_shards, shard_size
-from pytest_llmbench.stash import RECORDER
 
 
 class LLMBenchWorker:
@@ -39,7 +45,7 @@ class LLMBenchWorker:
         (xdist) or one for the whole process."""
         sim_url = self.session.context.get("sim_url")
         if sim_url and self.session.suites_by_name:
-            from pytest_llmbench.sim_link import post_answer_key  # noqa: PLC0415
+            from pytest_llmbench.plugin.sim_link import post_answer_key  # noqa: PLC0415
 
             post_answer_key(sim_url, self.session.suites_by_name.values())
         planned = [item for item in session.items
@@ -48,7 +54,8 @@ class LLMBenchWorker:
             return
         bench = self.session
         prefetcher = Prefetcher(bench.engine, lambda item: bench.requests_for(
-            *item_params(item), item_variant(item)), lookahead=lookahead(bench.concurrency))
+            *item_params(item), item_variant(item)),  # type: ignore[arg-type] # planned: both set
+            lookahead=lookahead(bench.concurrency))
         if self.sharded:
             scopes = assign_shards((i.nodeid for i in planned), bench.model_names,
                                    shard_size(bench.concurrency))

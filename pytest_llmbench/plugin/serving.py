@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench import options
-from pytest_llmbench.collect import synthetic_module
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import LLMBenchError
+from pytest_llmbench.plugin import options
+from pytest_llmbench.plugin.collect import synthetic_module
+from pytest_llmbench.plugin.stash import bench_session
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.serving.export import write_benchmarks
 from pytest_llmbench.serving.load import PointResult
@@ -31,7 +32,6 @@ from pytest_llmbench.serving.metrics import check_slos, summarize
 from pytest_llmbench.serving.samples import PointSamples, write_samples
 from pytest_llmbench.serving.scenario import Point, ServingSuite, is_serving_text, load_serving_suite
 from pytest_llmbench.serving.split import SplitFailed, runner_for
-from pytest_llmbench.stash import bench_session
 
 
 class UnreliableMeasurement(pytest.PytestWarning):
@@ -111,7 +111,7 @@ class ServingRunner:
         """A point whose target is down (or never came up) fails before sending load."""
         target = _point_of(item)
         if target is not None and target.model.target:
-            from pytest_llmbench.target_plugin import check_target  # noqa: PLC0415
+            from pytest_llmbench.plugin.targets import check_target  # noqa: PLC0415
 
             check_target(item, target.model.target)
 
@@ -143,7 +143,7 @@ class ServingRunner:
         if samples and not any(s.ok for s in samples):
             first = samples[0].error or "no answer"
             if target.model.target:
-                from pytest_llmbench.target_plugin import TargetDown, down_message  # noqa: PLC0415
+                from pytest_llmbench.plugin.targets import TargetDown, down_message  # noqa: PLC0415
 
                 down = down_message(pyfuncitem, target.model.target, first)
                 if down is not None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench import options
+from pytest_llmbench.plugin import options
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -19,21 +19,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from pytest_llmbench import hooks
+    from pytest_llmbench.plugin import hookspecs as hooks
 
     pluginmanager.add_hookspecs(hooks)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_llmbench import fixtures, target_plugin
-    from pytest_llmbench.controller import LLMBenchController, is_controller
     from pytest_llmbench.errors import LLMBenchError
-    from pytest_llmbench.lifecycle import plugin as lifecycle
+    from pytest_llmbench.plugin import fixtures, lifecycle
+    from pytest_llmbench.plugin import targets as target_plugin
+    from pytest_llmbench.plugin.controller import LLMBenchController, is_controller
+    from pytest_llmbench.plugin.session import LLMBenchSession
+    from pytest_llmbench.plugin.stash import SESSION
+    from pytest_llmbench.plugin.worker import LLMBenchWorker
     from pytest_llmbench.results.run_dir import new_run_id
-    from pytest_llmbench.session import LLMBenchSession
-    from pytest_llmbench.stash import SESSION
-    from pytest_llmbench.worker import LLMBenchWorker
 
     config.addinivalue_line(
         "markers", "llmbench(suite=None, rows=None, **suite_options): run this test once per "
@@ -50,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION] = bench
     config.pluginmanager.register(target_plugin, "llmbench-targets")
     if workerinput is not None:
-        from pytest_llmbench.xdist_glue import CONTEXT, RUN_ID
+        from pytest_llmbench.plugin.xdist_glue import CONTEXT, RUN_ID
 
         bench.run_id = workerinput[RUN_ID]
         bench.context.update(workerinput.get(CONTEXT, {}))
@@ -64,7 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         target_plugin.bind(bench)
         try:
-            from pytest_llmbench.variant_fit import resolve_reuse
+            from pytest_llmbench.plugin.variants import resolve_reuse
 
             resolve_reuse(bench, options.resolve(config, "fitted"))
         except LLMBenchError as exc:
@@ -75,7 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
     sharded = False
     if config.pluginmanager.hasplugin("xdist"):
-        from pytest_llmbench.xdist_glue import XdistGlue, sharding_active
+        from pytest_llmbench.plugin.xdist_glue import XdistGlue, sharding_active
 
         sharded = sharding_active(config)
         if is_controller(config):
@@ -83,8 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
-        from pytest_llmbench import serving_plugin
-        from pytest_llmbench.postrun import PostRun
+        from pytest_llmbench.plugin import serving as serving_plugin
+        from pytest_llmbench.plugin.postrun import PostRun
 
         config.pluginmanager.register(PostRun.from_config(config, bench), "llmbench-postrun")
         config.pluginmanager.register(serving_plugin.ServingReport(config),
@@ -96,7 +96,7 @@ def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | No
     """A worker's model lists from the controller; None on the controller (it asks)."""
     if workerinput is None:
         return None
-    from pytest_llmbench.xdist_glue import DISCOVERED
+    from pytest_llmbench.plugin.xdist_glue import DISCOVERED
 
     return dict(workerinput.get(DISCOVERED, {}))
 
@@ -104,15 +104,15 @@ def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | No
 def _start_sim(config: pytest.Config, bench: Any) -> None:
     """One simulator per run (shared by xdist workers) when a sim: model (or judge) has no
     base_url."""
-    from pytest_llmbench.lifecycle.layers import REPLAY_DIR
+    from pytest_llmbench.calls.layers import REPLAY_DIR
 
     judges = [bench.judge] if bench.judge is not None else []
     wanted = any(m.provider == "sim" and not m.settings.get("base_url")
                  for m in [*bench.models, *judges])
     if not wanted or "sim_url" in bench.context or bench.context.get(REPLAY_DIR):
         return
-    from pytest_llmbench.sim_link import start_for_run
-    from pytest_llmbench.stash import SIM_PROCESS
+    from pytest_llmbench.plugin.sim_link import start_for_run
+    from pytest_llmbench.plugin.stash import SIM_PROCESS
 
     url, process = start_for_run(bench.seed)
     bench.context["sim_url"] = url
@@ -124,12 +124,12 @@ SERVING_RUNNER = "llmbench-serving"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
-    from pytest_llmbench.collect import SuiteFile, is_suite_file
-    from pytest_llmbench.serving_plugin import ServingFile, is_serving_file
+    from pytest_llmbench.plugin.collect import SuiteFile, is_suite_file
+    from pytest_llmbench.plugin.serving import ServingFile, is_serving_file
 
     if is_serving_file(file_path):
         if not parent.config.pluginmanager.has_plugin(SERVING_RUNNER):  # only runs that load
-            from pytest_llmbench.serving_plugin import ServingRunner
+            from pytest_llmbench.plugin.serving import ServingRunner
 
             parent.config.pluginmanager.register(ServingRunner(parent.config), SERVING_RUNNER)
         return ServingFile.from_parent(parent, path=file_path)
@@ -140,8 +140,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    from pytest_llmbench.collect import generate_tests
-    from pytest_llmbench.serving_plugin import generate_tests as generate_serving_tests
+    from pytest_llmbench.plugin.collect import generate_tests
+    from pytest_llmbench.plugin.serving import generate_tests as generate_serving_tests
 
     if not generate_serving_tests(metafunc):
         generate_tests(metafunc)
@@ -151,7 +151,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config) -> None:
     """Broken suites must not stop the others: let the run go on past their
     collection errors when every collection error is a suite's own."""
-    from pytest_llmbench.stash import SESSION
+    from pytest_llmbench.plugin.stash import SESSION
 
     bench = config.stash.get(SESSION, None)
     if bench is None or not bench.suite_errors:
@@ -170,7 +170,7 @@ def _failed_collectors(session: pytest.Session) -> set[str]:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from pytest_llmbench.stash import SESSION, SIM_PROCESS
+    from pytest_llmbench.plugin.stash import SESSION, SIM_PROCESS
 
     bench = config.stash.get(SESSION, None)
     if bench is not None:

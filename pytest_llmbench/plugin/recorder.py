@@ -12,12 +12,12 @@ from typing import Any
 
 from pytest_llmbench.config import ModelSpec, redact
 from pytest_llmbench.errors import LLMBenchError, ProviderError, WrongAnswer
+from pytest_llmbench.plugin.session import LLMBenchSession
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.scoring.base import Score, as_score
 from pytest_llmbench.scoring.passk import aggregate, score_samples
 from pytest_llmbench.scoring.reasoning import is_truncated, prepare_answer
-from pytest_llmbench.session import LLMBenchSession
 from pytest_llmbench.suites.model import Case, Suite
 from pytest_llmbench.suites.variants import Variant
 

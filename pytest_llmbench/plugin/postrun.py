@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench import options
 from pytest_llmbench.errors import LLMBenchError
+from pytest_llmbench.plugin import options
+from pytest_llmbench.plugin.session import LLMBenchSession
 from pytest_llmbench.results.regression import RegressionGate, parse_regression
-from pytest_llmbench.session import LLMBenchSession
 
 
 @dataclass

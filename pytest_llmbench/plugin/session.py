@@ -15,22 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_llmbench import options
+from pytest_llmbench.calls.engine import LIMITS_DIR, Engine
+from pytest_llmbench.calls.prefetch import Prefetcher
+from pytest_llmbench.calls.ratelimit import RateLimit, RateLimits, bucket_for, provider_limits
+from pytest_llmbench.calls.retry import RetryPolicy
 from pytest_llmbench.config import ModelsConfig, ModelSpec, load_models_config, select_models
-from pytest_llmbench.engine import LIMITS_DIR, Engine
 from pytest_llmbench.errors import ConfigError, SuiteError
-from pytest_llmbench.prefetch import Prefetcher
+from pytest_llmbench.plugin import options
+from pytest_llmbench.plugin.variants import FITTED_FROM, VariantFitter
 from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider
-from pytest_llmbench.ratelimit import RateLimit, RateLimits, bucket_for, provider_limits
 from pytest_llmbench.results.gates import Gate, parse_gate
-from pytest_llmbench.retry import RetryPolicy
-from pytest_llmbench.scoring.base import Scorer, make_scorer
+from pytest_llmbench.scoring.base import Scorer
 from pytest_llmbench.scoring.context import ScoringContext
+from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.suites.loader import load_suite_file
 from pytest_llmbench.suites.model import Case, Suite
 from pytest_llmbench.suites.sampling import parse_sample, sample
 from pytest_llmbench.suites.variants import Variant
-from pytest_llmbench.variant_fit import FITTED_FROM, VariantFitter
 
 DEFAULT_MODEL = "sim:default"
 TEST_MODE_ITEMS = 5

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench.recorder import ItemRecorder
-from pytest_llmbench.session import LLMBenchSession
+from pytest_llmbench.plugin.recorder import ItemRecorder
+from pytest_llmbench.plugin.session import LLMBenchSession
 
 SESSION = pytest.StashKey[LLMBenchSession]()
 RECORDER = pytest.StashKey[ItemRecorder]()

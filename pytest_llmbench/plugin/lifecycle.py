@@ -20,20 +20,20 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench import options
+from pytest_llmbench.calls import layers
+from pytest_llmbench.calls.budget import SKIP_PREFIX, BudgetExhausted, totals
+from pytest_llmbench.calls.store import ResponseStore
 from pytest_llmbench.errors import ConfigError, LLMBenchError
-from pytest_llmbench.lifecycle import layers
-from pytest_llmbench.lifecycle.budget import SKIP_PREFIX, BudgetExhausted, totals
-from pytest_llmbench.lifecycle.progress import (
+from pytest_llmbench.plugin import options
+from pytest_llmbench.plugin.progress import (
     Display,
     PlainProgress,
     RichProgress,
     Tally,
     choose_mode,
 )
-from pytest_llmbench.lifecycle.resume import ResumePlan, plan
-from pytest_llmbench.lifecycle.store import ResponseStore
-from pytest_llmbench.session import LLMBenchSession
+from pytest_llmbench.plugin.resume import ResumePlan, plan
+from pytest_llmbench.plugin.session import LLMBenchSession
 
 RESUME = "llmbench_resume"
 DEBUG_LOG = "debug.log"
@@ -211,7 +211,8 @@ class RunLifecycle:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.resumed is not None and self.resumed.kept:
             controller = self.config.pluginmanager.get_plugin("llmbench-controller")
-            controller.carry_over(self.resumed.kept)
+            if controller is not None:
+                controller.carry_over(self.resumed.kept)
 
     def _start_display(self) -> None:
         """On the first benchmark record: runs without benchmarks show no progress."""
@@ -235,7 +236,7 @@ class RunLifecycle:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         final = report.when == "call" or (report.when == "setup" and not report.passed)
-        if not final or report.outcome == "rerun":
+        if not final or str(report.outcome) == "rerun":  # pytest-rerunfailures
             return
         record = getattr(report, "llmbench", None)
         record = record if isinstance(record, dict) else None

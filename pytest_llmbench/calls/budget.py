@@ -22,8 +22,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_llmbench.calls.pricing import cost_usd
 from pytest_llmbench.errors import LLMBenchError
-from pytest_llmbench.pricing import cost_usd
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.common import estimate_tokens, prompt_text
 

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from pytest_llmbench.lifecycle.store import ResponseStore
+from pytest_llmbench.calls.store import ResponseStore
 
 DEFAULT_DIR = ".llmbench/cache"
 

@@ -8,25 +8,26 @@ as test duration.
 Every call goes through the same loop of attempts: wait for the rate limiter,
 call the provider under the per-attempt timeout, and on a transient failure
 wait (``retry-after`` or backoff, with the concurrency slot released) and try
-again, as :mod:`pytest_llmbench.retry` decides.
+again, as :mod:`pytest_llmbench.calls.retry` decides.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import threading
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+from pytest_llmbench.calls.layers import layers_from_context
+from pytest_llmbench.calls.pricing import call_cost
+from pytest_llmbench.calls.ratelimit import Limiter, RateLimits
+from pytest_llmbench.calls.retry import RetryPolicy
 from pytest_llmbench.errors import CallTimeout, LLMBenchError, ProviderError
-from pytest_llmbench.lifecycle.layers import layers_from_context
-from pytest_llmbench.pricing import call_cost
 from pytest_llmbench.providers.base import ChatRequest, Completion, Provider, get_factory
 from pytest_llmbench.providers.common import estimate_tokens, prompt_text
-from pytest_llmbench.ratelimit import Limiter, RateLimits
-from pytest_llmbench.retry import RetryPolicy
 
 Future = concurrent.futures.Future
 LIMITS_DIR = "limits_dir"
@@ -88,9 +89,9 @@ class Engine:
             if future.set_running_or_notify_cancel():
                 self._active += 1
                 task = self._loop.create_task(self._run(request))
-                task.add_done_callback(lambda t, f=future: self._finished(t, f))
+                task.add_done_callback(functools.partial(self._finished, future=future))
 
-    def _finished(self, task: asyncio.Task[Completion], future: Future[Completion]) -> None:
+    def _finished(self, task: asyncio.Task[Completion], *, future: Future[Completion]) -> None:
         self._active -= 1
         _settle(task, future)
         self._dispatch()
@@ -233,6 +234,6 @@ def _settle(task: asyncio.Task[Completion], future: Future[Completion]) -> None:
     if task.cancelled():
         future.cancel()
     elif task.exception() is not None:
-        future.set_exception(task.exception())  # type: ignore[arg-type]
+        future.set_exception(task.exception())
     else:
         future.set_result(task.result())

@@ -21,9 +21,9 @@ import pytest
 
 from pytest_llmbench.config import CONFIG_FILE_NAMES
 from pytest_llmbench.errors import LLMBenchError, SuiteError
-from pytest_llmbench.fixtures import SUITE_ITEM, SuiteItem, suite_test
-from pytest_llmbench.session import LLMBenchSession
-from pytest_llmbench.stash import bench_session
+from pytest_llmbench.plugin.fixtures import SUITE_ITEM, SuiteItem, suite_test
+from pytest_llmbench.plugin.session import LLMBenchSession
+from pytest_llmbench.plugin.stash import bench_session
 from pytest_llmbench.suites.loader import build_suite
 from pytest_llmbench.suites.model import Suite
 from pytest_llmbench.suites.sources import DatasetUnavailable

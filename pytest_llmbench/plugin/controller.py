@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from pytest_llmbench.config import redact
+from pytest_llmbench.plugin.session import LLMBenchSession
+from pytest_llmbench.plugin.variants import read_fits
 from pytest_llmbench.report.files import RecordsCsv, write_summary
 from pytest_llmbench.report.html import HtmlReport
 from pytest_llmbench.report.terminal import summary_table
@@ -27,8 +29,6 @@ from pytest_llmbench.results.variant_compare import (
     fit_lines,
     mark_best,
 )
-from pytest_llmbench.session import LLMBenchSession
-from pytest_llmbench.variant_fit import read_fits
 
 
 class LLMBenchController:
@@ -65,7 +65,7 @@ class LLMBenchController:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         payload = getattr(report, "llmbench", None)
-        if not isinstance(payload, dict) or report.outcome == "rerun":
+        if not isinstance(payload, dict) or str(report.outcome) == "rerun":
             return
         if not self.run_dir.started:
             self._start()

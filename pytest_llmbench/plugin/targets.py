@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench import options
 from pytest_llmbench.errors import ConfigError, ProviderError
-from pytest_llmbench.fixtures import item_params
-from pytest_llmbench.session import LLMBenchSession
-from pytest_llmbench.stash import bench_session
+from pytest_llmbench.plugin import options
+from pytest_llmbench.plugin.fixtures import item_params
+from pytest_llmbench.plugin.session import LLMBenchSession
+from pytest_llmbench.plugin.stash import bench_session
 from pytest_llmbench.targets import binding, gpu
 from pytest_llmbench.targets.base import Endpoint, TargetError
 from pytest_llmbench.targets.spec import TargetsConfig, parse_commits, parse_targets
@@ -158,7 +158,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     bench = bench_session(session.config)
     if not bench.suites_by_name:
         return
-    from pytest_llmbench.sim_link import post_answer_key  # noqa: PLC0415
+    from pytest_llmbench.plugin.sim_link import post_answer_key  # noqa: PLC0415
 
     for name in {m.target for m in bench.models if m.provider == "sim" and m.target}:
         endpoint = _endpoint(session.config, name)

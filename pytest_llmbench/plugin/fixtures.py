@@ -10,9 +10,9 @@ import pytest
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ProviderError
+from pytest_llmbench.plugin.recorder import ItemRecorder, LLMClient
+from pytest_llmbench.plugin.stash import RECORDER, bench_session
 from pytest_llmbench.providers.base import Completion
-from pytest_llmbench.recorder import ItemRecorder, LLMClient
-from pytest_llmbench.stash import RECORDER, bench_session
 from pytest_llmbench.suites.model import Case, Suite
 from pytest_llmbench.suites.variants import Variant
 

@@ -60,7 +60,7 @@ def _processes(text: str) -> int | str:
     value = str(text).strip().lower()
     if value == "auto":
         return value
-    return _positive_int(value)
+    return int(_positive_int(value))
 
 
 def _usd(text: str) -> float:

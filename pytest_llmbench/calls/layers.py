@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pytest_llmbench.lifecycle.budget import Budget
-from pytest_llmbench.lifecycle.store import Responses, ResponseStore
+from pytest_llmbench.calls.budget import Budget
+from pytest_llmbench.calls.store import Responses, ResponseStore
 
 CACHE_DIR = "llmbench_cache_dir"
 CACHE_MODE = "llmbench_cache_mode"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
-from pytest_llmbench.session import LLMBenchSession
-from pytest_llmbench.sharding import assign_shards, shard_size
+from pytest_llmbench.plugin.session import LLMBenchSession
+from pytest_llmbench.plugin.sharding import assign_shards, shard_size
 
 RUN_ID = "llmbench_run_id"
 CONTEXT = "llmbench_context"

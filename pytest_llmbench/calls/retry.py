@@ -8,10 +8,8 @@ coordinated with the cross-worker rate limiter.
 
 from __future__ import annotations
 
-import email.utils
 import random
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -39,8 +37,8 @@ class RetryPolicy:
         if attempt > self.max_retries or error.kind not in RETRYABLE_KINDS:
             return None
         if error.retry_after is not None:
-            return min(max(error.retry_after, 0.0), self.max_wait_s)
-        return rand() * min(self.max_wait_s, self.base_delay_s * 2 ** (attempt - 1))
+            return min(max(float(error.retry_after), 0.0), self.max_wait_s)
+        return float(rand()) * min(self.max_wait_s, self.base_delay_s * 2.0 ** (attempt - 1))
 
     def for_model(self, spec: ModelSpec) -> RetryPolicy:
         """This policy with the model's own ``max_retries`` / ``retry_max_wait`` settings."""
@@ -64,28 +62,3 @@ def _number(spec: ModelSpec, key: str, kind: type[int] | type[float], minimum: f
     if value is None or value < minimum:
         raise ConfigError(f"model {spec.name}: {key} must be a number >= {minimum:g}, got {raw!r}")
     return value
-
-
-def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from a response's headers: ``retry-after-ms`` (OpenAI, Anthropic),
-    ``x-amz-retry-after`` (milliseconds) or ``retry-after`` (seconds or an HTTP date)."""
-    if not headers:
-        return None
-    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
-    for name in ("retry-after-ms", "x-amz-retry-after"):
-        try:
-            return max(0.0, float(lowered[name]) / 1000.0)
-        except (KeyError, ValueError):
-            continue
-    value = lowered.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cache(sub)
     add_watch(sub)
     add_sandbox_image(sub)
-    from pytest_llmbench.cli_results import add_commands
+    from pytest_llmbench.cli.results import add_commands
 
     add_commands(sub)
     add_report(sub)
@@ -51,7 +51,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``llmbench cache info|clear``: the response cache's size, or empty it."""
-    from pytest_llmbench.lifecycle.cache_cli import add_arguments
+    from pytest_llmbench.cli.cache import add_arguments
 
     parser = sub.add_parser("cache", help="show the size of the response cache or clear it")
     add_arguments(parser)
@@ -59,14 +59,14 @@ def add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from pytest_llmbench.lifecycle.cache_cli import run
+    from pytest_llmbench.cli.cache import run
 
     return run(args)
 
 
 def add_watch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``llmbench watch``: run the benchmark every interval, one pytest process per cycle."""
-    from pytest_llmbench.lifecycle.watch import add_arguments
+    from pytest_llmbench.cli.watch import add_arguments
 
     parser = sub.add_parser(
         "watch", help="run a benchmark repeatedly (a scheduled runner)",
@@ -77,7 +77,7 @@ def add_watch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from pytest_llmbench.lifecycle.watch import run
+    from pytest_llmbench.cli.watch import run
 
     return run(args)
 

@@ -16,18 +16,14 @@ Config shape (per model in ``llmbench.yaml``)::
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmbench.errors import ConfigError
+from pytest_llmbench.config import ModelSpec
 
 if TYPE_CHECKING:
-    from pytest_llmbench.config import ModelSpec
     from pytest_llmbench.providers.base import Completion
 
-PRICE_KEYS = ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok")
-_REQUIRED = PRICE_KEYS[:2]
 
 GENAI_PROVIDERS: dict[str, str] = {
     "openai": "openai", "azure": "azure", "anthropic": "anthropic", "vertex": "google",
@@ -47,23 +43,6 @@ class TokenUsage:
     output: int
     cache_read: int = 0
     cache_write: int = 0
-
-
-def check_price(value: Any, where: str) -> None:
-    """Raise a ConfigError naming ``where`` unless ``value`` is a valid ``price`` mapping."""
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: 'price' must be a mapping such as "
-                          "{input_per_mtok: 0.15, output_per_mtok: 0.6} (USD per 1M tokens)")
-    unknown = sorted(set(value) - set(PRICE_KEYS))
-    if unknown:
-        raise ConfigError(f"{where}: unknown price key(s) {unknown}; known: {list(PRICE_KEYS)}")
-    for key in _REQUIRED:
-        if key not in value:
-            raise ConfigError(f"{where}: price needs {key} (USD per 1M tokens)")
-    for key, number in value.items():
-        if isinstance(number, bool) or not isinstance(number, int | float) or not (
-                math.isfinite(number) and number >= 0):
-            raise ConfigError(f"{where}: price.{key} must be a number >= 0, got {number!r}")
 
 
 def usage_of(input_tokens: int | None, output_tokens: int | None,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from pytest_llmbench.engine import Engine
+from pytest_llmbench.calls.engine import Engine
 from pytest_llmbench.providers.base import ChatRequest, Completion
 
 Pending = tuple[list[ChatRequest], list[Future[Completion]]]
