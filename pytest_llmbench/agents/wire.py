@@ -21,11 +21,11 @@ from typing import Any, Protocol
 from pytest_llmbench.agents.tools import SPECS, ToolCall
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError, LLMBenchError, ProviderError
-from pytest_llmbench.pricing import call_cost
+from pytest_llmbench.calls.pricing import call_cost
 from pytest_llmbench.providers import common
 from pytest_llmbench.providers.base import Completion
 from pytest_llmbench.providers.errors_map import classify
-from pytest_llmbench.retry import RetryPolicy
+from pytest_llmbench.calls.retry import RetryPolicy
 
 WIRES = ("openai", "anthropic", "bedrock")
 DEFAULT_MAX_TOKENS = 4096
