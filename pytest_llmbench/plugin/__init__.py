@@ -133,6 +133,12 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
 
             parent.config.pluginmanager.register(ServingRunner(parent.config), SERVING_RUNNER)
         return ServingFile.from_parent(parent, path=file_path)
+    if file_path.suffix in (".yaml", ".yml"):
+        from pytest_llmbench.plugin.agents import collect_task_file
+
+        task_file = collect_task_file(file_path, parent)
+        if task_file is not None:
+            return task_file
     if file_path.suffix in (".yaml", ".yml") and is_suite_file(
             file_path, parent.session.isinitpath(file_path)):
         return SuiteFile.from_parent(parent, path=file_path)
