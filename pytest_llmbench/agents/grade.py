@@ -121,15 +121,22 @@ def pytest_results(output: str) -> dict[str, str]:
 
 def run_check(task: Any, final_tree: Path, spec: SandboxSpec) -> CheckResult:
     """The task's check in a fresh sandbox over ``final_tree``."""
+    if task.check_files is not None and not task.check_dest.startswith("/"):
+        planted = (final_tree / task.check_dest).resolve()
+        if planted.is_relative_to(final_tree.resolve()) and planted != final_tree.resolve():
+            if planted.is_dir() and not planted.is_symlink():
+                shutil.rmtree(planted)
+            elif planted.exists() or planted.is_symlink():
+                planted.unlink()
     box = spec.open()
     try:
         box.put(final_tree)
         if task.check_files is not None:
             dest = task.check_dest
-            target = dest if dest.startswith("/") else f"{box.workdir}/{dest}"
-            box.remove(target)
-            box.put(task.check_files, target)
-        env = " ".join(f"{k}='{v}'" for k, v in getattr(task, "check_env", {}).items())
+            box.put(task.check_files, dest if dest.startswith("/") else f"{box.workdir}/{dest}")
+        for path, text in task.extra.get("check_scripts", {}).items():
+            box.write_file(path, text.encode())
+        env = " ".join(f"{k}='{v}'" for k, v in task.extra.get("check_env", {}).items())
         done = box.exec(f"{env + ' ' if env else ''}{task.check}", task.check_timeout_s,
                         output_chars=CHECK_OUTPUT_LIMIT)
     finally:

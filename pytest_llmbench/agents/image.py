@@ -23,13 +23,17 @@ from filelock import FileLock
 
 from pytest_llmbench.scoring.sandbox.image import _LDD, _layout, _python, rootfs_files
 
-AGENT_IMAGE = f"llmbench-agent:py{sys.version_info[0]}.{sys.version_info[1]}"
+IMAGE_VERSION = 2  # bump when the image's contents change
+AGENT_IMAGE = f"llmbench-agent:py{sys.version_info[0]}.{sys.version_info[1]}-{IMAGE_VERSION}"
 TOOLS = ("bash", "sh", "dash", "ls", "cat", "grep", "egrep", "sed", "awk", "mawk", "head",
          "tail", "wc", "cp", "mv", "rm", "mkdir", "rmdir", "touch", "echo", "printf", "env",
          "find", "xargs", "sort", "uniq", "diff", "cmp", "cut", "tr", "chmod", "sleep",
          "true", "false", "test", "tee", "dirname", "basename", "pwd", "seq", "timeout", "id",
          "date", "ln", "readlink", "realpath", "stat", "du", "nl", "rev", "expr", "yes",
          "md5sum", "sha256sum", "tar", "gzip", "patch", "kill", "ps", "which", "whoami")
+PY_PACKAGES = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py", "pygments")
+"""Pure-Python packages copied in so checks can run pytest (Terminal-Bench and SWE-bench
+tasks grade by pytest's per-test results)."""
 _PASSWD = ("root:x:0:0:root:/root:/bin/sh\n"
            "agent:x:65534:65534:agent:/workspace:/bin/bash\n")
 _GROUP = "root:x:0:\nagent:x:65534:\n"
@@ -99,11 +103,51 @@ def write_agent_rootfs(out: io.BufferedIOBase) -> None:
             info = tarfile.TarInfo(name)
             info.type, info.linkname = tarfile.SYMTYPE, target
             tar.addfile(info)
+        for arcname, path in _packages():
+            add_dir(os.path.dirname(arcname))
+            info = tar.gettarinfo(str(path), arcname=arcname)
+            info.uid = info.gid = 0
+            info.mode |= 0o444
+            with path.open("rb") as handle:
+                tar.addfile(info, handle)
         for name, text in (("etc/passwd", _PASSWD), ("etc/group", _GROUP)):
             data = text.encode()
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), 0o644
             tar.addfile(info, io.BytesIO(data))
+
+
+def _packages() -> list[tuple[str, Path]]:
+    """(path in the image, host file) of :data:`PY_PACKAGES`, under the image Python's
+    own site-packages."""
+    import importlib.util  # noqa: PLC0415
+    import sysconfig  # noqa: PLC0415
+
+    site = sysconfig.get_paths(vars={"base": sys.base_prefix,
+                                     "platbase": sys.base_prefix})["purelib"].lstrip("/")
+    out: list[tuple[str, Path]] = []
+    for name in PY_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        origin = Path(spec.origin)
+        if origin.name == "__init__.py":
+            for path in sorted(origin.parent.rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    out.append((f"{site}/{name}/{path.relative_to(origin.parent)}", path))
+        else:
+            out.append((f"{site}/{origin.name}", origin))
+    from importlib.metadata import PackageNotFoundError, distribution  # noqa: PLC0415
+
+    for name in ("pytest", "pluggy", "iniconfig", "packaging", "pygments"):
+        try:
+            folder = Path(str(distribution(name)._path))  # type: ignore[attr-defined]
+        except (PackageNotFoundError, AttributeError):
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                out.append((f"{site}/{folder.name}/{path.relative_to(folder)}", path))
+    return out
 
 
 def build_agent_image(tag: str = AGENT_IMAGE) -> str:
@@ -147,7 +191,8 @@ def build_dockerfile(dockerfile: Path, tag: str) -> str:
     with FileLock(str(lock)):
         if image_exists(tag):
             return tag
-        done = subprocess.run(["docker", "build", "--pull=false", "-q", "-t", tag, "-f",
+        done = subprocess.run(["docker", "build", "--pull=false", "-q", "-t", tag, "--build-arg",
+                               f"BASE_IMAGE={AGENT_IMAGE}", "-f",
                                str(dockerfile), str(dockerfile.parent)],
                               capture_output=True, text=True, check=False, timeout=900)
         if done.returncode != 0:

@@ -78,7 +78,8 @@ def default_image(task: Task) -> str:
         if task.dockerfile is not None:
             import hashlib  # noqa: PLC0415
 
-            digest = hashlib.sha256(task.dockerfile.read_bytes()).hexdigest()[:12]
+            digest = hashlib.sha256(task.dockerfile.read_bytes() + AGENT_IMAGE.encode()
+                                    ).hexdigest()[:12]
             return build_dockerfile(task.dockerfile, f"llmbench-task-{task.id.lower()}:{digest}")
         return task.image or ensure_agent_image(AGENT_IMAGE)
     except RuntimeError as exc:

@@ -17,7 +17,12 @@ def solution_entries(tasks: Iterable[Any]) -> list[dict[str, Any]]:
     for task in tasks:
         if not isinstance(task, Task) or task.solution is None:
             continue
-        steps = yaml.safe_load(task.solution.read_text(encoding="utf-8")) or []
+        text = task.solution.read_text(encoding="utf-8")
+        if task.solution.suffix == ".sh":  # Terminal-Bench's reference solution: one command
+            entries.append({"instruction": task.instruction, "steps": [
+                {"tool": "run_command", "args": {"command": text}}]})
+            continue
+        steps = yaml.safe_load(text) or []
         if isinstance(steps, list):
             entries.append({"instruction": task.instruction, "steps": steps})
     return entries
