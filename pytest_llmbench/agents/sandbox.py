@@ -115,6 +115,7 @@ class DockerSandbox:
         self.container = f"llmbench-agent-{uuid.uuid4().hex[:12]}"
         res = resources or Resources()
         self.notes: dict[str, Any] = {"backend": "docker", "image": image,
+                                      "container": self.container,
                                       "network": "bridge" if network else "none",
                                       "user": user, "memory_mb": res.memory_mb,
                                       "cpus": res.cpus, "pids": res.pids}
