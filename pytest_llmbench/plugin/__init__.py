@@ -87,6 +87,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_llmbench.plugin.postrun import PostRun
 
         config.pluginmanager.register(PostRun.from_config(config, bench), "llmbench-postrun")
+        from pytest_llmbench.plugin.agents import AgentReport
+
+        config.pluginmanager.register(AgentReport(config), "llmbench-agent-report")
         config.pluginmanager.register(serving_plugin.ServingReport(config),
                                       "llmbench-serving-report")
     lifecycle.register(config, bench, is_controller(config))

@@ -110,9 +110,12 @@ class AgentRunner:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         pair = item.stash.get(AGENT_TASK, None)
-        if pair is not None and isinstance(pair[0], BadTask):
-            recorder_for(item)
-            raise TaskError(pair[0].reason)
+        if pair is not None:
+            recorder = recorder_for(item)
+            if recorder is not None:
+                recorder.metrics["kind"] = "agent"
+            if isinstance(pair[0], BadTask):
+                raise TaskError(pair[0].reason)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
@@ -137,6 +140,7 @@ class AgentRunner:
         bench = bench_session(self.config)
         recorder = recorder_for(item)
         assert recorder is not None and recorder.model is not None
+        recorder.metrics["kind"] = "agent"
         samples = bench.samples or suite.samples or 1
         spec = sandbox_spec(task, suite.sandbox if bench.sandbox in (None, "auto")
                             else bench.sandbox, default_image)
@@ -260,4 +264,40 @@ def collect_task_file(file_path: Path, parent: pytest.Collector) -> TaskSuiteFil
     return TaskSuiteFile.from_parent(parent, path=file_path)
 
 
-__all__ = ["AgentRunner", "TaskSuiteFile", "collect_task_file"]
+class AgentReport:
+    """On the controller: the agent summary (``agents_summary.json``) and the report.html
+    sections, from the records of the run (registered for every run; a run without agent
+    records adds nothing)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl
+    def pytest_llmbench_html_sections(self, rows: list[dict[str, Any]], info: dict[str, Any]
+                                      ) -> list[tuple[str, str]] | None:
+        from pytest_llmbench.report.agents_view import sections  # noqa: PLC0415
+        from pytest_llmbench.results.agents import agent_summary, is_agent  # noqa: PLC0415
+        from pytest_llmbench.results.agents import rankings as rank  # noqa: PLC0415
+
+        bench = bench_session(self.config)
+        run_path = bench.output / bench.run_id
+        path = run_path / "records.jsonl"
+        if not path.is_file():
+            return None
+        records = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if is_agent(record):
+                records.append(record)
+        if not records:
+            return None
+        summary = agent_summary(records)
+        (run_path / "agents_summary.json").write_text(
+            json.dumps({"rows": summary, "rankings": rank(summary)}, indent=1))
+        return sections(run_path, summary, records)
+
+
+__all__ = ["AgentReport", "AgentRunner", "TaskSuiteFile", "collect_task_file"]
