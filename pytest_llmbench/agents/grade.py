@@ -128,6 +128,10 @@ def run_check(task: Any, final_tree: Path, spec: SandboxSpec) -> CheckResult:
                 shutil.rmtree(planted)
             elif planted.exists() or planted.is_symlink():
                 planted.unlink()
+    if task.grading == "swebench":
+        from pytest_llmbench.agents.swebench import reset_test_files  # noqa: PLC0415
+
+        reset_test_files(task, final_tree)
     box = spec.open()
     try:
         box.put(final_tree)

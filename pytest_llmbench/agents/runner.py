@@ -111,6 +111,7 @@ def run_attempt(task: Task, spec: SandboxSpec, model: ToolModel | None,
     box = None
     try:
         start, final = scratch / "start", scratch / "final"
+        baseline = scratch / "baseline"
         starting_tree(task, start)
         t0 = time.perf_counter()
         box = spec.open()
@@ -122,6 +123,7 @@ def run_attempt(task: Task, spec: SandboxSpec, model: ToolModel | None,
             if done.exit_code != 0:
                 raise TaskError(f"{task.path}: setup command {command!r} failed "
                                 f"(exit {done.exit_code}): {done.output.strip()[-200:]}")
+        box.export(baseline)  # the agent's starting point: files + image + setup
         if external is not None:
             attempt.loop, attempt.agent_output = external(box, task)
         else:
@@ -137,7 +139,7 @@ def run_attempt(task: Task, spec: SandboxSpec, model: ToolModel | None,
             raise
         finally:
             box.close()
-        attempt.diff = diff_trees(start, final)
+        attempt.diff = diff_trees(baseline, final)
         attempt.check = run_check(task, final, spec)
         attempt.solved = attempt.check.solved
     except (SandboxFault, TaskError) as exc:

@@ -15,7 +15,15 @@ from pytest_llmbench.agents.task import Task
 def solution_entries(tasks: Iterable[Any]) -> list[dict[str, Any]]:
     entries = []
     for task in tasks:
-        if not isinstance(task, Task) or task.solution is None:
+        if not isinstance(task, Task):
+            continue
+        gold = task.extra.get("gold_patch")
+        if gold:  # a SWE-bench instance: apply the gold patch
+            command = f"patch -p1 --batch <<'LLMBENCH_EOF'\n{gold}\nLLMBENCH_EOF"
+            entries.append({"instruction": task.instruction, "steps": [
+                {"tool": "run_command", "args": {"command": command}}]})
+            continue
+        if task.solution is None:
             continue
         text = task.solution.read_text(encoding="utf-8")
         if task.solution.suffix == ".sh":  # Terminal-Bench's reference solution: one command

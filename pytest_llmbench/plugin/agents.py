@@ -194,11 +194,14 @@ class AgentRunner:
         data: dict[str, Any] = {"kind": "agent", "solved": best.solved,
                                 "stop_reason": loop.stop_reason if loop else None,
                                 "turns": loop.turns if loop else None,
-                                "model_calls": len(loop.model_turns) if loop else None,
-                                "tool_calls": dict(loop.tool_calls) if loop else None,
+                                "model_calls": len(loop.model_turns)
+                                if loop and loop.turns is not None else None,
+                                "tool_calls": dict(loop.tool_calls)
+                                if loop and loop.turns is not None else None,
                                 "tool_errors": loop.tool_errors if loop else None,
                                 "malformed_tool_calls": loop.malformed_calls if loop else None,
-                                "model_time_s": round(loop.model_time_s, 4) if loop else None,
+                                "model_time_s": round(loop.model_time_s, 4)
+                                if loop and loop.turns is not None else None,
                                 "tool_time_s": round(loop.tool_time_s, 4) if loop else None,
                                 "agent_wall_s": round(loop.wall_s, 4) if loop else None,
                                 "wall_s": round(best.wall_s, 4),

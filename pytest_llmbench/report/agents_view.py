@@ -67,13 +67,13 @@ def transcript_html(record: dict[str, Any], entry: dict[str, Any] | None) -> str
         if role == "system":
             continue
         if role == "user":
-            parts.append(f"<div class='turn user'><b>user</b><pre>"
+            parts.append(f"<div class='turn user'><b>user</b><pre style='white-space:pre-wrap'>"
                          f"{escape(_clip(message.get('content') or ''))}</pre></div>")
         elif role == "assistant":
             turn += 1
             text = message.get("content") or ""
             calls = "".join(
-                f"<details class='tool-call'><summary>{escape(c['name'])}</summary><pre>"
+                f"<details class='tool-call'><summary>{escape(c['name'])}</summary><pre style='white-space:pre-wrap'>"
                 f"{escape(_clip(c.get('arguments') or ''))}</pre></details>"
                 for c in message.get("tool_calls") or [])
             parts.append(f"<div class='turn assistant'><b>turn {turn}</b>"
@@ -81,14 +81,14 @@ def transcript_html(record: dict[str, Any], entry: dict[str, Any] | None) -> str
         elif role == "tool":
             flag = " (error)" if message.get("error") else ""
             parts.append(f"<details class='tool-output'><summary>{escape(message['name'])} "
-                         f"output{flag}</summary><pre>{escape(_clip(message['content']))}"
+                         f"output{flag}</summary><pre style='white-space:pre-wrap'>{escape(_clip(message['content']))}"
                          "</pre></details>")
     check = metrics.get("check")
     if check:
         parts.append(f"<details class='check'><summary>check: {escape(check['reason'])}"
-                     f"</summary><pre>{escape(_clip(check.get('output') or ''))}</pre></details>")
+                     f"</summary><pre style='white-space:pre-wrap'>{escape(_clip(check.get('output') or ''))}</pre></details>")
     diff = metrics.get("diff")
-    parts.append("<details class='diff' open><summary>final diff</summary><pre>"
+    parts.append("<details class='diff' open><summary>final diff</summary><pre style='white-space:pre-wrap'>"
                  f"{escape(diff) if diff else '(no change)'}</pre></details>"
                  if diff is not None else "")
     parts.append("</details>")
