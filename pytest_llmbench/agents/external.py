@@ -18,8 +18,8 @@ from typing import Any
 
 from pytest_llmbench.agents.loop import LoopResult
 from pytest_llmbench.agents.task import Task
-from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.calls.retry import RetryPolicy
+from pytest_llmbench.config import ModelSpec
 
 INSTRUCTION_FILE = ".llmbench_instruction.md"
 OUTPUT_CHARS = 20_000
@@ -42,7 +42,7 @@ def external_runner(agent: dict[str, Any], model: ModelSpec, context: dict[str, 
                         limit, OUTPUT_CHARS)
         result = LoopResult(stop_reason="time" if done.timed_out else "exited",
                             wall_s=done.duration_s, tool_time_s=done.duration_s)
-        result.turns = None  # type: ignore[assignment] - not observable from outside
+        result.turns = None  # not observable from outside
         result.events.append({"exit_code": done.exit_code, "timed_out": done.timed_out})
         return result, done.output
 

@@ -95,7 +95,7 @@ class CheckResult:
     tests: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"exit_code": self.exit_code, "output": self.output[-CHECK_OUTPUT_LIMIT:],
+        data: dict[str, Any] = {"exit_code": self.exit_code, "output": self.output[-CHECK_OUTPUT_LIMIT:],
                 "timed_out": self.timed_out, "duration_s": round(self.duration_s, 4),
                 "reason": self.reason}
         if self.tests is not None:

@@ -30,7 +30,7 @@ STOP_REASONS = ("finish", "turns", "tokens", "cost", "time", "error")
 @dataclass
 class LoopResult:
     stop_reason: str = "turns"
-    turns: int = 0
+    turns: int | None = 0  # None: an external agent (its turns are not visible)
     model_turns: list[Turn] = field(default_factory=list)
     tool_calls: Counter[str] = field(default_factory=Counter)
     tool_errors: int = 0
@@ -55,7 +55,7 @@ class LoopResult:
 
 
 def _limit_hit(result: LoopResult, limits: Limits, started: float) -> str | None:
-    if limits.turns is not None and result.turns >= limits.turns:
+    if limits.turns is not None and (result.turns or 0) >= limits.turns:
         return "turns"
     if limits.tokens is not None and result.tokens >= limits.tokens:
         return "tokens"
@@ -84,7 +84,7 @@ def run_loop(model: ToolModel, sandbox: Sandbox, instruction: str, limits: Limit
             turn = model.step(messages)
             model_s = time.perf_counter() - t0
             result.model_time_s += model_s
-            result.turns += 1
+            result.turns = (result.turns or 0) + 1
             result.model_turns.append(turn)
             messages.append({"role": "assistant", "content": turn.text,
                              "tool_calls": [c.to_dict() for c in turn.tool_calls]})

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pytest_llmbench.agents.tools import SPECS, ToolCall
+from pytest_llmbench.calls.pricing import call_cost
+from pytest_llmbench.calls.retry import RetryPolicy
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError, LLMBenchError, ProviderError
-from pytest_llmbench.calls.pricing import call_cost
 from pytest_llmbench.providers import common
 from pytest_llmbench.providers.base import Completion
 from pytest_llmbench.providers.errors_map import classify
-from pytest_llmbench.calls.retry import RetryPolicy
 
 WIRES = ("openai", "anthropic", "bedrock")
 DEFAULT_MAX_TOKENS = 4096
@@ -92,7 +92,7 @@ def make_tool_model(spec: ModelSpec, context: dict[str, Any], retry: RetryPolicy
             raise ConfigError(f"{spec.name}: no simulator running (set settings.base_url)")
     cls = {"openai": OpenAIToolModel, "anthropic": AnthropicToolModel,
            "bedrock": BedrockToolModel}[wire]
-    return cls(spec, base_url, retry.for_model(spec), timeout_s)  # type: ignore[abstract]
+    return cls(spec, base_url, retry.for_model(spec), timeout_s)
 
 
 class _Base:
@@ -167,7 +167,7 @@ class OpenAIToolModel(_Base):
                 raise ConfigError(f"{self.spec.name}: agent tasks support OpenAI-compatible "
                                   "hosts, anthropic, bedrock and sim")
             key = common.api_key(self.spec, host.key_env, required=not host.local)
-            url = base_url_for(self.spec.provider, self.spec.settings)
+            url = base_url_for(self.spec.provider, self.spec.settings)  # type: ignore[assignment]
         return openai.OpenAI(api_key=key, base_url=url, max_retries=0, timeout=self.timeout_s,
                              default_headers=common.headers(self.spec))
 

@@ -67,13 +67,13 @@ def transcript_html(record: dict[str, Any], entry: dict[str, Any] | None) -> str
         if role == "system":
             continue
         if role == "user":
-            parts.append(f"<div class='turn user'><b>user</b><pre style='white-space:pre-wrap'>"
+            parts.append(f"<div class='turn user'><b>user</b><pre class='wrap'>"
                          f"{escape(_clip(message.get('content') or ''))}</pre></div>")
         elif role == "assistant":
             turn += 1
             text = message.get("content") or ""
             calls = "".join(
-                f"<details class='tool-call'><summary>{escape(c['name'])}</summary><pre style='white-space:pre-wrap'>"
+                f"<details class='tool-call'><summary>{escape(c['name'])}</summary><pre class='wrap'>"
                 f"{escape(_clip(c.get('arguments') or ''))}</pre></details>"
                 for c in message.get("tool_calls") or [])
             parts.append(f"<div class='turn assistant'><b>turn {turn}</b>"
@@ -81,14 +81,15 @@ def transcript_html(record: dict[str, Any], entry: dict[str, Any] | None) -> str
         elif role == "tool":
             flag = " (error)" if message.get("error") else ""
             parts.append(f"<details class='tool-output'><summary>{escape(message['name'])} "
-                         f"output{flag}</summary><pre style='white-space:pre-wrap'>{escape(_clip(message['content']))}"
+                         f"output{flag}</summary><pre class='wrap'>{escape(_clip(message['content']))}"
                          "</pre></details>")
     check = metrics.get("check")
     if check:
         parts.append(f"<details class='check'><summary>check: {escape(check['reason'])}"
-                     f"</summary><pre style='white-space:pre-wrap'>{escape(_clip(check.get('output') or ''))}</pre></details>")
+                     f"</summary><pre class='wrap'>{escape(_clip(check.get('output') or ''))}"
+                     "</pre></details>")
     diff = metrics.get("diff")
-    parts.append("<details class='diff' open><summary>final diff</summary><pre style='white-space:pre-wrap'>"
+    parts.append("<details class='diff' open><summary>final diff</summary><pre class='wrap'>"
                  f"{escape(diff) if diff else '(no change)'}</pre></details>"
                  if diff is not None else "")
     parts.append("</details>")
@@ -123,4 +124,5 @@ def sections(run_path: Path, rows: list[dict[str, Any]], records: list[dict[str,
         return []
     entries = transcripts(run_path, records)
     tasks = "".join(transcript_html(r, entries.get(r["nodeid"])) for r in records)
-    return [("Agent tasks", summary_html(rows)), ("Agent transcripts", tasks)]
+    style = "<style>pre.wrap{white-space:pre-wrap}</style>"
+    return [("Agent tasks", summary_html(rows)), ("Agent transcripts", style + tasks)]

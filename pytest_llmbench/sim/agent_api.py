@@ -150,7 +150,7 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 
 def anthropic_stream(model: str, text: str, name: str, args: str, n_in: int,
                      n_out: int) -> bytes:
-    message = {"id": f"msg_01sim{uuid.uuid4().hex[:16]}", "type": "message",
+    message: dict[str, Any] = {"id": f"msg_01sim{uuid.uuid4().hex[:16]}", "type": "message",
                "role": "assistant", "model": model, "content": [], "stop_reason": None,
                "stop_sequence": None, "usage": {"input_tokens": n_in, "output_tokens": 1}}
     out = _event("message_start", {"type": "message_start", "message": message})

@@ -22,7 +22,7 @@ def _suite(root: Path, sandbox: str) -> None:
                solution=SOLVE, instruction="[e2e-hang] Make `answer()` in answer.py return 42.")
     write_task(root / "tasks" / "endless", front="limits: {turns: 3}\n",
                instruction="[e2e-endless] Make `answer()` in answer.py return 42.",
-               solution="".join("- tool: run_command\n  args: {command: 'echo round %d'}\n" % i
+               solution="".join(f"- tool: run_command\n  args: {{command: 'echo round {i}'}}\n"
                                 for i in range(10)))
     (root / "agents.yaml").write_text(f"name: agents\ntasks: [tasks/*]\nsandbox: {sandbox}\n")
 
