@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_llmbench.agents.pytest_output import pytest_results
 from pytest_llmbench.agents.sandbox import SandboxSpec
+from pytest_llmbench.agents.swebench import grade as swebench_grade
+from pytest_llmbench.agents.swebench import reset_test_files
 
 IGNORED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".git", ".ruff_cache"}
 DIFF_LIMIT = 50_000
@@ -103,22 +106,6 @@ class CheckResult:
         return data
 
 
-_PYTEST_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(\S+)", re.MULTILINE)
-_PYTEST_LINE_AFTER = re.compile(r"^(\S+::\S+)\s+(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)",
-                                re.MULTILINE)
-
-
-def pytest_results(output: str) -> dict[str, str]:
-    """Per-test statuses from pytest output (``-rA`` summary lines or ``-v`` lines), as
-    Terminal-Bench's and SWE-bench's log parsers read them."""
-    tests: dict[str, str] = {}
-    for status, name in _PYTEST_LINE.findall(output):
-        tests[name] = status
-    for name, status in _PYTEST_LINE_AFTER.findall(output):
-        tests.setdefault(name, status)
-    return tests
-
-
 def run_check(task: Any, final_tree: Path, spec: SandboxSpec) -> CheckResult:
     """The task's check in a fresh sandbox over ``final_tree``."""
     if task.check_files is not None and not task.check_dest.startswith("/"):
@@ -129,8 +116,6 @@ def run_check(task: Any, final_tree: Path, spec: SandboxSpec) -> CheckResult:
             elif planted.exists() or planted.is_symlink():
                 planted.unlink()
     if task.grading == "swebench":
-        from pytest_llmbench.agents.swebench import reset_test_files  # noqa: PLC0415
-
         reset_test_files(task, final_tree)
     box = spec.open()
     try:
@@ -158,9 +143,7 @@ def run_check(task: Any, final_tree: Path, spec: SandboxSpec) -> CheckResult:
                   f"{len(bad)} of {len(tests)} tests failed: {', '.join(bad[:5])}")
         return CheckResult(solved, done.exit_code, output, False, done.duration_s, reason, tests)
     if task.grading == "swebench":
-        from pytest_llmbench.agents.swebench import grade  # noqa: PLC0415
-
-        solved, reason, tests = grade(task, output)
+        solved, reason, tests = swebench_grade(task, output)
         return CheckResult(solved, done.exit_code, output, False, done.duration_s, reason, tests)
     solved = done.exit_code == 0
     reason = "the check passed" if solved else f"the check exited with {done.exit_code}"

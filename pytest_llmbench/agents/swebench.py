@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from pytest_llmbench.agents.pytest_output import pytest_results
 from pytest_llmbench.agents.task import BadTask, Limits, Task, TaskError, task_id
 
 PATCH_PATH = "/tmp/llmbench_test.patch"
@@ -99,8 +100,6 @@ def reset_test_files(task: Task, final_tree: Path) -> None:
 
 
 def grade(task: Task, output: str) -> tuple[bool, str, dict[str, str]]:
-    from pytest_llmbench.agents.grade import pytest_results  # noqa: PLC0415
-
     results = pytest_results(output)
     wanted = task.extra["fail_to_pass"] + task.extra["pass_to_pass"]
     bad = [t for t in wanted if results.get(t) != "PASSED"]

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from pytest_llmbench.agents.runner import Attempt, default_image, run_attempt, sandbox_spec
-from pytest_llmbench.agents.task import BadTask, Task, TaskError, TaskSuite, load_task_suite
+from pytest_llmbench.agents.suite import TaskSuite, load_task_suite
+from pytest_llmbench.agents.task import BadTask, Task, TaskError
 from pytest_llmbench.errors import LLMBenchError, ProviderError, WrongAnswer
 from pytest_llmbench.plugin.collect import synthetic_module
 from pytest_llmbench.plugin.fixtures import SUITE_ITEM, SuiteItem, recorder_for
@@ -257,7 +258,7 @@ def _reason(attempt: Attempt) -> str:
 
 def collect_task_file(file_path: Path, parent: pytest.Collector) -> TaskSuiteFile | None:
     """The collector for a task suite file (and the runner, on first use); else None."""
-    from pytest_llmbench.agents.task import is_task_suite  # noqa: PLC0415
+    from pytest_llmbench.agents.suite import is_task_suite  # noqa: PLC0415
 
     if file_path.suffix not in (".yaml", ".yml") or not is_task_suite(file_path):
         return None

@@ -12,7 +12,8 @@ from pytest_llmbench.agents.image import ensure_agent_image
 from pytest_llmbench.agents.runner import default_image, run_attempt, sandbox_spec
 from pytest_llmbench.agents.sandbox import DockerSandbox, SandboxFault
 from pytest_llmbench.agents.solutions import post_solutions
-from pytest_llmbench.agents.task import Task, load_task
+from pytest_llmbench.agents.suite import load_task
+from pytest_llmbench.agents.task import Task
 from pytest_llmbench.agents.wire import make_tool_model
 from pytest_llmbench.calls.retry import RetryPolicy
 

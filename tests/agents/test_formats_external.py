@@ -11,7 +11,8 @@ import pytest
 from pytest_llmbench.agents.external import external_runner
 from pytest_llmbench.agents.runner import default_image, run_attempt, sandbox_spec
 from pytest_llmbench.agents.solutions import post_solutions
-from pytest_llmbench.agents.task import BadTask, Task, load_task, load_task_suite
+from pytest_llmbench.agents.suite import load_task, load_task_suite
+from pytest_llmbench.agents.task import BadTask, Task
 from pytest_llmbench.agents.wire import make_tool_model
 from pytest_llmbench.calls.retry import RetryPolicy
 

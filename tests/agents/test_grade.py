@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_llmbench.agents.grade import diff_trees, pytest_results
+from pytest_llmbench.agents.grade import diff_trees
+from pytest_llmbench.agents.pytest_output import pytest_results
 
 
 def test_diff_counts(tmp_path: Path) -> None:

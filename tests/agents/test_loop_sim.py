@@ -9,7 +9,8 @@ import pytest
 
 from pytest_llmbench.agents.runner import run_attempt, sandbox_spec
 from pytest_llmbench.agents.solutions import post_solutions
-from pytest_llmbench.agents.task import Task, load_task
+from pytest_llmbench.agents.suite import load_task
+from pytest_llmbench.agents.task import Task
 from pytest_llmbench.agents.wire import make_tool_model
 from pytest_llmbench.calls.retry import RetryPolicy
 from pytest_llmbench.errors import ProviderError

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmbench.agents.task import BadTask, Limits, Task, load_task, load_task_suite
+from pytest_llmbench.agents.suite import load_task, load_task_suite
+from pytest_llmbench.agents.task import BadTask, Limits, Task
 from pytest_llmbench.errors import SuiteError
 
 from .conftest import SOLVE, write_task
