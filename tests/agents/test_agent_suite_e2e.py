@@ -78,3 +78,30 @@ def test_suite_docker_sandbox(pytester: pytest.Pytester, request: pytest.Fixture
         if container:
             assert subprocess.run(["docker", "ps", "-aq", "--filter", f"name={container}"],
                                   capture_output=True, text=True).stdout.strip() == ""
+
+
+def test_samples_give_pass_at_k_and_summary(pytester: pytest.Pytester) -> None:
+    write_task(pytester.path / "tasks" / "good", solution=SOLVE,
+               instruction="[e2e-samples] Make `answer()` in answer.py return 42.")
+    (pytester.path / "agents.yaml").write_text("name: agents\ntasks: [tasks/*]\n"
+                                               "sandbox: subprocess\nlimits: {turns: 4}\n")
+    result = pytester.runpytest_subprocess("agents.yaml", "--llmbench-samples", "2",
+                                           "--llmbench-models", "sim:default,sim:flailer",
+                                           "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    by_model = {r["model"]: r for r in read_records(pytester)}
+    good = by_model["sim:default"]["metrics"]
+    assert good["pass_at"] == {"pass@1": 1.0, "pass@2": 1.0} and len(good["attempts"]) == 2
+    assert by_model["sim:default"]["calls"] == 6  # 3 turns x 2 attempts
+    assert by_model["sim:flailer"]["metrics"]["pass_at"] == {"pass@1": 0.0, "pass@2": 0.0}
+    run_dir = pytester.path / ".llmbench" / "runs" / "latest"
+    summary = json.loads((run_dir / "agents_summary.json").read_text())
+    rows = {r["model"]: r for r in summary["rows"]}
+    assert rows["sim:default"]["solve_rate"] == 1.0 and rows["sim:flailer"]["solve_rate"] == 0
+    assert rows["sim:default"]["median_calls_solved"] == 6
+    assert rows["sim:flailer"]["median_turns_solved"] is None  # nothing solved: absent
+    order = {r["ranking"]: [o["model"] for o in r["order"]] for r in summary["rankings"]["agents"]}
+    assert order["solve rate"] == ["sim:default", "sim:flailer"]
+    assert order["cheapest"] == []  # the simulator is unpriced: no cost figure, no ranking
+    html = (run_dir / "report.html").read_text()
+    assert "Agent transcripts" in html and "+    return 42" in html
