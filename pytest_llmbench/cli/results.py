@@ -11,11 +11,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TypeAlias
 
 from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.plugin import options
 
-SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 EXPORT_FORMATS = ("zip", "csv", "pdf")
 
 
