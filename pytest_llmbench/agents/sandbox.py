@@ -164,12 +164,13 @@ class DockerSandbox:
             done.duration_s
         if code == 137:  # killed by the in-container timeout (or the memory limit)
             timed_out = timed_out or elapsed >= seconds - 0.5
-        if code in (125, 126, 127) or (code is not None and code < 0 and not timed_out) \
+        if code in (125, 126, 127) or (code == 137 and not timed_out) \
+                or (code is not None and code < 0 and not timed_out) \
                 or timed_out and elapsed > timeout_s + 5:
             if not self.alive():
                 raise SandboxFault(f"the container {self.container} died "
                                    f"({self.state_line()})")
-        if code == 1 and "No such container" in out or "is not running" in out:
+        if ("No such container" in out or "is not running" in out) and not self.alive():
             raise SandboxFault(f"the container {self.container} died ({self.state_line()})")
         return ExecResult(code, out, timed_out, elapsed)
 

@@ -89,3 +89,22 @@ def test_attempt_in_docker(tmp_path: Path, sim_url: str, request: pytest.Fixture
     assert attempt.error is None and attempt.solved, attempt.check
     assert attempt.sandbox["backend"] == "docker" and attempt.start_s is not None
     assert _containers(attempt.sandbox["container"]) == ""  # its `sleep 300 &` went too
+
+
+def test_container_dying_mid_attempt(tmp_path: Path, sim_url: str,
+                                     request: pytest.FixtureRequest) -> None:
+    """The agent takes its own container down: one clear error, nothing left behind."""
+    docker_or_skip(request.config)
+    folder = write_task(tmp_path / "dies", instruction="[docker-dies] Make answer() return 42.",
+                        solution="- tool: run_command\n  args: {command: 'kill -TERM 1; sleep 5'}\n"
+                                 "- tool: read_file\n  args: {path: answer.py}\n")
+    task = load_task(folder)
+    assert isinstance(task, Task)
+    post_solutions(sim_url, [task])
+    model = make_tool_model(model_spec("sim:default"), {"sim_url": sim_url}, RetryPolicy(), 30)
+    attempt = run_attempt(task, sandbox_spec(task, "docker", default_image), model)
+    model.close()
+    assert isinstance(attempt.error, SandboxFault), attempt.loop and attempt.loop.messages
+    assert "died" in str(attempt.error) and "\n" not in str(attempt.error)
+    assert attempt.loop is not None and attempt.loop.stop_reason == "error"
+    assert _containers(attempt.sandbox["container"]) == ""
