@@ -10,6 +10,7 @@ dropped and no credentials in its environment: the model is called from the harn
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import resource
@@ -102,6 +103,14 @@ def _docker(*args: str, stdin: bytes | None = None, timeout: float = 120,
     return done
 
 
+@functools.cache
+def network_mode() -> str:
+    """The network a task that asks for one gets: Docker's ``bridge``, or the host's own
+    where the engine runs without a bridge (``dockerd --bridge=none``)."""
+    done = _docker("network", "inspect", "bridge", check=False)
+    return "bridge" if done.returncode == 0 else "host"
+
+
 class DockerSandbox:
     """One container per attempt, kept alive with ``sleep`` and driven by ``docker exec``."""
 
@@ -114,15 +123,15 @@ class DockerSandbox:
         self.workdir = workdir
         self.container = f"llmbench-agent-{uuid.uuid4().hex[:12]}"
         res = resources or Resources()
+        mode = network_mode() if network else "none"
         self.notes: dict[str, Any] = {"backend": "docker", "image": image,
-                                      "container": self.container,
-                                      "network": "bridge" if network else "none",
+                                      "container": self.container, "network": mode,
                                       "user": user, "memory_mb": res.memory_mb,
                                       "cpus": res.cpus, "pids": res.pids}
         started = time.perf_counter()
         memory = f"{res.memory_mb}m"
         _docker("run", "-d", "--name", self.container, "--label", LABEL,
-                "--network", "bridge" if network else "none",
+                "--network", mode,
                 "--memory", memory, "--memory-swap", memory, "--pids-limit", str(res.pids),
                 "--cpus", f"{res.cpus:g}", "--user", user, "--cap-drop", "ALL",
                 "--security-opt", "no-new-privileges", "--workdir", workdir,

@@ -145,6 +145,8 @@ class AgentRunner:
         samples = bench.samples or suite.samples or 1
         spec = sandbox_spec(task, suite.sandbox if bench.sandbox in (None, "auto")
                             else bench.sandbox, default_image)
+        if suite.agent is not None and suite.agent.get("proxy"):
+            spec.network = True  # the external agent reaches the recording proxy
         attempts: list[Attempt] = []
         for _ in range(samples):
             model = None
@@ -196,7 +198,8 @@ class AgentRunner:
                                 "stop_reason": loop.stop_reason if loop else None,
                                 "turns": loop.turns if loop else None,
                                 "model_calls": len(loop.model_turns)
-                                if loop and loop.turns is not None else None,
+                                if loop and (loop.turns is not None or loop.model_turns)
+                                else None,
                                 "tool_calls": dict(loop.tool_calls)
                                 if loop and loop.turns is not None else None,
                                 "tool_errors": loop.tool_errors if loop else None,

@@ -105,3 +105,31 @@ def test_samples_give_pass_at_k_and_summary(pytester: pytest.Pytester) -> None:
     assert order["cheapest"] == []  # the simulator is unpriced: no cost figure, no ranking
     html = (run_dir / "report.html").read_text()
     assert "Agent transcripts" in html and "+    return 42" in html
+
+
+AGENT_SCRIPT = """set -e
+test "$OPENAI_API_KEY" = llmbench-proxy
+curl -sf "$OPENAI_BASE_URL/chat/completions" -H "authorization: Bearer $OPENAI_API_KEY" \\
+  -H 'content-type: application/json' \\
+  -d '{"model": "'"$LLMBENCH_MODEL"'", "stream": true, "stream_options": {"include_usage": true},
+       "messages": [{"role": "user", "content": "hello from an external agent"}]}' > reply.sse
+grep -q '"usage"' reply.sse && rm reply.sse
+sed -i 's/return 41/return 42/' answer.py
+"""
+
+
+def test_external_agent_through_the_recording_proxy(pytester: pytest.Pytester) -> None:
+    write_task(pytester.path / "tasks" / "ext", instruction="[e2e-external] Fix answer().")
+    script = "".join(f"      {line}\n" for line in AGENT_SCRIPT.splitlines())
+    (pytester.path / "agents.yaml").write_text(
+        "name: agents\ntasks: [tasks/*]\nsandbox: subprocess\n"
+        f"agent:\n  proxy: openai\n  command: |\n{script}")
+    result = pytester.runpytest_subprocess("agents.yaml", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    record = read_records(pytester)[0]
+    metrics = record["metrics"]
+    assert metrics["stop_reason"] == "exited" and metrics["turns"] is None
+    assert metrics["model_calls"] == 1 and record["calls"] == 1
+    assert record["input_tokens"] and record["output_tokens"]  # measured at the proxy
+    assert record["ttft_s"] is not None
+    assert metrics["files_changed"] == 1  # the agent's reply file and instruction are gone

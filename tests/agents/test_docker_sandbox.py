@@ -108,3 +108,36 @@ def test_container_dying_mid_attempt(tmp_path: Path, sim_url: str,
     assert "died" in str(attempt.error) and "\n" not in str(attempt.error)
     assert attempt.loop is not None and attempt.loop.stop_reason == "error"
     assert _containers(attempt.sandbox["container"]) == ""
+
+
+PY_AGENT = """python3 - <<'PY'
+import json, os, urllib.request
+assert os.environ["OPENAI_API_KEY"] == "llmbench-proxy"
+body = {"model": os.environ["LLMBENCH_MODEL"], "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "hi from the container"}]}
+request = urllib.request.Request(os.environ["OPENAI_BASE_URL"] + "/chat/completions",
+                                 data=json.dumps(body).encode(),
+                                 headers={"content-type": "application/json",
+                                          "authorization": "Bearer " + os.environ["OPENAI_API_KEY"]})
+assert b'"usage"' in urllib.request.urlopen(request, timeout=30).read()
+PY
+sed -i 's/return 41/return 42/' answer.py"""
+
+
+def test_external_agent_in_docker_through_the_proxy(tmp_path: Path, sim_url: str,
+                                                    request: pytest.FixtureRequest) -> None:
+    docker_or_skip(request.config)
+    from pytest_llmbench.agents.external import external_runner
+
+    task = load_task(write_task(tmp_path / "extdocker"))
+    assert isinstance(task, Task)
+    spec = sandbox_spec(task, "docker", default_image)
+    spec.network = True
+    run = external_runner({"command": PY_AGENT, "proxy": "openai"}, model_spec("sim:default"),
+                          {"sim_url": sim_url}, RetryPolicy(), 30)
+    attempt = run_attempt(task, spec, None, external=run)
+    assert attempt.error is None and attempt.solved, attempt.agent_output
+    assert attempt.loop is not None and len(attempt.loop.model_turns) == 1
+    completion = attempt.loop.model_turns[0].completion
+    assert completion.input_tokens and completion.output_tokens
