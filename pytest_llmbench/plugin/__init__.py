@@ -142,6 +142,9 @@ def _configure_now(config: pytest.Config) -> None:
         from pytest_llmbench.plugin.postrun import PostRun
 
         config.pluginmanager.register(PostRun.from_config(config, bench), "llmbench-postrun")
+        from pytest_llmbench.plugin.agents import AgentReport
+
+        config.pluginmanager.register(AgentReport(config), "llmbench-agent-report")
         config.pluginmanager.register(serving_plugin.ServingReport(config),
                                       "llmbench-serving-report")
     lifecycle.register(config, bench, is_controller(config))
@@ -325,11 +328,19 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
 
             parent.config.pluginmanager.register(ServingRunner(parent.config), SERVING_RUNNER)
         return ServingFile.from_parent(parent, path=file_path)
-    from pytest_llmbench.suites.discovery import is_suite_file
+    from pytest_llmbench.suites.discovery import configured, declares_suite, is_suite_file
 
     config = parent.config
-    if is_suite_file(file_path, explicit=parent.session.isinitpath(file_path),
-                     rootdir=config.rootpath, patterns=config.getini(options.SUITES_INI)):
+    explicit = parent.session.isinitpath(file_path)
+    patterns = config.getini(options.SUITES_INI)
+    if explicit or configured(file_path, config.rootpath, patterns) or declares_suite(
+            read_head(file_path)):
+        from pytest_llmbench.plugin.agents import collect_task_file
+
+        task_file = collect_task_file(file_path, parent)
+        if task_file is not None:
+            return task_file
+    if is_suite_file(file_path, explicit=explicit, rootdir=config.rootpath, patterns=patterns):
         from pytest_llmbench.plugin.collect import SuiteFile
 
         return SuiteFile.from_parent(parent, path=file_path)

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, Router
 
 from pytest_llmbench.sim import (
+    agent_api,
     anthropic_api,
     batch_anthropic,
     batch_bedrock,
@@ -24,11 +25,12 @@ from pytest_llmbench.sim import (
     bedrock_api,
     openai_api,
 )
+from pytest_llmbench.sim.agent_api import AgentScripts
 from pytest_llmbench.sim.answers import entries_from
 from pytest_llmbench.sim.batch_jobs import BatchStore
 from pytest_llmbench.sim.config import BatchSettings, SimConfig, SimConfigError
-from pytest_llmbench.sim.respond import Receive, Scope, Send, Wire, handle
-from pytest_llmbench.sim.state import Plan, SimRequest, SimState
+from pytest_llmbench.sim.respond import Receive, Scope, Send, Wire, handle, send_bytes
+from pytest_llmbench.sim.state import FAULT_HEADER, Plan, SimRequest, SimState
 
 OPENAI_CHAT = "/v1/chat/completions"
 ANTHROPIC_MESSAGES = "/v1/messages"
@@ -46,11 +48,14 @@ class Generation:
 
     def __init__(self, state: SimState, route: str,
                  parse: Callable[[Scope, bytes], SimRequest],
-                 wire: Callable[[Plan | None], Wire]) -> None:
+                 wire: Callable[[Plan | None], Wire], agent: str | None = None,
+                 scripts: AgentScripts | None = None) -> None:
         self.state = state
         self.route = route
         self.parse = parse
         self.wire = wire
+        self.agent = agent  # the wire format of scripted agent turns on this route
+        self.scripts = scripts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks = []
@@ -62,9 +67,34 @@ class Generation:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
+        if self.agent is not None and await self._agent_turn(scope, body, send):
+            return
         app = await handle(self.state, scope, body, self.route,
                            lambda b: self.parse(scope, b), self.wire)
         await app(scope, receive, send)
+
+
+    async def _agent_turn(self, scope: Scope, body: bytes, send: Send) -> bool:
+        """A streamed request offering tools to a known model: a scripted agent turn
+        (:mod:`sim.agent_api`); anything else (faults too) takes the usual path."""
+        data = agent_api.wants_tools(self.agent, body)  # type: ignore[arg-type]
+        headers = Headers(scope=scope)
+        if data is None or headers.get(FAULT_HEADER) or self.scripts is None:
+            return False
+        if self.agent == "bedrock":
+            model = scope.get("path_params", {}).get("model_id", "")
+        else:
+            model = scope.get("path_params", {}).get("deployment") or data.get("model")
+            if not data.get("stream"):
+                return False
+        profile = self.state.config.model(str(model or ""))
+        if profile is None:
+            return False
+        ctype, payload = agent_api.respond(self.agent, str(model), profile.policy,  # type: ignore[arg-type]
+                                           self.scripts, data)
+        await send_bytes(send, 200, [(b"content-type", ctype)], payload)
+        self.state.metrics.request_done(self.route, profile.name, 200)
+        return True
 
 
 def create_app(config: SimConfig | None = None, state: SimState | None = None) -> Router:
@@ -94,12 +124,14 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
 
         return parse
 
-    chat = Generation(state, OPENAI_CHAT, parse_chat, openai_api.OpenAIWire)
-    messages = Generation(state, ANTHROPIC_MESSAGES, parse_messages, anthropic_api.AnthropicWire)
+    scripts = AgentScripts()
+    chat = Generation(state, OPENAI_CHAT, parse_chat, openai_api.OpenAIWire, "openai", scripts)
+    messages = Generation(state, ANTHROPIC_MESSAGES, parse_messages, anthropic_api.AnthropicWire,
+                          "anthropic", scripts)
     vertex = Generation(state, VERTEX_ANTHROPIC, parse_vertex, anthropic_api.AnthropicWire)
     converse = Generation(state, BEDROCK_CONVERSE, parse_converse(False), bedrock_api.BedrockWire)
     converse_stream = Generation(state, BEDROCK_STREAM, parse_converse(True),
-                                 bedrock_api.BedrockWire)
+                                 bedrock_api.BedrockWire, "bedrock", scripts)
 
     async def models(request: Request) -> Response:
         state.metrics.request_done(request.url.path, "-", 200)
@@ -135,6 +167,14 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
         added = state.answer_key.add_many(entries)
         return JSONResponse({"added": added, "entries": len(state.answer_key.entries)})
 
+    async def add_solutions(request: Request) -> Response:
+        """Agent task solution scripts, keyed by instruction (see sim/agent_api.py)."""
+        try:
+            added = scripts.add_many(await request.json())
+        except (ValueError, agent_api.ScriptError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"added": added, "scripts": len(scripts.scripts)})
+
     routes = [
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/chat/completions", chat, methods=["POST"]),
@@ -154,6 +194,7 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
         *batch_openai.routes(state, state.batches),
         *batch_anthropic.routes(state, state.batches),
         *batch_bedrock.routes(state, state.batches),
+        Route("/llmbench/agent-solutions", add_solutions, methods=["POST"]),
     ]
     app = Router(routes=routes)
     app.state = state  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from typing import Any
 
 from pytest_llmbench.sim.distributions import Distribution, DistributionError, parse_distribution
 
-POLICIES = ("echo", "fixed", "judge", "key", "lorem")
+POLICIES = ("echo", "fixed", "flail", "judge", "key", "lorem")
 REASONING_FORMATS = ("reasoning_content", "reasoning", "think_tags")
 REASONING_TEXT = "Let me think about this step by step before I answer."
 
@@ -140,6 +140,8 @@ def ready_models() -> dict[str, ModelProfile]:
                      errors={"rate_limit": 0.1, "server_error": 0.05, "stream_error": 0.02,
                              "drop": 0.02}),
         ModelProfile("echo", policy="echo"),
+        # an agent that never finishes (tool-calling requests; see sim/agent_api.py)
+        ModelProfile("flailer", policy="flail"),
         # a reasoning model: 24 thinking tokens before each answer
         ModelProfile("thinker", ttft_ms=ms("fixed", 20.0), itl_ms=ms("fixed", 1.0),
                      reasoning_tokens=ms("fixed", 24.0)),

@@ -34,10 +34,11 @@ def test_main_job_bundled_suites_against_the_default(tmp_path: Path) -> None:
     out = tmp_path / "runs"
     proc = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "bench_suites"), "-q",
                            "-p", "no:cacheprovider", "--llmbench-output", str(out),
-                           "--rootdir", str(ROOT)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+                           "--rootdir", str(ROOT)],  # agent tasks run containers: 600 s
+                          capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "llmbench summary" in proc.stdout
+    assert "agent_tasks" in proc.stdout  # the bundled agent tasks, solved by the simulator
     summary = json.loads((out / "latest" / "summary.json").read_text())
     assert {row["model"] for row in summary["rows"]} == {"sim:default"}
     assert len(summary["rows"]) >= 2

@@ -1,0 +1,5 @@
+"""Account arithmetic."""
+
+
+def withdraw(balance, amount):
+    return balance - amount

@@ -1,0 +1,22 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from stats import mean, median  # noqa: E402
+
+
+def test_mean():
+    assert mean([1, 2, 3]) == 2
+
+
+def test_median_odd():
+    assert median([3, 1, 2]) == 2
+
+
+def test_median_even():
+    assert median([4, 1, 3, 2]) == 2.5
+
+
+def test_median_even_unsorted_floats():
+    assert median([10.0, 0.0]) == 5.0
+    assert median([5, 1, 9, 7, 3, 11]) == 6
