@@ -122,6 +122,8 @@ def _exit_words(code: int | None) -> str:
         return "no exit status"
     if code < 0:
         return f"signal {-code}"
+    if code > 128:
+        return f"exit status {code} (signal {code - 128})"
     return f"exit status {code}"
 
 
