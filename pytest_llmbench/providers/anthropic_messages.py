@@ -8,6 +8,8 @@ apart from the answer (``Completion.reasoning``), and usage comes from ``message
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 from typing import Any
 
@@ -27,6 +29,23 @@ def split_system(messages: list[dict[str, Any]]) -> tuple[str | None, list[dict[
     system = [str(m.get("content", "")) for m in messages if m.get("role") == "system"]
     turns = [m for m in messages if m.get("role") != "system"]
     return ("\n\n".join(system) if system else None), turns
+
+
+def sdk_arguments(create: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` as keyword arguments of the SDK's ``create``: those it names pass as they
+    are, the rest (``temperature`` and ``top_p``, which anthropic 2.16 no longer names) go in
+    the request body through ``extra_body``, so a suite's params reach the API on any SDK."""
+    accepted = _named_parameters(create)
+    extra = {k: v for k, v in params.items() if k not in accepted}
+    out = {k: v for k, v in params.items() if k in accepted}
+    if extra:
+        out["extra_body"] = {**extra, **(params.get("extra_body") or {})}
+    return out
+
+
+@functools.cache
+def _named_parameters(create: Any) -> frozenset[str]:
+    return frozenset(inspect.signature(create).parameters) - {"self"}
 
 
 class AnthropicProvider:
@@ -59,7 +78,8 @@ class AnthropicProvider:
         params = dict(request.params)
         max_tokens = params.pop("max_tokens", None) or params.pop("max_completion_tokens", None)
         kwargs: dict[str, Any] = {"model": self.spec.api_model, "messages": turns, "stream": True,
-                                  "max_tokens": int(max_tokens or DEFAULT_MAX_TOKENS), **params}
+                                  "max_tokens": int(max_tokens or DEFAULT_MAX_TOKENS),
+                                  **sdk_arguments(type(self.client.messages).create, params)}
         if system is not None:
             kwargs["system"] = system
         clock = common.StreamClock(think_tags=self.think_tags)

@@ -124,3 +124,21 @@ def test_sdk_makes_one_attempt_and_exposes_retry_after(sim: SimServer, provider:
 
 def _rate_limits(sim: SimServer) -> int:
     return sum(f["count"] for f in sim.metrics["faults"] if f["kind"] == "rate_limit")
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "bedrock"])
+def test_sampling_params_reach_every_sdk(sim: SimServer, provider: str) -> None:
+    # anthropic 2.16's messages.create() names no temperature/top_p: they must still be sent
+    completion = call(spec_for(provider, "default", sim), temperature=0, top_p=1)
+    assert completion.text == "Paris"
+
+
+def test_params_the_sdk_does_not_name_go_in_the_body() -> None:
+    from pytest_llmbench.providers.anthropic_messages import sdk_arguments
+
+    def create(self: object, *, model: str, max_tokens: int, extra_body: object = None) -> None:
+        """An SDK method that names only some parameters."""
+
+    assert sdk_arguments(create, {"max_tokens": 5, "temperature": 0}) == {
+        "max_tokens": 5, "extra_body": {"temperature": 0}}
+    assert sdk_arguments(create, {"max_tokens": 5}) == {"max_tokens": 5}
