@@ -6,6 +6,8 @@ so it reads well in a pytest error report and in a record.
 
 from __future__ import annotations
 
+from pytest_llmbench.redaction import scrub
+
 
 class LLMBenchError(Exception):
     """Base class of every pytest-llmbench error."""
@@ -49,7 +51,6 @@ class ProviderError(LLMBenchError):
 
     def one_line(self) -> str:
         """``openai:bad-model - NotFoundError: model not found`` (+ ``(after 4 attempts)``)."""
-        from pytest_llmbench.report.scrub import scrub  # noqa: PLC0415 - keep errors import-light
 
         prefix = f"{self.model} - " if self.model else ""
         after = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
@@ -87,7 +88,6 @@ PREVIEW_CHARS = 160
 def preview(received: str | bytes, limit: int = PREVIEW_CHARS) -> str:
     """``received`` on one line: undecodable bytes and control characters escaped,
     whitespace collapsed, known secrets redacted, cut at ``limit`` characters."""
-    from pytest_llmbench.report.scrub import scrub  # noqa: PLC0415 - keep errors import-light
 
     if isinstance(received, bytes):
         received = received[: limit * 4].decode("utf-8", errors="backslashreplace")
@@ -107,6 +107,5 @@ class WrongAnswer(AssertionError):
     """
 
     def __init__(self, message: str = "") -> None:
-        from pytest_llmbench.report.scrub import scrub  # noqa: PLC0415
 
         super().__init__(scrub(str(message)))

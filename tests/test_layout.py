@@ -17,7 +17,7 @@ ADAPTER = ("pytest_llmbench.plugin", "pytest_llmbench.cli")
 PYTEST_WORLD = ("pytest", "_pytest", "xdist", "pluggy", "execnet", "pytest_benchmark")
 DOMAIN = ("calls", "providers", "scoring", "suites", "targets", "serving", "results", "report",
           "sim", "agents", "server")
-ROOT_MODULES = ("pytest_llmbench.config", "pytest_llmbench.errors")
+ROOT_MODULES = ("pytest_llmbench.config", "pytest_llmbench.errors", "pytest_llmbench.redaction")
 
 
 def _module_name(path: Path) -> str:
@@ -100,4 +100,4 @@ def test_shared_model_imports_nothing_upward(name: str) -> None:
 
 def test_root_holds_only_public_api_and_shared_model() -> None:
     top = sorted(p.name for p in PKG_DIR.glob("*.py"))
-    assert top == ["__init__.py", "config.py", "errors.py"]
+    assert top == ["__init__.py", "config.py", "errors.py", "redaction.py"]

@@ -49,6 +49,7 @@ MOVES = {
     "cli_results": "cli.results",
     "lifecycle.watch": "cli.watch",
     "lifecycle.cache_cli": "cli.cache",
+    "report.scrub": "redaction",  # errors.py scrubs error lines: redaction sits at the root
 }
 PACKAGES = {"plugin", "cli", "calls"}
 # names that moved to another module: (old module, name) -> new module (after MOVES)

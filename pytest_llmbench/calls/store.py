@@ -25,7 +25,7 @@ from typing import Any
 
 from pytest_llmbench.errors import ProviderError
 from pytest_llmbench.providers.base import ChatRequest, Completion
-from pytest_llmbench.report.scrub import scrub_value
+from pytest_llmbench.redaction import scrub_value
 
 log = logging.getLogger(__name__)
 KEY_VERSION = 1

@@ -196,7 +196,7 @@ def _coordinate(config: pytest.Config, bench: Any) -> None:
     if bench.shard is not None and not (options.resolve(config, "run_id") or _shared_id()):
         raise ConfigError("--llmbench-coordinator: the shards of a run share limits by run id; "
                           "give one with --llmbench-run-id or $LLMBENCH_RUN_ID")
-    from pytest_llmbench.report.scrub import strip_userinfo
+    from pytest_llmbench.redaction import strip_userinfo
 
     strip_userinfo(str(url))  # its password is a secret of the run from now on
     connect(str(url)).close()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_llmbench.plugin.session import LLMBenchSession
-from pytest_llmbench.report.scrub import scrub_value
+from pytest_llmbench.redaction import scrub_value
 from pytest_llmbench.results.record import Record
 
 CRASH_KIND = "crash"

@@ -115,7 +115,7 @@ def register(config: pytest.Config, bench: LLMBenchSession, controller: bool) ->
 
 def _scrub_log_record(record: logging.LogRecord) -> bool:
     """Known secrets never reach debug.log: the message is rendered and redacted."""
-    from pytest_llmbench.report.scrub import scrub  # noqa: PLC0415
+    from pytest_llmbench.redaction import scrub  # noqa: PLC0415
 
     record.msg, record.args = scrub(record.getMessage()), None
     return True

@@ -159,9 +159,9 @@ class PostRun:
         self.say(f"signed export: {bundle}")
 
     def _ingest(self, run_dir: Any, rows: list[dict[str, Any]]) -> bool:
+        from pytest_llmbench.redaction import scrub_value
         from pytest_llmbench.report.ingest import KEY_ENV, IngestTarget, ingest_payload
         from pytest_llmbench.report.ingest_spool import build_payload
-        from pytest_llmbench.report.scrub import scrub_value
         from pytest_llmbench.results.run_dir import read_records
 
         assert self.ingest_url is not None

@@ -26,7 +26,7 @@ from pytest_llmbench.plugin import options
 from pytest_llmbench.plugin.collect import synthetic_module
 from pytest_llmbench.plugin.stash import bench_session
 from pytest_llmbench.plugin.worker import scrub_longrepr
-from pytest_llmbench.report.scrub import scrub_value
+from pytest_llmbench.redaction import scrub_value
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.serving.export import write_benchmarks
 from pytest_llmbench.serving.load import PointResult

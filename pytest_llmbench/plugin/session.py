@@ -33,7 +33,7 @@ from pytest_llmbench.plugin import options
 from pytest_llmbench.plugin.variants import FITTED_FROM, VariantFitter
 from pytest_llmbench.providers.base import ChatRequest, Completion, check_provider, known_providers
 from pytest_llmbench.providers.batch_base import check_batch_models
-from pytest_llmbench.report.scrub import remember_secret, remember_settings, strip_userinfo
+from pytest_llmbench.redaction import remember_secret, remember_settings, strip_userinfo
 from pytest_llmbench.results.gates import Gate, parse_gate
 from pytest_llmbench.scoring.base import Scorer
 from pytest_llmbench.scoring.context import ScoringContext

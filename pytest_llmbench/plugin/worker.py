@@ -27,7 +27,7 @@ from pytest_llmbench.plugin.session import LLMBenchSession
 from pytest_llmbench.plugin.sharding import assign_shards, shard_size
 from pytest_llmbench.plugin.stash import RECORDER
 from pytest_llmbench.providers.base import Completion
-from pytest_llmbench.report.scrub import scrub, scrub_value
+from pytest_llmbench.redaction import scrub, scrub_value
 
 
 class LLMBenchWorker:

@@ -23,7 +23,7 @@ from pytest_llmbench.providers import clients, common
 from pytest_llmbench.providers.anthropic_messages import split_system
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
-from pytest_llmbench.report.scrub import remember_secret
+from pytest_llmbench.redaction import remember_secret
 
 _INFERENCE = {"max_tokens": "maxTokens", "max_completion_tokens": "maxTokens",
               "temperature": "temperature", "top_p": "topP", "stop": "stopSequences"}

@@ -12,7 +12,7 @@ from pytest_llmbench.errors import ProtocolError
 from pytest_llmbench.providers.base import Completion
 from pytest_llmbench.providers.errors_map import missing_key
 from pytest_llmbench.providers.reasoning import ThinkSplitter, think_mode
-from pytest_llmbench.report.scrub import remember_secret
+from pytest_llmbench.redaction import remember_secret
 
 EVENT_STREAM = "text/event-stream"
 

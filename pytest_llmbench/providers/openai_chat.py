@@ -19,7 +19,7 @@ from pytest_llmbench.providers import clients, common
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
 from pytest_llmbench.providers.hosts import HOSTS, base_url_for
-from pytest_llmbench.report.scrub import remember_secret
+from pytest_llmbench.redaction import remember_secret
 
 
 class OpenAIChatProvider:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_llmbench.redaction import Scrubber
 from pytest_llmbench.report.export import ExportError
-from pytest_llmbench.report.scrub import Scrubber
 from pytest_llmbench.results.run_dir import RUN_FILE
 
 SUMMARY_FILE = "summary.json"

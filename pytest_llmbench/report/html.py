@@ -24,8 +24,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from pytest_llmbench.redaction import Scrubber
 from pytest_llmbench.report.items import CHUNK_SIZE, ITEM_FIELDS, MAX_TEXT, ItemChunks
-from pytest_llmbench.report.scrub import Scrubber
 from pytest_llmbench.report.serving_view import serving_view
 from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.run_dir import RECORDS_FILE, RUN_FILE, iter_records

@@ -23,6 +23,7 @@ import httpx
 
 from pytest_llmbench.errors import ConfigError
 from pytest_llmbench.providers.retry_after import parse_retry_after
+from pytest_llmbench.redaction import remember_secret, scrub, strip_userinfo
 from pytest_llmbench.report.ingest_spool import (
     Spool,
     SpooledBatch,
@@ -30,7 +31,6 @@ from pytest_llmbench.report.ingest_spool import (
     redact_url,
     split_batches,
 )
-from pytest_llmbench.report.scrub import remember_secret, scrub, strip_userinfo
 from pytest_llmbench.results.run_dir import RUN_FILE
 
 log = logging.getLogger(__name__)

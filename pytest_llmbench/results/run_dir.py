@@ -131,7 +131,7 @@ class RunDir:
             self._records.close()
 
     def write_info(self) -> None:
-        from pytest_llmbench.report.scrub import scrub_value  # noqa: PLC0415
+        from pytest_llmbench.redaction import scrub_value  # noqa: PLC0415
 
         # pytest_args may hold a URL's password, a hook may add anything
         write_json(self.path / RUN_FILE, scrub_value(self.info))

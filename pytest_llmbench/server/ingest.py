@@ -24,8 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pytest_llmbench.redaction import Scrubber
 from pytest_llmbench.report.ingest_spool import SCHEMA, SCHEMA_VERSION, idempotency_key
-from pytest_llmbench.report.scrub import Scrubber
 from pytest_llmbench.results.record import OUTCOMES
 from pytest_llmbench.server.db import Database
 from pytest_llmbench.server.models import IngestBatch, Item, Run

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pytest_llmbench.report.scrub import Scrubber
+from pytest_llmbench.redaction import Scrubber
 from pytest_llmbench.server import api, charts, queries
 from pytest_llmbench.server.auth import CSRF_FIELD, KEY_COOKIE, check_csrf, csrf_token, key_of, require
 from pytest_llmbench.server.keys import lookup

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmbench.report.scrub import Scrubber, scrub, strip_userinfo
+from pytest_llmbench.redaction import Scrubber, scrub, strip_userinfo
 from tests.conftest import read_records, write_suite
 from tests.malformed_server import MalformedServer
 

@@ -20,7 +20,7 @@ from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ProtocolError
 from pytest_llmbench.providers import openai_wire
 from pytest_llmbench.providers.base import ChatRequest
-from pytest_llmbench.report.scrub import remember_secret
+from pytest_llmbench.redaction import remember_secret
 from tests.conftest import read_records, read_summary, write_suite
 from tests.malformed_server import MalformedServer
 from tests.providers.conftest import call

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pytest_llmbench.report.scrub import REDACTED, Scrubber, secret_env_values
+from pytest_llmbench.redaction import REDACTED, Scrubber, secret_env_values
 
 
 @pytest.mark.parametrize("secret", [
