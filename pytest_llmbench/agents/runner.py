@@ -25,6 +25,10 @@ from pytest_llmbench.errors import ProviderError
 SETUP_TIMEOUT_S = 300.0
 
 
+class NeedsDocker(TaskError):
+    """A task with an image where ``auto`` found no Docker engine (skipped, not failed)."""
+
+
 @dataclass
 class Attempt:
     """What one attempt did; ``error`` set when it could not be judged."""
@@ -47,7 +51,10 @@ def sandbox_spec(task: Task, backend: str, image_for: Callable[[Task], str]) -> 
     if wanted == "auto":
         from pytest_llmbench.scoring.sandbox.docker import docker_status  # noqa: PLC0415
 
-        wanted = "docker" if docker_status() is None else "subprocess"
+        why = docker_status()
+        if why is not None and (task.image or task.dockerfile):
+            raise NeedsDocker(f"{task.path}: the task needs Docker for its image ({why})")
+        wanted = "docker" if why is None else "subprocess"
     if wanted == "subprocess":
         if task.image or task.dockerfile:
             raise TaskError(f"{task.path}: the task needs an image; the subprocess sandbox "

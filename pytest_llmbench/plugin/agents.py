@@ -17,7 +17,13 @@ from typing import Any
 
 import pytest
 
-from pytest_llmbench.agents.runner import Attempt, default_image, run_attempt, sandbox_spec
+from pytest_llmbench.agents.runner import (
+    Attempt,
+    NeedsDocker,
+    default_image,
+    run_attempt,
+    sandbox_spec,
+)
 from pytest_llmbench.agents.suite import TaskSuite, load_task_suite
 from pytest_llmbench.agents.task import BadTask, Task, TaskError
 from pytest_llmbench.errors import LLMBenchError, ProviderError, WrongAnswer
@@ -143,8 +149,13 @@ class AgentRunner:
         assert recorder is not None and recorder.model is not None
         recorder.metrics["kind"] = "agent"
         samples = bench.samples or suite.samples or 1
-        spec = sandbox_spec(task, suite.sandbox if bench.sandbox in (None, "auto")
-                            else bench.sandbox, default_image)
+        try:
+            spec = sandbox_spec(task, suite.sandbox if bench.sandbox in (None, "auto")
+                                else bench.sandbox, default_image)
+        except NeedsDocker as exc:
+            if bench.require_docker:
+                raise
+            pytest.skip(str(exc))
         if suite.agent is not None and suite.agent.get("proxy"):
             spec.network = True  # the external agent reaches the recording proxy
         attempts: list[Attempt] = []

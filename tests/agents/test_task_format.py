@@ -88,3 +88,16 @@ def test_bundled_suite_loads() -> None:
         assert task.grading == "pytest_all_passed" and task.check_dest == "/tests"
         assert task.dockerfile is not None and task.workdir == "/app"
         assert task.limits.time_s is not None
+
+
+def test_image_task_without_docker_is_skipped_not_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_llmbench.agents import runner
+    from pytest_llmbench.scoring.sandbox import docker
+
+    monkeypatch.setattr(docker, "docker_status", lambda: "no docker command on PATH")
+    suite = load_task_suite(Path(__file__).parents[2] / "bench_suites" / "agent_tasks.yaml")
+    tasks = {t.id: t for t in suite.tasks}
+    with pytest.raises(runner.NeedsDocker, match="needs Docker for its image"):
+        runner.sandbox_spec(tasks["tbench-hello-file"], "auto", runner.default_image)  # type: ignore[arg-type]
+    spec = runner.sandbox_spec(tasks["fix_typo"], "auto", runner.default_image)  # type: ignore[arg-type]
+    assert spec.backend == "subprocess"

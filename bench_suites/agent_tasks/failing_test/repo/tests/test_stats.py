@@ -1,17 +1,17 @@
 import sys
+import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from stats import mean, median  # noqa: E402
 
 
-def test_mean():
-    assert mean([1, 2, 3]) == 2
+class StatsTest(unittest.TestCase):
+    def test_mean(self):
+        self.assertEqual(mean([1, 2, 3]), 2)
 
+    def test_median_odd(self):
+        self.assertEqual(median([3, 1, 2]), 2)
 
-def test_median_odd():
-    assert median([3, 1, 2]) == 2
-
-
-def test_median_even():
-    assert median([4, 1, 3, 2]) == 2.5
+    def test_median_even(self):
+        self.assertEqual(median([4, 1, 3, 2]), 2.5)
