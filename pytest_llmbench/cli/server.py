@@ -39,8 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     revoke = key_actions.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id", type=int)
     imp = actions.add_parser("import", help="load run directories into the database")
-    imp.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    imp.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
+                     help="run directories, or with --watch folders of run directories")
     imp.add_argument("--batch-size", type=int, default=1000)
+    imp.add_argument("--watch", type=float, metavar="SECONDS",
+                     help="keep watching the folders (e.g. .llmbench/runs of `llmbench watch`) and "
+                          "import each run once it finished, every SECONDS")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,8 +92,10 @@ def _run(args: argparse.Namespace) -> int:
                     return 1
                 print(f"revoked key {args.id}")
             return 0
-        from pytest_llmbench.server.importer import import_run
+        from pytest_llmbench.server.importer import import_run, watch
 
+        if args.watch:
+            return watch(db, args.runs, args.watch, args.batch_size)
         failed = 0
         for path in args.runs:
             try:

@@ -4,6 +4,9 @@ or importing a run that was also posted, stores nothing twice."""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
 from pathlib import Path
 
 from pytest_llmbench.errors import ConfigError
@@ -34,3 +37,44 @@ def import_run(db: Database, path: Path, batch_size: int = 1000) -> tuple[int, i
         stored += outcome.stored
         total += len(batch.get("records") or [])
     return stored, total
+
+
+def finished_runs(folders: list[Path]) -> list[Path]:
+    """Run directories under ``folders`` whose run.json says they finished."""
+    found = []
+    for folder in folders:
+        for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+            info = path / RUN_FILE
+            if path.is_symlink() or not info.is_file():
+                continue
+            try:
+                status = json.loads(info.read_text(encoding="utf-8")).get("status")
+            except (OSError, ValueError):
+                continue
+            if status not in (None, "running"):
+                found.append(path)
+    return found
+
+
+def watch(db: Database, folders: list[Path], interval: float, batch_size: int = 1000,
+          cycles: int | None = None) -> int:
+    """Import every finished run under ``folders`` now and then every ``interval`` seconds
+    (a run is imported once per change of its run.json)."""
+    seen: dict[Path, float] = {}
+    done = 0
+    while cycles is None or done < cycles:
+        for path in finished_runs(folders):
+            stamp = (path / RUN_FILE).stat().st_mtime
+            if seen.get(path) == stamp:
+                continue
+            try:
+                stored, total = import_run(db, path, batch_size)
+            except (ConfigError, OSError, ValueError) as exc:
+                print(f"llmbench server import: {path}: {exc}", file=sys.stderr, flush=True)
+                continue
+            seen[path] = stamp
+            print(f"{path}: {stored} of {total} records stored", flush=True)
+        done += 1
+        if cycles is None or done < cycles:
+            time.sleep(interval)
+    return 0

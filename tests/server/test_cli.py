@@ -44,3 +44,37 @@ def test_database_url_passwords_are_never_printed() -> None:
 
     shown = redacted("postgresql+psycopg://bench:s3cret-pass@db:5432/llmbench")
     assert "s3cret" not in shown and shown.startswith("postgresql+psycopg://bench:***@db")
+
+
+def test_import_watch_loads_each_run_once_it_finished(server: Server, tmp_path: Path) -> None:
+    import json
+    import time
+
+    from tests.server.runs import make_run
+
+    folder = tmp_path / "runs"
+    make_run(folder, "watch-0001", {1}, n=5, started_at=1_800_000_000.0)
+    running = make_run(folder, "watch-0002", set(), n=5, started_at=1_800_000_100.0)
+    info = json.loads((running / "run.json").read_text())
+    (running / "run.json").write_text(json.dumps({**info, "status": "running"}))
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "llmbench"), "server", "--database-url",
+                             server.database_url, "import", "--watch", "0.2", str(folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def wait_for(run_id: str) -> None:
+        deadline = time.monotonic() + 60
+        while server.get(f"/api/runs/{run_id}").status_code != 200:
+            assert time.monotonic() < deadline and proc.poll() is None, f"{run_id} never imported"
+            time.sleep(0.2)
+
+    try:
+        wait_for("watch-0001")
+        time.sleep(1.0)  # several cycles: the running run stays out
+        assert server.get("/api/runs/watch-0002").status_code == 404
+        (running / "run.json").write_text(json.dumps({**info, "status": "completed"}))
+        wait_for("watch-0002")
+        assert server.items("watch-0001") == server.items("watch-0002") == 10
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0]
+    assert out.count("watch-0001: 10 of 10 records stored") == 1, out
