@@ -186,7 +186,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not is_controller(config) or _distributed(config) or config.option.collectonly:
         return
     if any(item.get_closest_marker("llmbench") is not None
-           or "llm_model" in getattr(item, "fixturenames", ()) for item in session.items):
+           or not _BENCH_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+           for item in session.items):
         _start_sim(config, bench)
 
 
