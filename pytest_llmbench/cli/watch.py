@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.results.run_dir import new_run_id
+from pytest_llmbench.results.throughput import output_tps
 
 log = logging.getLogger("llmbench.watch")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -208,12 +209,12 @@ def model_lines(run_path: Path) -> list[tuple[bool, str]]:
                                f"(0/{len(scored)}, accuracy=0.00)"))
             continue
         called = [r for r in records if r.get("calls")]
-        tps = [r["output_tps"] for r in called if r.get("output_tps") is not None]
         tokens = [r["output_tokens"] for r in called if r.get("output_tokens") is not None]
-        mean_tps = f"{sum(tps) / len(tps):.2f}" if tps else "n/a"
+        tps = output_tps(called)  # the one definition: output tokens / generation time
+        shown_tps = f"{tps:.2f}" if tps is not None else "n/a"
         mean_out = f"{round(sum(tokens) / len(tokens))}" if tokens else "n/a"
         shown = "n/a" if accuracy is None else f"{accuracy:.2f}"
-        out.append((True, f"✅ Success {model} (tps={mean_tps}, out={mean_out}, "
+        out.append((True, f"✅ Success {model} (tps={shown_tps}, out={mean_out}, "
                           f"accuracy={shown})"))
     return out
 
