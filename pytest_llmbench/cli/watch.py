@@ -206,10 +206,10 @@ def model_lines(run_path: Path) -> list[tuple[bool, str]]:
         called = [r for r in records if r.get("calls")]
         tokens = [r["output_tokens"] for r in called if r.get("output_tokens") is not None]
         tps = output_tps(called)  # the one definition: output tokens / generation time
-        mean_tps = f"{tps:.2f}" if tps is not None else "n/a"
+        shown_tps = f"{tps:.2f}" if tps is not None else "n/a"
         mean_out = f"{round(sum(tokens) / len(tokens))}" if tokens else "n/a"
         shown = "n/a" if accuracy is None else f"{accuracy:.2f}"
-        out.append((True, f"✅ Success {model} (tps={mean_tps}, out={mean_out}, "
+        out.append((True, f"✅ Success {model} (tps={shown_tps}, out={mean_out}, "
                           f"accuracy={shown})"))
     return out
 

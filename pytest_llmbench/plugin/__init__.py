@@ -153,6 +153,20 @@ def _configure_now(config: pytest.Config) -> None:
     batch_plugin.configure(config, bench, is_controller(config))
 
 
+def _check_credentials(config: pytest.Config, bench: Any) -> None:
+    """A model without its key is one usage error before the run, not one error per item
+    (not when answers come from a recording, nor when pytest only lists tests)."""
+    from pytest_llmbench.calls.layers import REPLAY_DIR
+    from pytest_llmbench.providers.credentials import missing_credentials
+
+    if bench.context.get(REPLAY_DIR) or config.option.collectonly:
+        return
+    judges = [bench.judge] if bench.judge is not None else []
+    missing = dict.fromkeys(m for m in map(missing_credentials, [*bench.models, *judges]) if m)
+    if missing:
+        raise pytest.UsageError("\n".join(missing))
+
+
 def _shard(config: pytest.Config) -> Any:
     """This process's shard: ``--llmbench-shard``, else what a scheduler's variables say."""
     from pytest_llmbench.suites.partition import Shard, shard_from_env
@@ -214,20 +228,6 @@ def _shared_id() -> str | None:
     return shared_run_id()
 
 
-def _check_credentials(config: pytest.Config, bench: Any) -> None:
-    """A model without its key is one usage error before the run, not one error per item
-    (not when answers come from a recording, nor when pytest only lists tests)."""
-    from pytest_llmbench.calls.layers import REPLAY_DIR
-    from pytest_llmbench.providers.credentials import missing_credentials
-
-    if bench.context.get(REPLAY_DIR) or config.option.collectonly:
-        return
-    judges = [bench.judge] if bench.judge is not None else []
-    missing = dict.fromkeys(m for m in map(missing_credentials, [*bench.models, *judges]) if m)
-    if missing:
-        raise pytest.UsageError("\n".join(missing))
-
-
 def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | None:
     """A worker's model lists from the controller; None on the controller (it asks)."""
     if workerinput is None:
@@ -281,7 +281,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not is_controller(config) or _distributed(config) or config.option.collectonly:
         return
     if any(item.get_closest_marker("llmbench") is not None
-           or "llm_model" in getattr(item, "fixturenames", ()) for item in session.items):
+           or not _BENCH_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+           for item in session.items):
         _start_sim(config, bench)
 
 

@@ -202,8 +202,9 @@ def _wrong_answer(score: Score, expected: Any, response: str) -> str:
     return f"wrong answer: {reason} (response: {_clip(response, 120)!r})"
 
 
-def _number(value: Any) -> Any:
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+def _number(value: Any) -> str:
+    """``18`` for 18.0: the expected number as the dataset would write it."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _code_error(details: dict[str, Any]) -> str:

@@ -44,7 +44,7 @@ def test_numeric_item_shows_the_expected_number(pytester: pytest.Pytester) -> No
     """)
     result = pytester.runpytest("math.yaml", "--llmbench-models", "inproc:fixed")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*wrong answer: expected 18, got '20'*"])
+    result.stdout.fnmatch_lines(["*wrong answer: expected '18', got '20'*"])
     assert "16 - 3 - 4" not in result.stdout.str()
 
 

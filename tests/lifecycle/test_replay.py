@@ -11,8 +11,8 @@ from pytest_llmbench.sim import SimServer
 from tests.conftest import read_records, read_summary, write_suite
 from tests.lifecycle.conftest import ROWS, models_config, sim_requests
 
-STABLE = ("nodeid", "outcome", "response", "input_tokens", "output_tokens", "latency_s",
-          "ttft_s", "cost_usd")
+STABLE = ("nodeid", "outcome", "response", "input_tokens", "output_tokens", "cost_usd")
+TIMED = ("latency_s", "ttft_s", "output_tps")  # measured in the recording run, not replayed
 
 
 def _suite(pytester: pytest.Pytester, rows: list[dict]) -> None:
@@ -40,6 +40,8 @@ def test_record_then_replay_offline_with_a_miss(pytester: pytest.Pytester) -> No
     assert all(r["cached_calls"] == 1 for r in after)
     for record in after:
         assert {k: record[k] for k in STABLE} == {k: before[record["nodeid"]][k] for k in STABLE}
+        assert all(record[k] is None for k in TIMED)  # a replayed answer was not timed
+    assert all(before[r["nodeid"]]["latency_s"] for r in after)
     assert read_summary(pytester)[0]["accuracy"] == 1.0
     replayed.stdout.fnmatch_lines(["*llmbench cache: 20 of 20 calls answered from *rec*"])
 

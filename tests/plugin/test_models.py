@@ -55,7 +55,7 @@ models:
 
 
 def test_missing_env_var_is_named(pytester: pytest.Pytester, suite_dir) -> None:
-    pytester.makefile(".yaml", llmbench="models:\n  inproc:oracle:\n    key: ${LLMB_UNSET_VAR}\n")
+    pytester.makefile(".yaml", llmbench="models:\n  inproc:oracle:\n    api_key: ${LLMB_UNSET_VAR}\n")
     result = pytester.runpytest("arith.yaml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*llmbench.yaml: model inproc:oracle needs environment "
