@@ -158,8 +158,8 @@ class LLMBenchController:
                                        self.bench.context.get("baseline_target"))
         labels = {m.name: m.label for m in self.bench.models if m.label}
         for row in self.rows:
-            if labels.get(row.get("model")):
-                row["label"] = labels[row["model"]]
+            if labels.get(str(row.get("model"))):
+                row["label"] = labels[str(row.get("model"))]
         path = self.run_dir.path
         self.fits = read_fits(path)
         add_fit_columns(self.rows, self.fits)

@@ -69,7 +69,7 @@ def step_summary(rows: Sequence[dict[str, Any]], gate_failures: Sequence[str],
     return "\n".join(lines)
 
 
-def annotations(gate_failures: Sequence[str], regressions: Sequence[str]) -> list[str]:
+def annotation_lines(gate_failures: Sequence[str], regressions: Sequence[str]) -> list[str]:
     """``::error`` workflow commands, one per failed gate or regression."""
     return ([f"::error title=llmbench gate::{_escape(f)}" for f in gate_failures]
             + [f"::error title=llmbench regression::{_escape(f)}" for f in regressions])
@@ -83,7 +83,7 @@ def write(rows: Sequence[dict[str, Any]], gate_failures: Sequence[str],
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(step_summary(rows, gate_failures, regressions, run_path, gates))
-    return annotations(gate_failures, regressions)
+    return annotation_lines(gate_failures, regressions)
 
 
-__all__ = ["active", "annotations", "step_summary", "write"]
+__all__ = ["active", "annotation_lines", "step_summary", "write"]
