@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from pytest_llmbench.report.compare import FLAG_RATE_POINTS, FLAG_RELATIVE, compare
 from pytest_llmbench.report.compare_sides import side_from_records
 from pytest_llmbench.report.export_data import rankings
+from pytest_llmbench.report.serving_view import serving_view
+from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.regression import RATES, higher_is_better
 from pytest_llmbench.results.summary import SummaryBuilder
 from pytest_llmbench.server.db import Database
@@ -100,32 +102,51 @@ def records(session: Session, run_pk: int) -> list[dict[str, Any]]:
         select(Item.data).where(Item.run_pk == run_pk).order_by(Item.id))]
 
 
-def summary_rows(db: Database, run_id: str) -> list[dict[str, Any]]:
-    """The run's model x suite rows, recomputed from its items after an ingest changed them."""
+def _summary(db: Database, run_id: str) -> dict[str, Any]:
+    """The run's model x suite rows and serving points, recomputed from its items after an
+    ingest changed them (streamed), then cached on the run row."""
     with db.session() as session:
         run = _get_run(session, run_id)
         if not run.summary_stale and run.summary_json is not None:
-            return list(orjson.loads(run.summary_json))
+            cached = orjson.loads(run.summary_json)
+            return cached if isinstance(cached, dict) else {"rows": cached, "serving": []}
         stamp = run.updated_at
         builder = SummaryBuilder()
+        serving: list[dict[str, Any]] = []
         for data in session.scalars(select(Item.data).where(Item.run_pk == run.id)
                                     .order_by(Item.id).execution_options(yield_per=2000)):
-            builder.add(orjson.loads(data))  # streamed: memory holds the figures, not the records
-        rows = builder.rows()
+            record = orjson.loads(data)
+            builder.add(record)  # streamed: memory holds the figures, not the records
+            if is_serving(record):
+                serving.append(record)
+        doc = {"rows": builder.rows(), "serving": serving_points(serving)}
     with db.write() as session:  # only if nothing was ingested meanwhile
         session.execute(update(Run).where(Run.run_id == run_id, Run.updated_at == stamp)
-                        .values(summary_json=orjson.dumps(rows).decode(), summary_stale=False))
-    return rows
+                        .values(summary_json=orjson.dumps(doc).decode(), summary_stale=False))
+    return doc
+
+
+def serving_points(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """report.html's serving figures per point (the per-request samples stay in the run
+    directory; the server has each point's statistics)."""
+    points = serving_view(records, Path("/nonexistent"))
+    return [{k: v for k, v in p.items() if k not in ("series", "series_error")} for p in points]
+
+
+def summary_rows(db: Database, run_id: str) -> list[dict[str, Any]]:
+    return list(_summary(db, run_id)["rows"])
 
 
 def run_detail(db: Database, run_id: str) -> dict[str, Any]:
-    rows = summary_rows(db, run_id)
+    summary = _summary(db, run_id)
+    rows = summary["rows"]
     with db.session() as session:
         run = _get_run(session, run_id)
         outcomes = {name: sum(int(r.get(key) or 0) for r in rows)  # from the cached summary
                     for name, key in (("passed", "passed"), ("failed", "failed"),
                                       ("error", "errors"), ("skipped", "skipped"))}
         return {**_run_dict(run), "info": orjson.loads(run.info_json or "{}"), "summary": rows,
+                "serving": summary["serving"],
                 "rankings": rankings(rows), "outcomes": outcomes,
                 "compare": orjson.loads(run.compare_json) if run.compare_json else None}
 
