@@ -233,7 +233,8 @@ def counts(db: Database) -> dict[str, int]:
 
 
 __all__ = ["Conflict", "cancel", "claim", "counts", "describe", "expire_leases", "finish", "get",
-           "listing", "maintenance", "queue_position", "release", "renew", "set_maintenance", "submit"]
+           "detail", "listing", "maintenance", "queue_position", "release", "renew",
+           "set_maintenance", "submit"]
 
 
 def release(db: Database, job_id: int, worker: str) -> None:
@@ -243,3 +244,16 @@ def release(db: Database, job_id: int, worker: str) -> None:
                                              RunJob.status == "running")
                         .values(status="queued", worker=None, lease_until=None,
                                 message="its worker shut down; queued again to resume"))
+
+
+def detail(db: Database, run_id: str) -> dict[str, Any] | None:
+    """One run's status, progress and ETA (position and queue ETA for a queued run)."""
+    job = get(db, run_id)
+    if job is None:
+        return None
+    if job.status == "queued":
+        for row in listing(db):
+            if row["run_id"] == run_id:
+                return row
+    with db.session() as session:
+        return describe(job, _history(session))

@@ -63,11 +63,9 @@ async def runs(request: Request) -> Response:
 
 async def _job(request: Request) -> dict[str, Any]:
     run_id = request.path_params["run_id"]
-    rows = await run_in_threadpool(jobs.listing, request.app.state.db,
-                                   ("queued", "running", *FINAL), 100000)
-    for row in rows:
-        if row["run_id"] == run_id:
-            return row
+    row = await run_in_threadpool(jobs.detail, request.app.state.db, run_id)
+    if row is not None:
+        return row
     raise HTTPException(404, f"no run {run_id!r} was started through the run service")
 
 
