@@ -208,3 +208,54 @@ def test_maintenance_mode(svc: Server, tmp_path: Path) -> None:
     finally:
         subprocess.run([*cli, "off"], capture_output=True, text=True, check=True)
     assert start(svc, {"models": ["sim:default"], "suites": ["arith"], "subset_pct": 1}).status_code == 201
+
+
+def test_time_limit_and_worker_shutdown(svc: Server, workers: Workers) -> None:
+    body = {"models": ["sim:slow"], "suites": ["arith"], "params": {"concurrency": 1,
+                                                                    "time_limit_s": 4}}
+    limited = start(svc, body).json()["run_id"]
+    handed = start(svc, {**body, "params": {"concurrency": 1}}).json()["run_id"]
+    shared = workers.tmp / "shared"
+    first = workers.start("t1", shared)
+    row = wait_for(svc, limited, ("done", "failed", "cancelled"))
+    assert row["status"] == "failed" and "time limit of 4 s" in row["message"], row
+    assert 1 <= svc.items(limited) < ROWS
+    deadline = time.monotonic() + 60
+    while (job(svc, handed)["progress"].get("done") or 0) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    first.terminate()  # SIGTERM: the session is interrupted and the run handed back
+    assert first.wait(timeout=60) == 0
+    row = job(svc, handed)
+    assert row["status"] == "queued" and "shut down" in row["message"], row
+    workers.start("t2", shared)
+    row = wait_for(svc, handed, ("done", "failed"))
+    assert row["status"] == "done" and row["attempts"] == 2 and svc.items(handed) == ROWS
+
+
+def test_events_stream_progress_until_the_end(svc: Server, workers: Workers) -> None:
+    run_id = start(svc, {"models": ["sim:slow"], "suites": ["arith"],
+                         "params": {"concurrency": 2}}).json()["run_id"]
+    workers.start("e1")
+    seen: list[dict[str, Any]] = []
+    ended = None
+    with httpx.stream("GET", f"{svc.url}/api/runs/{run_id}/events", timeout=120) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        event = None
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+                if event == "progress":
+                    seen.append(data)
+                else:
+                    ended = data
+                    break
+    assert ended == {"status": "done"}
+    done = [s["progress"].get("done") or 0 for s in seen]
+    assert done == sorted(done) and done[-1] == ROWS and len(set(done)) > 2
+    live = [s for s in seen if s["status"] == "running" and s["progress"].get("done")]
+    assert live and all(s["eta_s"] is not None and s["eta_basis"] for s in live)
+    assert all(s["progress"]["tokens_per_s"] is None or s["progress"]["tokens_per_s"] > 0 for s in live)
+    assert svc.get("/api/runs/nope/events").status_code == 404
