@@ -91,7 +91,7 @@ async def ingest(request: Request) -> Response:
             if size > limit:
                 return error(413, f"the batch is over {limit} bytes (--max-ingest-mb; lower "
                                   "--llmbench-ingest-batch-size)")
-            await run_in_threadpool(body.write, chunk) if size > 1 << 20 else body.write(chunk)
+            body.write(chunk)  # memory up to SPOOL_MEMORY, then a temporary file
         key = request.headers.get("idempotency-key") or None
         outcome = await run_in_threadpool(store_batch, request.app.state.db, body, key)
     except IngestRejected as exc:
