@@ -96,9 +96,9 @@ def renew(db: Database, job_id: int, worker: str, lease_s: float,
     with db.write() as session:
         done = session.execute(update(RunJob).where(RunJob.id == job_id, RunJob.worker == worker,
                                                     RunJob.status == "running")
-                               .values(**values)).rowcount
+                               .values(**values).returning(RunJob.id)).scalar()
         cancel = session.scalar(select(RunJob.cancel_requested).where(RunJob.id == job_id))
-    return bool(done), bool(cancel)
+    return done is not None, bool(cancel)
 
 
 def finish(db: Database, job_id: int, worker: str, status: str, message: str | None,
@@ -108,9 +108,9 @@ def finish(db: Database, job_id: int, worker: str, status: str, message: str | N
     if progress is not None:
         values["progress_json"] = json.dumps(progress)
     with db.write() as session:
-        return bool(session.execute(update(RunJob).where(
+        return session.execute(update(RunJob).where(
             RunJob.id == job_id, RunJob.worker == worker, RunJob.status == "running")
-            .values(**values)).rowcount)
+            .values(**values).returning(RunJob.id)).scalar() is not None
 
 
 def cancel(db: Database, run_id: str) -> str:
