@@ -29,6 +29,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="public key the verify page trusts (repeatable)")
         p.add_argument("--max-ingest-mb", type=int, default=512, help="largest ingest batch")
         p.add_argument("--max-upload-mb", type=int, default=64, help="largest verify upload")
+        p.add_argument("--suites-dir", type=Path, action="append", default=[], metavar="DIR",
+                       help="folder of suite YAML files runs may name (beside bench_suites/)")
+        p.add_argument("--worker", action="store_true",
+                       help="run one in-process worker for started runs (SQLite deployments)")
+        p.add_argument("--workdir", type=Path, default=Path(".llmbench/worker"),
+                       help="where workers run pytest sessions (run directories, logs)")
+    worker = actions.add_parser("worker", help="take queued runs and execute them as pytest sessions")
+    worker.add_argument("--server", required=True, metavar="URL",
+                        help="the server's base URL, where items are posted (/api/ingest)")
+    worker.add_argument("--suites-dir", type=Path, action="append", default=[], metavar="DIR")
+    worker.add_argument("--workdir", type=Path, default=Path(".llmbench/worker"),
+                        help="run directories and logs; share it between workers on one machine "
+                             "so a run one of them lost resumes where it stopped")
+    worker.add_argument("--lease", type=float, default=20.0, metavar="SECONDS",
+                        help="a run whose worker is silent this long is taken by another")
+    worker.add_argument("--once", action="store_true", help="exit when the queue is empty")
+    maint = actions.add_parser("maintenance", help="refuse new runs (on) or take them again (off)")
+    maint.add_argument("state", choices=("on", "off", "status"))
     actions.add_parser("migrate", help="bring the database schema up to date and exit")
     keys = actions.add_parser("keys", help="create, list or revoke API keys")
     key_actions = keys.add_subparsers(dest="key_action", metavar="KEYS_ACTION", required=True)
@@ -73,6 +91,27 @@ def _run(args: argparse.Namespace) -> int:
             from pytest_llmbench.server.db import redacted
 
             print(f"schema up to date: {redacted(db.url)}")
+            return 0
+        if action == "worker":
+            import os
+
+            from pytest_llmbench.server.worker import main as worker_main
+
+            key = os.environ.get("INGEST_API_KEY")
+            if not key:
+                raise ConfigError("worker: set $INGEST_API_KEY to a key with scope ingest")
+            return worker_main(db, args.server, key, args.workdir, list(args.suites_dir),
+                               once=args.once, lease_s=args.lease)
+        if action == "maintenance":
+            from pytest_llmbench.server import jobs
+
+            if args.state != "status":
+                jobs.set_maintenance(db, args.state == "on")
+            running = jobs.listing(db, ("running",))
+            state = "on" if jobs.maintenance(db) else "off"
+            print(f"maintenance {state}; {len(running)} run(s) running"
+                  + (": " + ", ".join(r["run_id"] for r in running) if running else
+                     " (safe to deploy)" if state == "on" else ""))
             return 0
         if action == "keys":
             from pytest_llmbench.server import keys
@@ -121,8 +160,17 @@ def serve(args: argparse.Namespace) -> int:
         database_url=resolve_url(args.database_url), host=args.host, port=args.port,
         read_key_required={"auto": None, "required": True, "open": False}[args.read_key],
         max_ingest_bytes=args.max_ingest_mb * MiB, max_upload_bytes=args.max_upload_mb * MiB,
-        signing_key=args.signing_key, trusted_keys=list(args.trusted_key))
+        signing_key=args.signing_key, trusted_keys=list(args.trusted_key),
+        suite_dirs=list(args.suites_dir))
     app = create_app(settings)
+    if args.worker:
+        from pytest_llmbench.server.keys import create_key
+        from pytest_llmbench.server.models import Scope
+        from pytest_llmbench.server.worker import start_in_process
+
+        key = create_key(app.state.db, Scope.ingest, "in-process worker")
+        start_in_process(app.state.db, f"http://127.0.0.1:{args.port}", key, args.workdir,
+                         list(args.suites_dir))
     access = "open" if settings.read_open else "key required"
     print(f"llmbench server on http://{args.host}:{args.port} ({redacted(settings.database_url)}; "
           f"reads {access}; ingest at /api/ingest)", flush=True)

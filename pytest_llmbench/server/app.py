@@ -4,6 +4,7 @@ workers through ``extra_routes`` and ``app.state.db``."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,6 +22,7 @@ from pytest_llmbench.server.auth import CSRF_COOKIE
 from pytest_llmbench.server.db import Database
 from pytest_llmbench.server.settings import Settings
 
+MAINTENANCE_ENV = "LLMBENCH_MAINTENANCE"
 _HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -78,9 +80,15 @@ def create_app(settings: Settings, extra_routes: Sequence[BaseRoute] = (),
         if db is None:
             database.dispose()
 
-    app = Starlette(routes=[*api.routes, *pages.routes, *extra_routes],
+    from pytest_llmbench.server import runs_api
+
+    app = Starlette(routes=[*runs_api.routes, *api.routes, *pages.routes, *extra_routes],
                     middleware=[Middleware(SecurityHeaders)],
                     exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     app.state.db = database
     app.state.settings = settings
+    if os.environ.get(MAINTENANCE_ENV, "") not in ("", "0"):
+        from pytest_llmbench.server.jobs import set_maintenance
+
+        set_maintenance(database, True)
     return app

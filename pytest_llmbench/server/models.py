@@ -105,3 +105,37 @@ class ApiKey(Base):
     scope: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[float] = mapped_column(Float)
     revoked_at: Mapped[float | None] = mapped_column(Float)
+
+
+class RunJob(Base):
+    """A run asked for through ``POST /api/runs``: the durable queue. A worker claims a
+    ``queued`` row (row locks: FOR UPDATE SKIP LOCKED on PostgreSQL, one atomic UPDATE on
+    SQLite), keeps ``lease_until`` fresh while the pytest session runs, and sets the end
+    status; a row whose lease expired is queued again and resumed."""
+
+    __tablename__ = "run_jobs"
+    __table_args__ = (Index("ix_run_jobs_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20))  # queued running done failed cancelled
+    request_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[float | None] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    progress_json: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class ServerFlag(Base):
+    """Operator switches shared by every server process (maintenance mode)."""
+
+    __tablename__ = "server_flags"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[float] = mapped_column(Float)

@@ -30,6 +30,7 @@ class Settings:
     signing_key: Path | None = None  # signs zip exports
     trusted_keys: list[Path] = field(default_factory=list)  # public keys the verify page trusts
     migrate: bool = True
+    suite_dirs: list[Path] = field(default_factory=list)  # run service catalog, beside bench_suites/
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     @property
