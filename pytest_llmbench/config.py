@@ -199,7 +199,10 @@ CALL_SETTINGS = frozenset({
     "max_retries", "retry_max_wait", "rate_limit", "api_version", "azure_endpoint",
     "azure_ad_token", "azure_deployment", "region", "profile", "endpoint_url",
     "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "project_id",
-    "databricks_host", "endpoint_id", "delay", "accuracy", "text"})
+    "databricks_host", "endpoint_id", "delay", "accuracy", "text",
+    # provider batch APIs (providers/batch_*.py)
+    "batch", "batch_price", "batch_max_requests", "batch_max_bytes", "batch_role_arn",
+    "batch_s3_uri", "batch_timeout_hours", "s3_endpoint_url"})
 """Settings of how a model is called (the providers read them); any other key under
 ``settings:`` is a generation param sent with each request (``max_tokens: 2048``)."""
 
