@@ -39,6 +39,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "llmbench(suite=None, rows=None, **suite_options): run this test once per "
         "(case x model) of the named suite (a YAML path, a Suite, or inline rows)")
     workerinput = getattr(config, "workerinput", None)
+    from pytest_llmbench.plugin import signals
+
+    signals.install(config)  # SIGTERM winds the run down as Ctrl-C does (workers too)
     try:
         bench = LLMBenchSession.from_config(config)
         dist_mode = options.resolve(config, "dist", bench.models_config.settings)
@@ -56,9 +59,6 @@ def pytest_configure(config: pytest.Config) -> None:
         bench.context.update(workerinput.get(CONTEXT, {}))
         target_plugin.bind(bench)
     else:
-        from pytest_llmbench.plugin import signals
-
-        signals.install(config)  # SIGTERM winds the run down as Ctrl-C does
         bench.run_id = options.resolve(config, "run_id") or new_run_id()
         lifecycle.prepare(config, bench)  # resume reuses a run's id; replay needs no simulator
         try:
