@@ -1,7 +1,8 @@
 """``--llmbench-budget``: stop starting calls once the projected cost would pass the budget.
 
 Every process of a run (each xdist worker, or the one process of a plain run)
-keeps its own ledger file, ``<folder>/<worker>.json`` with what it has spent and
+keeps its own ledger entry (a file ``<folder>/<worker>.json``, or for a sharded run with a
+coordinator a field of a Redis hash) with what it has spent and
 what its calls in flight are expected to cost, rewritten atomically after each
 change. Before starting a call a process sums every ledger: no locks, no
 network, and each process sees the others' spend within one call. The folder
@@ -21,6 +22,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from pytest_llmbench.calls.pricing import cost_usd
 from pytest_llmbench.errors import LLMBenchError
@@ -45,10 +47,40 @@ class Booking:
     guessed: bool
 
 
-class Budget:
-    def __init__(self, limit: float, folder: Path, worker: str) -> None:
-        self.limit = limit
+class Ledger(Protocol):
+    """Where every process of a run keeps what it spent and has in flight."""
+
+    def write(self, worker: str, entry: dict[str, Any]) -> None: ...
+
+    def entries(self) -> list[dict[str, Any]]: ...
+
+
+class FileLedger:
+    """One JSON file per process in a folder every process of one machine shares."""
+
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
+
+    def write(self, worker: str, entry: dict[str, Any]) -> None:
+        path = self.folder / f"{worker}.json"
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(entry), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def entries(self) -> list[dict[str, Any]]:
+        out = []
+        for path in self.folder.glob("*.json"):
+            try:
+                out.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError):  # replaced while read: the next call sees it
+                continue
+        return out
+
+
+class Budget:
+    def __init__(self, limit: float, ledger: Ledger | Path, worker: str) -> None:
+        self.limit = limit
+        self.ledger = FileLedger(ledger) if isinstance(ledger, Path) else ledger
         self.worker = worker
         self.spent = 0.0
         self.reserved = 0.0
@@ -78,7 +110,7 @@ class Budget:
         while True:
             known = name in self._costs
             expected = self.estimate(request)
-            spent, reserved, stopped = totals(self.folder)
+            spent, reserved, stopped = totals(self.ledger)
             if self.stopped or stopped or spent >= self.limit or (
                     known and spent + expected > self.limit) or waited >= MAX_WAIT_S:
                 self._stop(spent, expected)
@@ -118,22 +150,15 @@ class Budget:
         self._write()
 
     def _write(self) -> None:
-        path = self.folder / f"{self.worker}.json"
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"spent": self.spent, "reserved": self.reserved,
-                                   "stopped": self.stopped}), encoding="utf-8")
-        os.replace(tmp, path)
+        self.ledger.write(self.worker, {"spent": self.spent, "reserved": self.reserved,
+                                        "stopped": self.stopped})
 
 
-def totals(folder: Path) -> tuple[float, float, bool]:
+def totals(ledger: Ledger | Path) -> tuple[float, float, bool]:
     """(spent, reserved, stopped) over every process's ledger."""
     spent = reserved = 0.0
     stopped = False
-    for path in folder.glob("*.json"):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # replaced while read: the next call sees it
-            continue
+    for data in (FileLedger(ledger) if isinstance(ledger, Path) else ledger).entries():
         spent += float(data.get("spent") or 0.0)
         reserved += float(data.get("reserved") or 0.0)
         stopped |= bool(data.get("stopped"))

@@ -8,6 +8,7 @@ recording and budget ledger.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ RECORD_DIR = "llmbench_record_dir"
 REPLAY_DIR = "llmbench_replay_dir"
 BUDGET = "llmbench_budget"
 BUDGET_DIR = "llmbench_budget_dir"
+COORDINATOR = "llmbench_coordinator"
+RUN_ID = "llmbench_run_id"
 
 
 def layers_from_context(context: dict[str, Any]) -> tuple[Responses | None, Budget | None]:
@@ -29,7 +32,12 @@ def layers_from_context(context: dict[str, Any]) -> tuple[Responses | None, Budg
     responses = Responses(cache=store(CACHE_DIR), cache_mode=context.get(CACHE_MODE) or "off",
                           record=store(RECORD_DIR), replay=store(REPLAY_DIR))
     budget = None
-    if context.get(BUDGET) and context.get(BUDGET_DIR):
+    if context.get(BUDGET) and context.get(COORDINATOR):
+        from pytest_llmbench.calls.coordinator import RedisLedger, connect, run_key  # noqa: PLC0415
+
+        ledger = RedisLedger(connect(context[COORDINATOR]), run_key(context[RUN_ID], "budget"))
+        budget = Budget(float(context[BUDGET]), ledger, f"{socket.gethostname()}:{os.getpid()}")
+    elif context.get(BUDGET) and context.get(BUDGET_DIR):
         budget = Budget(float(context[BUDGET]), Path(context[BUDGET_DIR]),
                         os.environ.get("PYTEST_XDIST_WORKER", "main"))
     return (responses if responses.active else None), budget

@@ -24,9 +24,10 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from filelock import FileLock
 
@@ -205,10 +206,25 @@ class SharedBucket:
         os.replace(tmp, self.path)
 
 
+class Bucket(Protocol):
+    """A bucket's state, shared by every process that draws from it (a file on one machine,
+    a Redis hash across machines: ``calls.coordinator``)."""
+
+    limit: RateLimit
+
+    def reserve(self, tokens: int = 0, unless_since: float | None = None) -> float: ...
+
+    def settle(self, reserved: int, used: int) -> None: ...
+
+    def throttled(self, retry_after: float | None) -> None: ...
+
+    def effective(self) -> float: ...
+
+
 class Limiter:
     """The engine's async face of one bucket: waits happen on the loop, file work off it."""
 
-    def __init__(self, bucket: SharedBucket) -> None:
+    def __init__(self, bucket: Bucket) -> None:
         self.bucket = bucket
 
     async def acquire(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> int:
@@ -237,8 +253,10 @@ class RateLimits:
     a run; without one (a single process) a private temporary folder is used."""
 
     def __init__(self, by_provider: dict[str, RateLimit] | None = None,
-                 folder: str | Path | None = None) -> None:
+                 folder: str | Path | None = None,
+                 make_bucket: Callable[[str, RateLimit], Bucket] | None = None) -> None:
         self.by_provider = by_provider or {}
+        self.make_bucket = make_bucket  # across machines: calls.coordinator.bucket_maker
         self._folder = Path(folder) if folder else None
         self._private: tempfile.TemporaryDirectory[str] | None = None
         self._limiters: dict[str, Limiter | None] = {}
@@ -255,6 +273,11 @@ class RateLimits:
         if self._private is not None:
             self._private.cleanup()
 
+    def _bucket(self, key: str, limit: RateLimit) -> Bucket:
+        if self.make_bucket is not None:
+            return self.make_bucket(key, limit)
+        return SharedBucket(self.folder, key, limit)
+
     def for_model(self, spec: ModelSpec) -> Limiter | None:
         if spec.name not in self._limiters:
             found = bucket_for(spec, self.by_provider)
@@ -263,6 +286,6 @@ class RateLimits:
                 key, limit = found
                 limiter = self._buckets.get(key)
                 if limiter is None:
-                    limiter = self._buckets[key] = Limiter(SharedBucket(self.folder, key, limit))
+                    limiter = self._buckets[key] = Limiter(self._bucket(key, limit))
             self._limiters[spec.name] = limiter
         return self._limiters[spec.name]

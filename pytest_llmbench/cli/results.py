@@ -33,15 +33,21 @@ def add_commands(sub: SubParsers) -> None:
     compare.add_argument("--json", type=Path, metavar="PATH", help="also write the comparison here")
     compare.set_defaults(func=cmd_compare)
 
-    merge = sub.add_parser("merge", help="merge runs measured side by side on several hosts",
-                           description="Combine run directories that loaded one server from "
-                           "several hosts: serving points with the same test id are pooled "
-                           "from their raw samples (percentiles recomputed, throughput over "
-                           "the union window), other records concatenated.")
-    merge.add_argument("runs", nargs="+", metavar="RUN", help="run ids, 'latest' or paths")
+    merge = sub.add_parser("merge", help="merge the shards of a run, or runs measured side by "
+                           "side on several hosts",
+                           description="Combine run directories into one run. Shards of a run "
+                           "(--llmbench-shard) merge into <output>/<run_id>, each item once; "
+                           "a missing shard, an assigned item without a record or duplicates "
+                           "that disagree are reported and exit 1. Serving points with the "
+                           "same test id from several hosts are pooled from their raw samples "
+                           "(percentiles recomputed, throughput over the union window).")
+    merge.add_argument("runs", nargs="+", metavar="RUN",
+                       help="run ids, 'latest' or paths; a sharded run's id alone merges all "
+                       "its shard directories")
     options.add_argument(merge, "output")
-    merge.add_argument("-o", "--out", type=Path, metavar="DIR", required=True,
-                       help="the merged run directory to create")
+    merge.add_argument("-o", "--out", type=Path, metavar="DIR",
+                       help="the merged run directory to create (default for shards: "
+                       "<output>/<run_id>)")
     merge.set_defaults(func=cmd_merge)
 
     ingest = sub.add_parser("ingest", help="post a run (or what failed to post) to an ingest API",
@@ -119,13 +125,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     from pytest_llmbench.report.merge import merge_runs
+    from pytest_llmbench.results.shard_merge import shard_folders
 
+    base = Path(options.resolve_args(args, "output"))
     try:
-        out = merge_runs([_run_path(args, name) for name in args.runs], args.out)
+        paths = (shard_folders(base, args.runs[0]) if len(args.runs) == 1
+                 and not (base / args.runs[0]).exists() and not Path(args.runs[0]).exists()
+                 else [])
+        paths = paths or [_run_path(args, name) for name in args.runs]
+        out = merge_runs(paths, args.out)
     except (LLMBenchError, OSError) as exc:
         return _fail(args, str(exc))
-    print(f"merged run written: {out}")
-    return 0
+    problems = json.loads((out / "run.json").read_text(encoding="utf-8")).get("merge_problems")
+    for problem in problems or []:
+        print(f"llmbench merge: {problem}", file=sys.stderr)
+    print(f"merged run written: {out} ({len(paths)} runs)")
+    return 1 if problems else 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

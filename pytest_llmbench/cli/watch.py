@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.results.run_dir import new_run_id
+from pytest_llmbench.results.throughput import output_tps
 
 log = logging.getLogger("llmbench.watch")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -178,11 +179,11 @@ def model_lines(run_path: Path) -> list[tuple[bool, str]]:
             out.append((False, f"{model} failed ({len(errors)}/{len(records)} errors; {first})"))
             continue
         called = [r for r in records if r.get("calls")]
-        tps = [r["output_tps"] for r in called if r.get("output_tps") is not None]
         tokens = [r["output_tokens"] for r in called if r.get("output_tokens") is not None]
-        mean_tps = sum(tps) / len(tps) if tps else 0.0
+        tps = output_tps(called)  # the one definition: output tokens / generation time
+        shown = f"{tps:.2f}" if tps is not None else "n/a"
         mean_out = round(sum(tokens) / len(tokens)) if tokens else 0
-        out.append((True, f"OK {model} (tps={mean_tps:.2f}, out={mean_out})"))
+        out.append((True, f"OK {model} (tps={shown}, out={mean_out})"))
     return out
 
 

@@ -46,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
         bench = LLMBenchSession.from_config(config)
         dist_mode = options.resolve(config, "dist", bench.models_config.settings)
         options.resolve(config, "serving_processes", bench.models_config.settings)  # fail early
+        bench.shard = _shard(config)
         bench.expand_models(_discovered(workerinput))
         target_plugin.resolve_models(config, bench)
     except LLMBenchError as exc:
@@ -59,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
         bench.context.update(workerinput.get(CONTEXT, {}))
         target_plugin.bind(bench)
     else:
-        bench.run_id = options.resolve(config, "run_id") or new_run_id()
+        bench.run_id = _run_id(config, bench.shard) or new_run_id()
         lifecycle.prepare(config, bench)  # resume reuses a run's id; replay needs no simulator
         try:
             target_plugin.start(config, bench)
@@ -73,6 +74,10 @@ def pytest_configure(config: pytest.Config) -> None:
         except LLMBenchError as exc:
             raise pytest.UsageError(str(exc)) from None
         _start_sim(config, bench)
+        try:
+            _coordinate(config, bench)
+        except LLMBenchError as exc:
+            raise pytest.UsageError(str(exc)) from None
         bench.share_rate_limits()
         config.pluginmanager.register(target_plugin.RunInfo(bench), "llmbench-target-info")
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
@@ -86,6 +91,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
             config.pluginmanager.register(XdistGlue(bench, dist_mode), "llmbench-xdist")
             config.pluginmanager.register(CrashRecords(bench), "llmbench-crash-records")
+    if bench.shard is not None:
+        from pytest_llmbench.plugin.partition import ShardSelection
+
+        first = workerinput is None or workerinput.get("workerid") == "gw0"
+        every_shard = bool(options.resolve(config, "serving_hosts", bench.models_config.settings))
+        config.pluginmanager.register(ShardSelection(bench.shard, bench.run_path, first,
+                                                     every_shard), "llmbench-shard")
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
@@ -96,6 +108,64 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(serving_plugin.ServingReport(config),
                                       "llmbench-serving-report")
     lifecycle.register(config, bench, is_controller(config))
+
+
+def _shard(config: pytest.Config) -> Any:
+    """This process's shard: ``--llmbench-shard``, else what a scheduler's variables say."""
+    from pytest_llmbench.suites.partition import Shard, shard_from_env
+
+    given = options.resolve(config, "shard")
+    return Shard.parse(given) if given else shard_from_env()
+
+
+def _run_id(config: pytest.Config, shard: Any) -> str | None:
+    """The run id given, else for a shard the one its whole job shares (Slurm array job id,
+    GitHub run, $LLMBENCH_RUN_ID); without one each shard is a run of its own, and says so."""
+    given = options.resolve(config, "run_id")
+    if given or shard is None:
+        return str(given) if given else None
+    from pytest_llmbench.suites.partition import shared_run_id
+
+    shared = shared_run_id()
+    if shared is None:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            f"llmbench shard {shard.label}: no shared run id (--llmbench-run-id, "
+            "$LLMBENCH_RUN_ID, a Slurm array or a GitHub run); this shard gets a run id of "
+            "its own, so merge its directory by path"), stacklevel=2)
+    return shared
+
+
+def _coordinate(config: pytest.Config, bench: Any) -> None:
+    """With ``--llmbench-coordinator``: check it answers now, and hand it to every process."""
+    url = options.resolve(config, "coordinator", bench.models_config.settings)
+    hosts = options.resolve(config, "serving_hosts", bench.models_config.settings)
+    if hosts and (not url or bench.shard is None):
+        from pytest_llmbench.errors import ConfigError
+
+        raise ConfigError("--llmbench-serving-hosts needs --llmbench-shard (or a scheduler's "
+                          "index) and --llmbench-coordinator: the hosts start together through it")
+    if not url:
+        return
+    from pytest_llmbench.calls.coordinator import connect
+    from pytest_llmbench.calls.layers import COORDINATOR, RUN_ID
+    from pytest_llmbench.errors import ConfigError
+
+    if bench.shard is not None and not (options.resolve(config, "run_id") or _shared_id()):
+        raise ConfigError("--llmbench-coordinator: the shards of a run share limits by run id; "
+                          "give one with --llmbench-run-id or $LLMBENCH_RUN_ID")
+    connect(str(url)).close()
+    bench.context[COORDINATOR] = str(url)
+    bench.context[RUN_ID] = bench.run_id
+    if options.resolve(config, "serving_hosts", bench.models_config.settings):
+        from pytest_llmbench.plugin.serving import SERVING_HOSTS
+
+        bench.context[SERVING_HOSTS] = True
+
+
+def _shared_id() -> str | None:
+    from pytest_llmbench.suites.partition import shared_run_id
+
+    return shared_run_id()
 
 
 def _discovered(workerinput: dict[str, Any] | None) -> dict[str, list[str]] | None:

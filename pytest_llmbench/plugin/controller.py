@@ -35,7 +35,7 @@ class LLMBenchController:
     def __init__(self, config: pytest.Config, session: LLMBenchSession) -> None:
         self.config = config
         self.bench = session
-        self.run_dir = RunDir(session.output, session.run_id)
+        self.run_dir = RunDir(session.output, session.run_id, session.run_folder)
         self.records_csv: RecordsCsv | None = None
         self.summary = SummaryBuilder()
         self.html = HtmlReport()

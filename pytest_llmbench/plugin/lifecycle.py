@@ -74,7 +74,8 @@ def _prepare(config: pytest.Config, bench: LLMBenchSession) -> None:
     if resume or retry:
         resumed = plan(bench.output, resume or retry, "resume" if resume else "retry-errors",
                        bench.models, bench.seed, bench.sample)
-        bench.run_id = resumed.path.name
+        suffix = f".{bench.shard.folder_suffix}" if bench.shard else ""
+        bench.run_id = resumed.path.name.removesuffix(suffix) if suffix else resumed.path.name
         bench.output = resumed.path.parent
         config.stash[PLAN] = resumed
         log.debug("resume: %s keeps %d records", resumed.path, len(resumed.kept))
@@ -97,7 +98,7 @@ def register(config: pytest.Config, bench: LLMBenchSession, controller: bool) ->
                     options.resolve(config, "progress_interval", settings))
     except LLMBenchError as exc:
         raise pytest.UsageError(str(exc)) from None
-    handlers = _debug_logging(bench.output / bench.run_id / DEBUG_LOG,
+    handlers = _debug_logging(bench.run_path / DEBUG_LOG,
                               to_stderr=config.getoption("capture", None) == "no") if debug else []
     workerinput = getattr(config, "workerinput", None)
     resumed = config.stash.get(PLAN, None)

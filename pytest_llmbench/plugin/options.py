@@ -113,8 +113,18 @@ OPTIONS: tuple[Option, ...] = (
            "retry-after too)", default=30.0, parse=_positive_float, metavar="SECONDS"),
     Option("output", "folder holding run directories", default=".llmbench/runs",
            env="LLMBENCH_OUTPUT", metavar="DIR"),
-    Option("run_id", "name of this run's directory (default: time-sortable id)",
+    Option("run_id", "name of this run's directory (default: time-sortable id; shards of a "
+           "Slurm array or GitHub run share one derived from the job)", env="LLMBENCH_RUN_ID",
            metavar="ID"),
+    Option("shard", "run one part of the items, INDEX/COUNT (0-based), e.g. 2/4; default: "
+           "$LLMBENCH_SHARD, or a Slurm array's or Kubernetes Indexed Job's index",
+           metavar="INDEX/COUNT"),
+    Option("coordinator", "share rate limits and the budget with every shard of the run "
+           "through this server: redis://HOST:PORT/DB", env="LLMBENCH_COORDINATOR",
+           metavar="URL"),
+    Option("serving_hosts", "with --llmbench-shard: every shard runs every serving point with "
+           "its part of the load, starting together (needs --llmbench-coordinator); merge pools "
+           "them", default=False, flag=True),
     Option("gate", "suite-level gate deciding the exit status, e.g. 'accuracy>=0.8' or "
            "'gsm8k:latency_p95<=2s' (repeatable)", multiple=True, metavar="EXPR"),
     Option("score_only", "record wrong answers without failing their tests "

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pytest_llmbench.results.throughput import Throughput
+
 PROGRESS_MODES = ("auto", "rich", "plain", "off")
 
 
@@ -22,6 +24,7 @@ class Tally:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("passed", "failed", "error", "skipped"), 0))
     output_tokens: int = 0
+    throughput: Throughput = field(default_factory=Throughput)
     cost: float = 0.0
     cost_unknown: bool = False
     started: float = field(default_factory=time.monotonic)
@@ -35,11 +38,17 @@ class Tally:
         if record is None or not record.get("calls"):
             return
         self.output_tokens += record.get("output_tokens") or 0
+        self.throughput.add_record(record)
         cost = record.get("cost_usd")
         if cost is None:
             self.cost_unknown = True
         elif not record.get("cached_calls"):  # answers from the cache cost nothing now
             self.cost += cost
+
+    def tps_text(self, digits: int) -> str:
+        """Output tokens / generation time so far (``results.throughput``), or ``- tok/s``."""
+        tps = self.throughput.tps
+        return f"{tps:.{digits}f} tok/s" if tps is not None else "- tok/s"
 
     def eta_s(self, now: float | None = None) -> float | None:
         done = self.done
@@ -50,7 +59,6 @@ class Tally:
 
     def line(self, now: float | None = None) -> str:
         now = now or time.monotonic()
-        elapsed = max(now - self.started, 1e-9)
         c = self.counts
         total = self.total or "?"
         pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
@@ -58,7 +66,7 @@ class Tally:
         eta = self.eta_s(now)
         return (f"llmbench progress: {self.done}/{total}{pct} passed={c['passed']} "
                 f"failed={c['failed']} errors={c['error']} skipped={c['skipped']} | "
-                f"{self.output_tokens / elapsed:.1f} tok/s | cost {cost} | "
+                f"{self.tps_text(1)} | cost {cost} | "
                 f"ETA {_clock(eta) if eta is not None else '-'}")
 
 
@@ -114,9 +122,8 @@ class RichProgress:
 
     def update(self, tally: Tally) -> None:
         c = tally.counts
-        elapsed = max(time.monotonic() - tally.started, 1e-9)
         detail = (f"✓{c['passed']} ✗{c['failed']} !{c['error']} "
-                  f"{tally.output_tokens / elapsed:.0f} tok/s ${tally.cost:.4f}")
+                  f"{tally.tps_text(0)} ${tally.cost:.4f}")
         self.progress.update(self.task, completed=tally.done, total=tally.total or None,
                              detail=detail)
 

@@ -15,6 +15,7 @@ from pytest_llmbench.errors import LLMBenchError, ProviderError, WrongAnswer
 from pytest_llmbench.plugin.session import LLMBenchSession
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.results.record import Record
+from pytest_llmbench.results.throughput import median_rate
 from pytest_llmbench.scoring.base import Score, as_score
 from pytest_llmbench.scoring.passk import aggregate, score_samples
 from pytest_llmbench.scoring.reasoning import is_truncated, prepare_answer
@@ -143,8 +144,7 @@ def _add_calls(record: Record, calls: list[tuple[ChatRequest, Completion]]) -> N
     record.output_tokens = _sum(c.output_tokens for c in completions)
     record.tokens_estimated = any(c.tokens_estimated for c in completions)
     record.latency_s = _sum(c.latency_s for c in completions)
-    tps = [c.output_tps for c in completions if c.output_tps is not None]
-    record.output_tps = sum(tps) / len(tps) if tps else None
+    record.output_tps = median_rate(c.output_tps for c in completions)
     record.attempts = sum(c.attempts for c in completions)
     record.cached_calls = sum(1 for c in completions if c.cached)
     costs = [c.cost_usd for c in completions]

@@ -48,6 +48,22 @@ class ServingPoint:
     point: Point
 
 
+SERVING_HOSTS = "llmbench_serving_hosts"
+
+
+def _host_runner(bench: Any, nodeid: str, model: ModelSpec, point: Point) -> Any:
+    """This shard's part of a point split over every shard (``--llmbench-serving-hosts``)."""
+    from pytest_llmbench.calls.coordinator import connect, run_key, start_barrier  # noqa: PLC0415
+    from pytest_llmbench.calls.layers import COORDINATOR  # noqa: PLC0415
+    from pytest_llmbench.serving.hosts import HostRunner  # noqa: PLC0415
+
+    client = connect(bench.context[COORDINATOR])
+    key = run_key(bench.run_id, "start", nodeid)
+    shard = bench.shard
+    return HostRunner(model, bench.context, bench.timeout, (shard.index, shard.count),
+                      lambda: start_barrier(client, key, shard.count, max(600.0, bench.timeout)))
+
+
 def is_serving_file(file_path: Path) -> bool:
     if file_path.suffix not in (".yaml", ".yml"):
         return False
@@ -125,8 +141,10 @@ class ServingRunner:
         suite = pyfuncitem.parent.suite  # type: ignore[union-attr]
         bench = bench_session(self.config)
         processes = options.resolve(self.config, "serving_processes", bench.models_config.settings)
-        runner = runner_for(target.model, bench.context, bench.timeout, suite, target.point,
-                            processes)
+        runner = (_host_runner(bench, pyfuncitem.nodeid, target.model, target.point)
+                  if bench.context.get(SERVING_HOSTS) else
+                  runner_for(target.model, bench.context, bench.timeout, suite, target.point,
+                             processes))
         begun = time.time()
         try:
             result = runner.run(suite, target.point)
@@ -206,7 +224,7 @@ class ServingRunner:
             record.started_at, record.finished_at = item.stash[WALL]
             metrics.update(serving=summary, harness=result.harness, warmup=result.warmup,
                            slo_failures=check_slos(summary, target.point.slos),
-                           samples_file=write_samples(bench.output / bench.run_id, item.nodeid,
+                           samples_file=write_samples(bench.run_path, item.nodeid,
                                                       PointSamples(result.window,
                                                                    result.started_at)))
             record.input_tokens, record.output_tokens = (summary["input_tokens"],
@@ -243,7 +261,7 @@ class ServingReport:
         if not self.records:
             return
         bench = bench_session(self.config)
-        write_benchmarks(bench.output / bench.run_id, self.records)
+        write_benchmarks(bench.run_path, self.records)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

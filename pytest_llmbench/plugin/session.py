@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.calls.engine import LIMITS_DIR, Engine
+from pytest_llmbench.calls.layers import COORDINATOR
 from pytest_llmbench.calls.prefetch import Prefetcher
 from pytest_llmbench.calls.ratelimit import RateLimit, RateLimits, bucket_for, provider_limits
 from pytest_llmbench.calls.retry import RetryPolicy
@@ -31,6 +32,7 @@ from pytest_llmbench.scoring.context import ScoringContext
 from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.suites.loader import load_suite_file
 from pytest_llmbench.suites.model import Case, Suite
+from pytest_llmbench.suites.partition import Shard
 from pytest_llmbench.suites.sampling import parse_sample, sample
 from pytest_llmbench.suites.variants import Variant
 
@@ -68,6 +70,7 @@ class LLMBenchSession:
     require_docker: bool = False
     variants: list[str] | None = None  # --llmbench-variants
     run_id: str = ""
+    shard: Shard | None = None  # --llmbench-shard: this process runs one part of the items
     worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
     suites_by_path: dict[Path, Suite] = field(default_factory=dict)
     suites_by_name: dict[str, Suite] = field(default_factory=dict)
@@ -201,7 +204,8 @@ class LLMBenchSession:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = Engine(self.concurrency, self.timeout, self.context, retry=self.retry,
-                                  limits=RateLimits(self.rate_limits, self.context.get(LIMITS_DIR)))
+                                  limits=RateLimits(self.rate_limits, self.context.get(LIMITS_DIR),
+                                                    self._bucket_maker()))
         return self._engine
 
     def request_for(self, model: ModelSpec, case: Case, sample: int = 0,
@@ -230,11 +234,29 @@ class LLMBenchSession:
         """Settings of each (suite, variant, model); optimizer variants fitted once per run."""
         if self._fitter is None:
             reuse = self.context.get(FITTED_FROM)
-            self._fitter = VariantFitter(run_path=lambda: self.output / self.run_id,
+            self._fitter = VariantFitter(run_path=lambda: self.run_path,
                                          call=lambda r: self.engine.submit_many([r])[0].result(),
                                          scorer_for=self.scorer_for,
                                          reuse_from=Path(reuse) if reuse else None)
         return self._fitter
+
+    def _bucket_maker(self) -> Any:
+        """Buckets in the coordinator when the run has one (shards on several machines)."""
+        if not self.context.get(COORDINATOR):
+            return None
+        from pytest_llmbench.calls.coordinator import bucket_maker
+
+        return bucket_maker(self.context[COORDINATOR], self.run_id)
+
+    @property
+    def run_folder(self) -> str:
+        """The run directory's name: the run id, plus the shard for one shard of a run (shards
+        of one run id may share a file system, and are merged into ``<run_id>``)."""
+        return f"{self.run_id}.{self.shard.folder_suffix}" if self.shard else self.run_id
+
+    @property
+    def run_path(self) -> Path:
+        return self.output / self.run_folder
 
     def share_rate_limits(self) -> None:
         """On the controller: make the folder every worker's rate limiters share, when a

@@ -62,7 +62,7 @@ def start(config: pytest.Config, bench: LLMBenchSession) -> None:
         settings = bench.models_config.settings
         bench.context[BASELINE] = binding.baseline_target(
             [s.name for s in specs], options.resolve(config, "baseline_target", settings))
-        target_set = TargetSet(specs, bench.run_id, bench.output / bench.run_id / "targets",
+        target_set = TargetSet(specs, bench.run_id, bench.run_path / "targets",
                                require_docker=bool(options.resolve(config, "require_docker")))
         config.stash[TARGET_SET] = target_set
         try:
@@ -72,7 +72,7 @@ def start(config: pytest.Config, bench: LLMBenchSession) -> None:
         bench.context[TARGETS] = {name: e.to_dict() for name, e in endpoints.items()}
     interval = options.resolve(config, "gpu_telemetry", bench.models_config.settings)
     if interval:
-        sampler = gpu.TelemetrySampler(bench.output / bench.run_id / "gpu_telemetry.csv", interval)
+        sampler = gpu.TelemetrySampler(bench.run_path / "gpu_telemetry.csv", interval)
         if sampler.start():
             config.stash[TELEMETRY] = sampler
 

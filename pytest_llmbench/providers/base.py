@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError
+from pytest_llmbench.results.throughput import decode_rate
 
 
 @dataclass(frozen=True)
@@ -56,15 +57,11 @@ class Completion:
 
     @property
     def output_tps(self) -> float | None:
-        """Output tokens per second over the decode phase (after the first token of the
-        thinking or the answer, whichever came first)."""
-        if not self.output_tokens or self.latency_s is None:
-            return None
+        """This request's decode rate: (output tokens - 1) / time after the first token of
+        the thinking or the answer; None under ``MIN_DECODE_TOKENS`` tokens (see
+        ``results.throughput``, the one definition)."""
         starts = [t for t in (self.ttft_s, self.reasoning_ttft_s) if t is not None]
-        decode = self.latency_s - (min(starts) if starts else 0.0)
-        if self.output_tokens > 1 and decode > 0:
-            return (self.output_tokens - 1) / decode
-        return self.output_tokens / self.latency_s if self.latency_s > 0 else None
+        return decode_rate(self.output_tokens, self.latency_s, min(starts) if starts else None)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

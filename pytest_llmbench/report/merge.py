@@ -24,6 +24,7 @@ from pytest_llmbench.report.html import write_report
 from pytest_llmbench.results.compare_targets import add_target_columns
 from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.run_dir import RECORDS_FILE, RUN_FILE, read_records, write_json
+from pytest_llmbench.results.shard_merge import check_shards, dedupe
 from pytest_llmbench.results.summary import SummaryBuilder
 from pytest_llmbench.serving.export import write_benchmarks
 from pytest_llmbench.serving.metrics import check_slos, summarize
@@ -65,21 +66,38 @@ def load_source(path: Path) -> SourceRun:
     return SourceRun(path, info, records)
 
 
-def merge_runs(paths: list[Path], out: Path) -> Path:
-    """Merge the run directories ``paths`` into the new directory ``out``; returns it."""
-    if len(paths) < 2:
-        raise LLMBenchError("merge needs at least two run directories")
+def merge_runs(paths: list[Path], out: Path | None = None) -> Path:
+    """Merge the run directories ``paths`` into the new directory ``out``; returns it.
+
+    Shards of one run (``--llmbench-shard``) merge into ``<output>/<run_id>`` unless ``out``
+    says otherwise, each item once; what does not add up (a shard missing, an assigned item
+    without a record, duplicates that disagree) is listed in run.json's ``merge_problems``.
+    """
     if len({p.resolve() for p in paths}) < len(paths):
         raise LLMBenchError("a run directory is given twice")
+    sources = [load_source(p) for p in paths]
+    shards = check_shards([(s.path, s.info) for s in sources])
+    if len(paths) < 2 and shards is None:
+        raise LLMBenchError("merge needs at least two run directories (or the shards of a run)")
+    if out is None:
+        if shards is None or not shards.run_id:
+            raise LLMBenchError("-o DIR is needed: these runs are not shards of one run")
+        out = paths[0].parent / shards.run_id
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise LLMBenchError(f"-o {out}: exists and is not empty; name a new directory")
-    sources = [load_source(p) for p in paths]
     out.mkdir(parents=True, exist_ok=True)
-    run_id = out.name
+    run_id = shards.run_id if shards and shards.run_id else out.name
     records = _merged_records(sources, out)
+    if shards is not None:
+        records = dedupe([(str(r.get("worker")), r) for r in records], shards)
     for record in records:
         record["run_id"] = run_id
     info = _merged_info(sources, run_id, records)
+    if shards is not None:
+        info["shards"] = {"count": shards.count, "present": sorted(shards.present)}
+        info["merge_problems"] = shards.problems
+        if shards.problems:
+            info["status"] = "partial"
     write_json(out / RUN_FILE, info)
     with (out / RECORDS_FILE).open("w", encoding="utf-8") as handle:
         for record in records:
@@ -112,9 +130,16 @@ def _merged_records(sources: list[SourceRun], out: Path) -> list[dict[str, Any]]
                     order.append(("point", nodeid))
                 points.setdefault(nodeid, []).append((source, record))
             else:
-                order.append(("record", dict(record)))
+                order.append(("record", {**record, "worker": _origin(source, record)}))
     return [pool_point(points[value], out) if kind == "point" else value
             for kind, value in order]
+
+
+def _origin(source: SourceRun, record: dict[str, Any]) -> str:
+    """Where a record was made: its worker, on its shard or host."""
+    shard = source.info.get("shard")
+    where = f"shard {shard.get('index')}" if isinstance(shard, dict) else source.host
+    return f"{where}/{record.get('worker') or 'main'}"
 
 
 def pool_point(parts: list[tuple[SourceRun, dict[str, Any]]], out: Path) -> dict[str, Any]:

@@ -47,10 +47,11 @@ def resolve_run(base: Path, name: str) -> Path:
 
 
 class RunDir:
-    def __init__(self, base: Path, run_id: str) -> None:
+    def __init__(self, base: Path, run_id: str, folder: str | None = None) -> None:
         self.base = base
         self.run_id = run_id
-        self.path = base / run_id
+        self.folder = folder or run_id
+        self.path = base / self.folder
         self._records: IO[bytes] | None = None
         self.info: dict[str, Any] = {}
 
@@ -83,14 +84,14 @@ class RunDir:
 
     def _point_latest(self) -> None:
         link = self.base / "latest"
-        tmp = self.base / f".latest-{self.run_id}"
+        tmp = self.base / f".latest-{self.folder}"
         try:
             if tmp.is_symlink() or tmp.exists():
                 tmp.unlink()
-            tmp.symlink_to(self.run_id, target_is_directory=True)
+            tmp.symlink_to(self.folder, target_is_directory=True)
             os.replace(tmp, link)
         except OSError:  # file systems without symlinks: a plain text pointer instead
-            (self.base / "LATEST").write_text(self.run_id + "\n", encoding="utf-8")
+            (self.base / "LATEST").write_text(self.folder + "\n", encoding="utf-8")
 
 
 def write_json(path: Path, data: Any) -> None:

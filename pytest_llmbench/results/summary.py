@@ -11,12 +11,14 @@ from typing import Any
 
 from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.stats import mean_interval, percentile, wilson_interval
+from pytest_llmbench.results.throughput import Throughput, median_rate
 
 SUMMARY_FIELDS = (
     "suite", "model", "variant", "target", "commit", "n", "passed", "failed", "errors", "skipped", "accuracy",
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
     "truncation_rate",
     "latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "output_tps",
+    "decode_tps_p50",
     "input_tokens", "output_tokens", "tokens_estimated", "cost_usd", "cost_per_correct",
     "reasoning_tokens", "judge_cost_usd", "speedup", "ttft_speedup", "tps_ratio",
     "best_variant", "fit_cost_usd", "fit_time_s", "fit_calls",
@@ -38,7 +40,8 @@ class _Group:
     truncations: int = 0
     latency: list[float] = field(default_factory=list)
     ttft: list[float] = field(default_factory=list)
-    tps: list[float] = field(default_factory=list)
+    decode_tps: list[float] = field(default_factory=list)  # per-request rates, for a median
+    throughput: Throughput = field(default_factory=Throughput)
     input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
@@ -76,11 +79,13 @@ class SummaryBuilder:
             group.judge_cost = (group.judge_cost or 0.0) + record["judge_cost_usd"]
         if outcome == "skipped" or not record.get("calls"):
             return
-        for name, samples in (("latency_s", group.latency), ("ttft_s", group.ttft),
-                              ("output_tps", group.tps)):
+        for name, samples in (("latency_s", group.latency), ("ttft_s", group.ttft)):
             value = record.get(name)
             if value is not None:
                 samples.append(value)
+        if record.get("output_tps") is not None and not record.get("cached_calls"):
+            group.decode_tps.append(record["output_tps"])
+        group.throughput.add_record(record)
         group.input_tokens += record.get("input_tokens") or 0
         group.output_tokens += record.get("output_tokens") or 0
         group.reasoning_tokens += record.get("reasoning_tokens") or 0
@@ -130,7 +135,7 @@ class SummaryBuilder:
             "latency_p50": percentile(g.latency, 50), "latency_p95": percentile(g.latency, 95),
             "latency_p99": percentile(g.latency, 99), "ttft_p50": percentile(g.ttft, 50),
             "ttft_p95": percentile(g.ttft, 95),
-            "output_tps": sum(g.tps) / len(g.tps) if g.tps else None,
+            "output_tps": g.throughput.tps, "decode_tps_p50": median_rate(g.decode_tps),
             "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
             "tokens_estimated": g.tokens_estimated,
             "cost_usd": None if cost is None else round(cost, 9),
@@ -148,7 +153,9 @@ def _merge(into: _Group, group: _Group) -> None:
         if f.name == "variant":  # a model's row pools all its variants
             continue
         mine, theirs = getattr(into, f.name), getattr(group, f.name)
-        if isinstance(mine, list):
+        if isinstance(mine, Throughput):
+            mine.merge(theirs)
+        elif isinstance(mine, list):
             mine.extend(theirs)
         elif isinstance(mine, dict):
             for key, value in theirs.items():

@@ -43,6 +43,13 @@ _OPTION_REF = re.compile(r"(?<![A-Za-z0-9])\(?([A-J])\)")
 _MARKED = re.compile(r"\*\*\(?(?P<letter>[A-J])\)?[.:]?\*\*|(?<![\w(])\((?P<letter2>[A-J])\)(?!\w)")
 _BARE = re.compile(r"(?<![A-Za-z0-9'\-.&/])(?P<letter>[A-J])(?![A-Za-z0-9'\-&/]|\.[A-Za-z])")
 _LOWER_END = re.compile(r"\s*(?:$|[.,;:!?\"'*])")
+# "The answer is A or B" states no single answer
+_HEDGE = re.compile(r"[)\]}*]*\s*(?:or|and|/|&)\s*\(?[A-J]\)?(?![A-Za-z0-9])")
+# "The answer is B. Wait, no, it's C.": a letter right after a correction cue replaces it
+_CORRECTION = re.compile(r"(?i:\b(?:wait|actually|correction|sorry|oops|i\s+mean|scratch\s+that|"
+                         r"rather|no)\b)[\s,:;.!\u2014-]+(?i:(?:it'?s|it\s+is|make\s+(?:it|that)|"
+                         r"the\s+answer\s+is|answer)\s*:?\s*)?\(?(?P<letter>[A-J])\)?"
+                         r"(?=\s*(?:$|[.,;:!?)])|\s+is\s+(?:the\s+)?(?:correct|right|answer)\b)")
 
 
 @dataclass
@@ -63,8 +70,13 @@ def _is_word(text: str, match: re.Match[str]) -> bool:
     return False
 
 
-def _explicit(text: str) -> str | None:
-    """The last letter stated as the answer ("The answer is (C)", "Answer: c", "B is correct")."""
+class Hedged(Exception):
+    """The stated answer names several letters ("A or B")."""
+
+
+def _explicit(text: str) -> tuple[str, str] | None:
+    """The last letter stated as the answer ("The answer is (C)", "Answer: c", "B is correct"),
+    or the letter of a self-correction after it; ``Hedged`` when it names several."""
     found: list[tuple[int, str]] = []
     for match in _EXPLICIT.finditer(text):
         letter = match.group("letter")
@@ -73,9 +85,17 @@ def _explicit(text: str) -> str | None:
             continue
         if not match.group("open") and _is_word(text, match):
             continue
+        hedge = _HEDGE.match(text, match.end("letter"))
+        if hedge:
+            raise Hedged(letter.upper() + hedge.group(0))
         found.append((match.start("letter"), letter.upper()))
     found += [(m.start("letter"), m.group("letter")) for m in _VERDICT.finditer(text)]
-    return max(found)[1] if found else None
+    if not found:
+        return None
+    position, letter = max(found)
+    corrections = [m for m in _CORRECTION.finditer(text, position + 1)]
+    return (corrections[-1].group("letter"), "self_correction") if corrections else (
+        letter, "explicit")
 
 
 def _unique(letters: Sequence[str]) -> tuple[str | None, list[str]]:
@@ -100,9 +120,12 @@ def extract_choice(response: str, letters: str = ALL_LETTERS,
     text = unicodedata.normalize("NFKC", strip_thinking(response)).strip()
     if not text:
         return Extraction(None)
-    explicit = _explicit(text)
+    try:
+        explicit = _explicit(text)
+    except Hedged as exc:
+        return Extraction(None, None, sorted(set(re.findall(r"[A-J]", str(exc)))))
     if explicit:
-        return Extraction(explicit, "explicit")
+        return Extraction(*explicit)
     boxed = [m.group("letter").upper() for m in _BOXED.finditer(text)]
     if boxed:
         return Extraction(boxed[-1], "boxed")

@@ -4,9 +4,13 @@ Each check is ``check(response, **kwargs) -> bool`` with the kwarg names of
 IFEval's dataset rows, and follows the reference implementation's rules
 (google-research ``instruction_following_eval/instructions.py``): relations
 are ``"less than"`` (<) and ``"at least"`` (>=); words are ``\\w+`` runs;
-paragraphs are separated by ``***`` (or blank lines for the n-th paragraph
-check). Language checks need the optional ``langdetect`` package
-(``pytest-llmbench[ifeval]``); without it they raise ``Unsupported``.
+sentences are NLTK Punkt's and capital words ``nltk.word_tokenize`` tokens
+(see ``ifeval_nltk``); paragraphs are separated by ``***`` (or blank lines for
+the n-th paragraph check). Deliberate deviations (keywords, markers and
+splitters matched literally rather than as regular expressions, zero-valued
+arguments kept) are listed in docs/scoring.md. Language and counting checks
+need the optional ``pytest-llmbench[ifeval]`` extra; without it they raise
+``Unsupported``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+
+from pytest_llmbench.scoring import ifeval_nltk
 
 CONSTRAINED_RESPONSES = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
 RELATIONS = ("less than", "at least")
@@ -37,17 +43,20 @@ def count_words(text: str) -> int:
     return len(re.findall(r"\w+", text))
 
 
-_ABBREVIATIONS = re.compile(r"\b(Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|etc|e\.g|i\.e|Inc|Ltd|Co)\.",
-                            re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[.!?])[\"')\]]*$|\n+")
-
-
 def split_sentences(text: str) -> list[str]:
-    """Sentences split at . ! ? before a capital or digit (abbreviations and decimals kept)."""
-    protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x00"), text)
-    protected = re.sub(r"(?<=\d)\.(?=\d)|(?<=\b[A-Z])\.(?=[A-Z]\.)", "\x00", protected)
-    parts = [p.replace("\x00", ".").strip() for p in _SENTENCE_END.split(protected)]
-    return [p for p in parts if p and re.search(r"\w", p)]
+    """Sentences as the reference counts them: NLTK's English Punkt model."""
+    try:
+        return ifeval_nltk.sentences(text)
+    except ifeval_nltk.MissingDependency as exc:
+        raise Unsupported(str(exc)) from None
+
+
+def word_tokens(text: str) -> list[str]:
+    """Tokens as ``nltk.word_tokenize`` gives them (``DON'T`` is ``DO`` + ``N'T``)."""
+    try:
+        return ifeval_nltk.words(text)
+    except ifeval_nltk.MissingDependency as exc:
+        raise Unsupported(str(exc)) from None
 
 
 def _language(text: str) -> str:
@@ -103,10 +112,11 @@ def nth_paragraph_first_word(response: str, *, num_paragraphs: int, nth_paragrap
     nth = int(nth_paragraph)
     if nth > count or nth < 1 or not paragraphs[nth - 1].strip():
         return False
-    word = paragraphs[nth - 1].strip().split()[0].lstrip("'\"")
+    # the reference strips ' then ", in that order, and compares the unstripped word
+    word = paragraphs[nth - 1].strip().split()[0].strip().lstrip("'").lstrip('"')
     found = re.match(r"[^.,?!'\"]*", word)
     got = (found.group(0) if found else "").lower()
-    return count == int(num_paragraphs) and got == first_word.strip().lower()
+    return count == int(num_paragraphs) and got == first_word.lower()
 
 
 def number_placeholders(response: str, *, num_placeholders: int) -> bool:
@@ -114,6 +124,7 @@ def number_placeholders(response: str, *, num_placeholders: int) -> bool:
 
 
 def postscript(response: str, *, postscript_marker: str) -> bool:
+    postscript_marker = postscript_marker.strip()
     if postscript_marker == "P.P.S":
         pattern = r"\s*p\.\s?p\.\s?s.*$"
     elif postscript_marker == "P.S.":
@@ -141,7 +152,7 @@ def number_highlighted_sections(response: str, *, num_highlights: int) -> bool:
 
 
 def multiple_sections(response: str, *, section_spliter: str, num_sections: int) -> bool:
-    sections = re.split(r"\s?" + re.escape(section_spliter) + r"\s?\d+\s?", response)
+    sections = re.split(r"\s?" + re.escape(section_spliter.strip()) + r"\s?\d+\s?", response)
     return len(sections) - 1 >= int(num_sections)
 
 
@@ -182,8 +193,8 @@ def end_checker(response: str, *, end_phrase: str) -> bool:
 
 def capital_word_frequency(response: str, *, capital_frequency: int,
                            capital_relation: str) -> bool:
-    words = re.findall(r"\w+(?:'\w+)?", response)
-    return _compare(sum(1 for w in words if w.isupper()), capital_relation, capital_frequency)
+    capitals = sum(1 for token in word_tokens(response) if token.isupper())
+    return _compare(capitals, capital_relation, capital_frequency)
 
 
 def quotation(response: str) -> bool:
@@ -204,7 +215,7 @@ def keywords_existence(response: str, *, keywords: list[str]) -> bool:
 
 
 def keyword_frequency(response: str, *, keyword: str, frequency: int, relation: str) -> bool:
-    count = len(re.findall(re.escape(keyword), response, flags=re.IGNORECASE))
+    count = len(re.findall(re.escape(keyword.strip()), response, flags=re.IGNORECASE))
     return _compare(count, relation, frequency)
 
 
@@ -215,7 +226,10 @@ def forbidden_words(response: str, *, forbidden_words: list[str]) -> bool:
 
 def letter_frequency(response: str, *, letter: str, let_frequency: int,
                      let_relation: str) -> bool:
-    count = collections.Counter(response.lower())[letter.lower()]
+    letter = letter.strip().lower()
+    if len(letter) != 1 or not "a" <= letter <= "z":
+        raise ValueError(f"letter must be one ASCII letter, got {letter!r}")
+    count = collections.Counter(response.lower())[letter]
     return _compare(count, let_relation, let_frequency)
 
 
@@ -256,6 +270,6 @@ def run_check(instruction_id: str, response: str, kwargs: dict[str, Any]) -> boo
                          f"(known: {', '.join(sorted(CHECKS))})")
     try:
         return bool(check(response, **kwargs))
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"instruction {instruction_id!r}: bad kwargs {sorted(kwargs)}: "
                          f"{exc}") from None

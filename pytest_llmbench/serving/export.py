@@ -8,6 +8,7 @@ summary figures (throughput, goodput, harness CPU) in ``extra_info``.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import platform
 import statistics
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.results.run_dir import write_json
-from pytest_llmbench.serving.metrics import RequestSample, percentile, time_values
+from pytest_llmbench.serving.metrics import RequestSample, time_values
 from pytest_llmbench.serving.samples import read_samples
 
 BENCHMARKS_FILE = "benchmarks.json"
@@ -24,23 +25,48 @@ EXPORT_METRICS = ("ttft", "tpot", "itl", "e2e")
 _VERSION = "5.1.0"  # the pytest-benchmark file format this writes
 
 
+def _quartiles(data: list[float]) -> tuple[float, float]:
+    """pytest-benchmark's Q1/Q3 (Wikipedia's method 3 for an odd count, 2 for an even one)."""
+    rounds = len(data)
+    if rounds == 1:
+        return data[0], data[0]
+    if rounds % 2:
+        n, q = rounds // 4, rounds % 4
+        if q == 1:
+            return (0.25 * data[n - 1] + 0.75 * data[n],
+                    0.75 * data[3 * n] + 0.25 * data[3 * n + 1])
+        return (0.75 * data[n] + 0.25 * data[n + 1],
+                0.25 * data[3 * n + 1] + 0.75 * data[3 * n + 2])
+    return statistics.median(data[: rounds // 2]), statistics.median(data[rounds // 2:])
+
+
 def benchmark_stats(values: Iterable[float]) -> dict[str, Any] | None:
-    data = sorted(values)
+    """The ``stats`` of one benchmark, computed as ``pytest_benchmark.stats.Stats`` computes
+    its own (same quartile method, fences, outlier counts and float operations; the samples
+    in the order they were measured). pytest-benchmark is a pytest plugin, which this
+    domain package may not import, so tests/serving checks the two agree."""
+    data = list(values)
     if not data:
         return None
-    q1, q3 = percentile(data, 25), percentile(data, 75)
+    ordered = sorted(data)
+    rounds, total = len(data), sum(data)
+    mean = statistics.mean(data)
+    std = statistics.stdev(data) if rounds > 1 else 0
+    q1, q3 = _quartiles(ordered)
     iqr = q3 - q1
-    mean = statistics.fmean(data)
-    std = statistics.stdev(data) if len(data) > 1 else 0.0
-    low = next(v for v in data if v >= q1 - 1.5 * iqr)
-    high = next(v for v in reversed(data) if v <= q3 + 1.5 * iqr)
-    iqr_out = sum(1 for v in data if v < q1 - 1.5 * iqr or v > q3 + 1.5 * iqr)
-    std_out = sum(1 for v in data if abs(v - mean) > std)
-    return {"min": data[0], "max": data[-1], "mean": mean, "stddev": std,
-            "rounds": len(data), "median": percentile(data, 50), "iqr": iqr, "q1": q1,
+    low_fence, high_fence = q1 - 1.5 * iqr, q3 + 1.5 * iqr
+    if rounds == 1:
+        low = high = data[0]
+    else:
+        low = ordered[bisect.bisect_left(ordered, low_fence)]
+        high = ordered[bisect.bisect_right(ordered, high_fence) - 1]
+    iqr_out = sum(1 for v in data if v < low_fence or v > high_fence)
+    std_out = sum(1 for v in data if v < mean - std or v > mean + std)
+    return {"min": ordered[0], "max": ordered[-1], "mean": mean, "stddev": std,
+            "rounds": rounds, "median": statistics.median(data), "iqr": iqr, "q1": q1,
             "q3": q3, "iqr_outliers": iqr_out, "stddev_outliers": std_out,
             "outliers": f"{std_out};{iqr_out}", "ld15iqr": low, "hd15iqr": high,
-            "ops": 1.0 / mean if mean > 0 else 0.0, "total": sum(data), "iterations": 1}
+            "ops": rounds / total if total else 0, "total": total, "iterations": 1}
 
 
 def benchmark_entries(record: dict[str, Any], samples: list[RequestSample]

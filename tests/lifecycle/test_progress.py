@@ -64,8 +64,11 @@ def test_auto_mode() -> None:
 def test_tally_eta_and_cost() -> None:
     tally = Tally(total=10, started=0.0)
     for _ in range(4):
-        tally.add("passed", {"calls": 1, "output_tokens": 50, "cost_usd": 0.01})
-    tally.add("failed", {"calls": 1, "output_tokens": 50, "cost_usd": 0.01, "cached_calls": 1})
+        tally.add("passed", {"calls": 1, "output_tokens": 50, "latency_s": 2.0,
+                             "cost_usd": 0.01})
+    # an answer from the cache took no generation time: it does not count toward tok/s
+    tally.add("failed", {"calls": 1, "output_tokens": 50, "latency_s": 0.001, "cost_usd": 0.01,
+                         "cached_calls": 1})
     assert tally.eta_s(now=10.0) == pytest.approx(10.0)
     line = tally.line(now=10.0)
     assert "5/10 (50%) passed=4 failed=1" in line and "25.0 tok/s" in line

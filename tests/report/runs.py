@@ -23,7 +23,8 @@ def make_run(base: Path, run_id: str, results: dict[str, bool], *, latency: floa
                 "run_id": run_id, "suite": suite, "case_id": case_id, "model": model,
                 "target": target, "outcome": "passed" if passed else "failed",
                 "score": 1.0 if passed else 0.0, "calls": 1, "latency_s": latency,
-                "ttft_s": latency / 4, "output_tps": tps, "cost_usd": 0.001,
+                "ttft_s": latency / 4, "output_tps": tps, "output_tokens": round(tps * latency),
+                "cost_usd": 0.001,
             }) + "\n")
     return path
 

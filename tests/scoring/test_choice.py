@@ -121,3 +121,25 @@ def test_bad_letters_option_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="letters must be drawn from"):
         make_scorer({"name": "choice", "letters": "AXZ"}, source="suite.yaml")
+
+
+# issue 15: the last stated letter is not always the answer
+@pytest.mark.parametrize(("response", "letter", "rule"), [
+    ("The answer is B. Wait, no, it's C.", "C", "self_correction"),
+    ("The answer is B. Actually, C.", "C", "self_correction"),
+    ("The answer is B. No wait — A is correct.", "A", "explicit"),  # "A is correct" states it
+    ("The answer is B, not C.", "B", "explicit"),
+    ("The answer is C. I considered A and B first.", "C", "explicit"),
+    ("The answer is A or B.", None, None),
+    ("The answer is (A) / (B)", None, None),
+])
+def test_self_correction_and_hedges(response: str, letter: str | None, rule: str | None) -> None:
+    found = extract_choice(response, "ABCD")
+    assert (found.letter, found.rule) == (letter, rule)
+    if letter is None:
+        assert found.candidates == ["A", "B"]
+
+
+def test_a_letter_after_a_cue_that_is_called_wrong_is_no_correction() -> None:
+    found = extract_choice("The answer is B. No, A is wrong.", "ABCD")
+    assert (found.letter, found.rule) == ("B", "explicit")

@@ -72,9 +72,36 @@ def test_check(instruction: str, kwargs: dict[str, Any], good: str, bad: str) ->
     assert run_check(instruction, bad, kwargs) is False
 
 
-def test_sentence_splitting_keeps_abbreviations_and_decimals() -> None:
+def test_sentence_splitting_is_nltk_punkt() -> None:
+    # the reference's splitter (NLTK's English Punkt): lowercase starts are sentences,
+    # known abbreviations and decimals are not boundaries
+    assert split_sentences("i like tea. i also like coffee.") == ["i like tea.",
+                                                                   "i also like coffee."]
     text = "Dr. Smith paid 3.50 dollars. He left at 5 p.m. on Friday! Why? Because e.g. rain"
-    assert len(split_sentences(text)) == 4
+    assert split_sentences(text)[:3] == ["Dr. Smith paid 3.50 dollars.",
+                                         "He left at 5 p.m. on Friday!", "Why?"]
+
+
+@pytest.mark.parametrize(("text", "frequency", "expected"), [
+    ("U.S.A. is big", 2, True),  # one token, upper
+    ("DON'T stop", 2, False),  # DO + N'T: nltk splits the contraction, both upper
+    ("DON'T stop", 3, True),
+    ("NASA's probe", 2, True),  # NASA + 's: 's is not upper
+])
+def test_capital_words_are_nltk_tokens(text: str, frequency: int, expected: bool) -> None:
+    kwargs = {"capital_frequency": frequency, "capital_relation": "less than"}
+    assert run_check("change_case:capital_word_frequency", text, kwargs) is expected
+
+
+def test_markers_and_keywords_are_stripped_like_the_reference() -> None:
+    assert run_check("detectable_content:postscript", "Hi.\nP.S. bye",
+                     {"postscript_marker": " P.S. "}) is True
+    assert run_check("keywords:frequency", "tea and tea",
+                     {"keyword": " tea ", "frequency": 2, "relation": "at least"}) is True
+    assert run_check("keywords:letter_frequency", "aaa",
+                     {"letter": " a", "let_frequency": 3, "let_relation": "at least"}) is True
+    assert run_check("detectable_format:multiple_sections", "Section 1 a Section 2 b",
+                     {"section_spliter": " Section ", "num_sections": 2}) is True
 
 
 def _case(ids: list[str], kwargs: list[dict[str, Any] | None]) -> Case:
@@ -143,3 +170,15 @@ def test_bundled_references_follow_every_instruction_and_a_refusal_does_not() ->
         case = Case("if", row["key"], row)
         assert scorer(row["response"], case).passed, row["key"]
         assert not scorer("I cannot help with that", case).passed, row["key"]
+
+
+def test_documented_deviations_from_the_reference() -> None:
+    # regex characters are literal (the reference raises on "C++" and matches "pas" for "P.S")
+    assert run_check("keywords:existence", "I write C++ daily", {"keywords": ["C++"]}) is True
+    assert run_check("detectable_content:postscript", "a pass", {"postscript_marker": "P.S"}) is False
+    # a zero argument is used, not replaced by a random one
+    assert run_check("keywords:letter_frequency", "abc",
+                     {"letter": "z", "let_frequency": 0, "let_relation": "at least"}) is True
+    with pytest.raises(ValueError, match="keywords:letter_frequency"):
+        run_check("keywords:letter_frequency", "abc",
+                  {"letter": "é", "let_frequency": 1, "let_relation": "at least"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_llmbench.errors import ConfigError
-from pytest_llmbench.scoring.numeric import extract_number
+from pytest_llmbench.scoring.numeric import extract_number, numbers
 from pytest_llmbench.scoring.registry import make_scorer
 from pytest_llmbench.suites.model import Case
 
@@ -36,11 +36,10 @@ FOUND = [
     ("<think>maybe 12</think>It is 13", 13, "last_number"),
     ("3.", 3, "last_number"),
     ("(-2)", -2, "last_number"),
-    ("1,2,3", 3, "last_number"),
     ("The answer is 7 km.", 7, "stated"),
 ]
 
-NOT_FOUND = ["no number here", "H2O is water", "1/2/2020", "\\boxed{x}", "",
+NOT_FOUND = ["no number here", "H2O is water", "1/2/2020", "", "1,2,3", "The answer is 3,5",
              "<think>so it is 12"]
 
 
@@ -69,7 +68,8 @@ def test_expected_may_be_a_gsm8k_solution_a_number_or_a_list() -> None:
     score = _score("#### 73", "#### 72")
     assert not score.passed and not score.extraction_failed
     assert score.details == {"extracted": "73", "value": 73.0, "rule": "gsm8k",
-                             "expected_normalised": [72.0], "extraction_failed": False}
+                             "expected_normalised": [72.0], "extraction_failed": False,
+                             "decided_by": "number"}
 
 
 def test_tolerances_and_percentages() -> None:
@@ -93,3 +93,66 @@ def test_bad_options_are_config_errors() -> None:
         make_scorer({"name": "numeric", "percent": "half"}, source="s.yaml")
     with pytest.raises(ConfigError, match="s.yaml: scorer 'numeric'.*tolerance"):
         make_scorer({"name": "numeric", "tolerance": 1}, source="s.yaml")
+
+
+# (response, expected, passes): the numeric case set of issue 15; the verdict each must get
+VERDICTS: list[tuple[str, str, bool]] = [
+    ("\\boxed{\\sqrt{2}}", "2", False),
+    ("\\boxed{\\sqrt{2}}", "\\sqrt{2}", True),
+    ("\\boxed{3\\pi}", "3", False),
+    ("\\boxed{3\\pi}", "3\\pi", True),
+    ("\\boxed{2^3}", "3", False),
+    ("\\boxed{2^3}", "8", True),
+    ("The answer is 10^6.", "10", False),
+    ("The answer is 10^6.", "1000000", True),
+    ("\\boxed{\\frac{1}{2}}", "0.5", True),
+    ("$\\frac{1}{2}$", "0.5", True),
+    ("\\boxed{0.5}", "\\frac{1}{2}", True),
+    ("\\boxed{\\frac{\\sqrt{3}}{2}}", "\\frac{\\sqrt{3}}{2}", True),
+    ("\\boxed{\\frac{\\sqrt{3}}{2}}", "3", False),
+    ("\\boxed{x}", "12", False),
+    ("The answer is 12. Wait, no, 14.", "14", True),
+    ("The answer is 12. Wait, no, 14.", "12", False),
+    ("The answer is 12. Actually, it is 14 apples.", "14", True),
+    ("The answer is 18 apples, because 9 * 2 = 18", "18", True),
+    ("In total 1 234 people came.", "1234", True),
+    ("In total 1\u2009234\u2009567 people came.", "1234567", True),
+    ("In total 1\u202f234 people came.", "1234", True),
+    ("The answer is 1,234,567.", "1234567", True),
+    ("$1\\,234$", "1234", True),
+    ("\\boxed{1{,}234}", "1234", True),
+    ("\\boxed{18 \\text{ dollars}}", "18", True),
+    ("\\boxed{\\$18}", "18", True),
+    ("\\boxed{9^{9^{9^{9}}}}", "9", False),
+    ("The result is 2\\sqrt{3}", "2", False),
+    ("so it is \\sqrt{16}", "4", True),
+    ("#### 72", "Natalia sold 48 clips... #### 72", True),
+    ("The answer is 12. Actually, 3 of them are red.", "12", True),  # not a correction
+    ("The answer is 12. Sorry, 10^6.", "1000000", True),
+    ("\\boxed{5!}", "120", True),
+    ("\\boxed{5!}", "5", False),
+    ("The answer is 2^{10000}", "2", False),
+]
+
+
+@pytest.mark.parametrize(("response", "expected", "passes"), VERDICTS)
+def test_expression_and_separator_verdicts(response: str, expected: str, passes: bool) -> None:
+    score = _score(response, expected)
+    assert score.passed is passes, score.details
+    assert score.details["extracted"] is not None and score.details["rule"]
+
+
+def test_the_record_says_which_rule_decided() -> None:
+    score = _score("\\boxed{\\sqrt{2}}", "2")
+    assert score.details["rule"] == "boxed_expression"
+    assert score.details["extracted"] == "\\sqrt{2}" and score.details["decided_by"] == "math_verify"
+    score = _score("The answer is 12. Wait, no, 14.", "14")
+    assert (score.details["rule"], score.details["extracted"]) == ("self_correction", "14")
+
+
+def test_a_decimal_comma_is_not_read_as_a_decimal() -> None:
+    # documented: ``3,5`` is ambiguous (a decimal comma or a list) and read as no number;
+    # a comma before exactly three digits is a thousands separator
+    assert numbers("3,5") == [] and numbers("x 12,5 y") == []
+    assert [n.value for n in numbers("1,234")] == [1234]
+    assert not _score("The answer is 3,5", "5").passed

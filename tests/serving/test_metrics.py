@@ -50,3 +50,23 @@ def test_merge_pools_samples_not_percentiles() -> None:
     averaged = (summarize(one)["ttft_ms"]["p50"] + summarize(two)["ttft_ms"]["p50"]) / 2
     assert merged["ttft_ms"]["p50"] != pytest.approx(averaged)
     assert merged["duration_s"] == 1.5 and merged["completed"] == 6
+
+
+def test_goodput_follows_vllm_a_one_token_answer_meets_a_tpot_limit() -> None:
+    # vLLM benchmark_serving: "if output_len <= 1, we regard tpot as 0 for goodput"
+    one_token = RequestSample(sent=0, ttft=0.05, e2e=0.05, itl=[], input_tokens=10,
+                              output_tokens=1)
+    slow_decode = sample(0, 0.05, [0.2, 0.2], tokens=3)
+    slos = [parse_slo("tpot_p99 <= 50ms")]
+    s = summarize(Window([one_token, slow_decode], 1.0), slos)
+    assert s["goodput"] == 1.0
+    assert s["tpot_ms"]["count"] == 1  # the summary still has no TPOT for the 1-token answer
+    only_one = summarize(Window([one_token], 1.0), slos)
+    assert only_one["goodput"] == 1.0 and check_slos(only_one, slos) == []
+    assert check_slos(summarize(Window([], 1.0), slos), slos) == [
+        "SLO tpot_p99 <= 50ms not met: tpot_p99 = no data"]
+
+
+def test_goodput_limits_are_inclusive_like_vllm() -> None:
+    exact = sample(0, 0.1, [], tokens=1)
+    assert summarize(Window([exact], 1.0), [parse_slo("ttft_p99 <= 100ms")])["goodput"] == 1.0

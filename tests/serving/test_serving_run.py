@@ -115,3 +115,30 @@ def test_every_request_failing_is_an_error_with_one_line(pytester: pytest.Pytest
     record = records(pytester)[0]
     assert record["outcome"] == "error" and record["metrics"]["serving"]["errors"] == 12
     assert record["error_kind"] == "provider" and "\n" not in record["error"]
+
+
+ONE_TOKEN = """\
+kind: serving
+name: one_token
+prompts: {input_tokens: "normal(32, 4)"}
+max_tokens: 1
+ignore_eos: true
+requests: 6
+slo: ["tpot_p99 <= 1ms", "goodput >= 0.01"]
+harness: {max_loop_lag_ms: 1000}
+scenarios:
+  - concurrency: [2]
+"""
+
+
+def test_one_token_answers_meet_a_tpot_slo_as_in_vllm(pytester: pytest.Pytester,
+                                                       sim_env: str) -> None:
+    pytester.makefile(".yaml", load=ONE_TOKEN)
+    result = pytester.runpytest_subprocess("load.yaml", "--llmbench-models", "sim:perf",
+                                           "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    (record,) = records(pytester)
+    serving = record["metrics"]["serving"]
+    assert serving["tpot_exempt"] == serving["completed"] == 6
+    assert serving["tpot_ms"]["count"] == 0  # no TPOT figure is invented
+    assert serving["goodput"] > 0
