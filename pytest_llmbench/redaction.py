@@ -112,13 +112,12 @@ def scrub(text: str) -> str:
 
 
 def scrub_value(value: Any, scrubber: Scrubber | None = None) -> Any:
-    """A JSON-like value with :func:`scrub` applied to every string (keys included)."""
+    """A JSON-like value with :func:`scrub` applied to every string value."""
     scrubber = scrubber or current_scrubber()
     if isinstance(value, str):
         return scrubber(value)
-    if isinstance(value, dict):
-        return {scrubber(k) if isinstance(k, str) else k: scrub_value(v, scrubber)
-                for k, v in value.items()}
+    if isinstance(value, dict):  # keys are field names, not free text
+        return {k: scrub_value(v, scrubber) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [scrub_value(v, scrubber) for v in value]
     return value
@@ -153,6 +152,8 @@ class Scrubber:
         self.values = sorted(values, key=len, reverse=True)  # a value containing another first
 
     def __call__(self, text: str) -> str:
+        if len(text) < MIN_SECRET_LEN:  # shorter than any value or pattern it redacts
+            return text
         for value in self.values:
             if value in text:
                 text = text.replace(value, REDACTED)

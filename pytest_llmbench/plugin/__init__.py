@@ -69,6 +69,9 @@ def _configure_now(config: pytest.Config) -> None:
     from pytest_llmbench.results.run_dir import new_run_id
 
     workerinput = getattr(config, "workerinput", None)
+    from pytest_llmbench.plugin import signals
+
+    signals.install(config)  # SIGTERM winds the run down as Ctrl-C does (workers too)
     try:
         bench = LLMBenchSession.from_config(config)
         dist_mode = options.resolve(config, "dist", bench.models_config.settings)
@@ -87,9 +90,6 @@ def _configure_now(config: pytest.Config) -> None:
         bench.context.update(workerinput.get(CONTEXT, {}))
         target_plugin.bind(bench)
     else:
-        from pytest_llmbench.plugin import signals
-
-        signals.install(config)  # SIGTERM winds the run down as Ctrl-C does
         bench.run_id = _run_id(config, bench.shard) or new_run_id()
         lifecycle.prepare(config, bench)  # resume reuses a run's id; replay needs no simulator
         _check_credentials(config, bench)

@@ -1,11 +1,14 @@
-"""SIGTERM handled like Ctrl-C in the controlling pytest process.
+"""SIGTERM handled like Ctrl-C, in the controlling pytest process and its xdist workers.
 
 Schedulers, CI runners, ``timeout``, ``docker stop`` and Kubernetes stop a run with
 SIGTERM, whose default action kills the process on the spot: records.csv left behind
 records.jsonl, no summary, run.json ``running``, the simulator's temp folder left. Raising
 KeyboardInterrupt instead lets pytest wind down as after Ctrl-C: records flushed, summary
-and report written, run.json ``interrupted``, the simulator and xdist workers stopped.
-A second SIGTERM while winding down kills at once (the default action).
+and report written, run.json ``interrupted``, the simulator and xdist workers stopped. A
+worker that gets it ends its session interrupted, which xdist turns into the whole run's
+interruption. ``timeout`` and ``scancel`` signal the process and then its whole group, so
+the controller sees SIGTERM twice: once winding down, further SIGTERMs are ignored (SIGKILL
+still ends it at once).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ _installed: list[tuple[object, Any]] = []  # (the run that installed, the handle
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM is not ignored
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the group's copy must not kill the wind-down
     raise KeyboardInterrupt("SIGTERM")
 
 

@@ -132,8 +132,11 @@ def start_sim_process(
         p for p in (str(_PACKAGE_ROOT), child_env.get("PYTHONPATH", "")) if p)
     log = open(workdir / "sim.log", "wb")  # noqa: SIM115 - the child owns it
     try:
+        # its own session: a signal to the run's process group (``timeout``, ``scancel``, a
+        # terminal's Ctrl-C) leaves it to serve the calls still in flight while the run winds
+        # down; the parent stops it, and ``--parent-pid`` ends it if the parent dies
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=child_env)
+                                stdin=subprocess.DEVNULL, env=child_env, start_new_session=True)
     finally:
         log.close()
     deadline = time.monotonic() + timeout

@@ -83,8 +83,9 @@ def _sim_processes(parent: int) -> list[int]:
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_sigterm_is_handled_like_ctrl_c(pytester: pytest.Pytester, tmp_path: Path,
                                         workers: str) -> None:
-    """SIGTERM mid-run: exit status 2, every finished record in records.jsonl and in
-    records.csv, a summary, run.json ``interrupted``, no simulator process or temp folder."""
+    """SIGTERM mid-run, to the process and then its process group: exit status 2, every
+    finished record in records.jsonl and in records.csv, a summary, run.json
+    ``interrupted``, no simulator process or temp folder."""
     write_suite(pytester.path, rows=[{"id": f"q{i:03d}", "question": f"{i} + {i}",
                                       "answer": str(2 * i)} for i in range(40)])
     ready = pytester.path / "ready"
@@ -105,15 +106,21 @@ def test_sigterm_is_handled_like_ctrl_c(pytester: pytest.Pytester, tmp_path: Pat
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "arith.yaml", "--llmbench-models", "sim:default",
          "-n", workers, "-p", "no:cacheprovider", "-q"],
-        cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while not ready.exists():
+        written = pytester.path / ".llmbench/runs/latest/records.jsonl"
+        # a record the controller has not taken from xdist's queue yet is lost on
+        # interrupt, as with Ctrl-C: signal once records are being written
+        while not (ready.exists() and written.exists() and written.stat().st_size):
             assert proc.poll() is None and time.monotonic() < deadline, "the run never stalled"
             time.sleep(0.05)
         sims = _sim_processes(proc.pid)
         assert sims, "the embedded simulator should be running"
+        # as GNU timeout and Slurm do: the process, then its whole group (xdist workers too)
         proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -123,7 +130,7 @@ def test_sigterm_is_handled_like_ctrl_c(pytester: pytest.Pytester, tmp_path: Pat
     run = _run_json(pytester)
     assert run["status"] == "interrupted"
     records = read_records(pytester)
-    assert 5 <= len(records) < 40
+    assert 1 <= len(records) < 40
     with open(pytester.path / ".llmbench/runs/latest/records.csv", newline="") as fh:
         assert sorted(r["nodeid"] for r in csv.DictReader(fh)) == sorted(
             r["nodeid"] for r in records)
