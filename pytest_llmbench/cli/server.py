@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB "
                              "(default: $LLMBENCH_DATABASE_URL, else .llmbench/server.db)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    serve = actions.add_parser("serve", help="run the web server (the default action)")
+    serve = actions.add_parser("serve", help="run the web server (the default action)",
+                               description="Run the web server (the default action).")
     for p in (parser, serve):
         p.add_argument("--host", default="127.0.0.1",
                        help="interface to listen on (default 127.0.0.1; elsewhere reads need a key)")
@@ -35,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="run one in-process worker for started runs (SQLite deployments)")
         p.add_argument("--workdir", type=Path, default=Path(".llmbench/worker"),
                        help="where workers run pytest sessions (run directories, logs)")
-    worker = actions.add_parser("worker", help="take queued runs and execute them as pytest sessions")
+    worker = actions.add_parser("worker", help="take queued runs and execute them as pytest sessions",
+                                description="Take queued runs and execute them as pytest sessions.")
     worker.add_argument("--server", required=True, metavar="URL",
                         help="the server's base URL, where items are posted (/api/ingest)")
     worker.add_argument("--suites-dir", type=Path, action="append", default=[], metavar="DIR")
@@ -45,18 +47,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     worker.add_argument("--lease", type=float, default=20.0, metavar="SECONDS",
                         help="a run whose worker is silent this long is taken by another")
     worker.add_argument("--once", action="store_true", help="exit when the queue is empty")
-    maint = actions.add_parser("maintenance", help="refuse new runs (on) or take them again (off)")
+    maint = actions.add_parser("maintenance", help="refuse new runs (on) or take them again (off)",
+                               description="Refuse new runs (on) or take them again (off).")
     maint.add_argument("state", choices=("on", "off", "status"))
-    actions.add_parser("migrate", help="bring the database schema up to date and exit")
-    keys = actions.add_parser("keys", help="create, list or revoke API keys")
+    actions.add_parser("migrate", help="bring the database schema up to date and exit",
+                       description="Bring the database schema up to date and exit.")
+    keys = actions.add_parser("keys", help="create, list or revoke API keys",
+                              description="Create, list or revoke API keys.")
     key_actions = keys.add_subparsers(dest="key_action", metavar="KEYS_ACTION", required=True)
-    create = key_actions.add_parser("create", help="make a key (printed once)")
+    create = key_actions.add_parser("create", help="make a key (printed once)",
+                                    description="Make a key (printed once).")
     create.add_argument("--scope", required=True, help="ingest, read, admin or run")
     create.add_argument("--name", default="")
-    key_actions.add_parser("list", help="list keys (prefix, scope; never the key)")
-    revoke = key_actions.add_parser("revoke", help="revoke a key by id")
+    key_actions.add_parser("list", help="list keys (prefix, scope; never the key)",
+                           description="List keys (prefix, scope; never the key).")
+    revoke = key_actions.add_parser("revoke", help="revoke a key by id",
+                                    description="Revoke a key by id.")
     revoke.add_argument("id", type=int)
-    imp = actions.add_parser("import", help="load run directories into the database")
+    imp = actions.add_parser("import", help="load run directories into the database",
+                             description="Load run directories into the database.")
     imp.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
                      help="run directories, or with --watch folders of run directories")
     imp.add_argument("--batch-size", type=int, default=1000)

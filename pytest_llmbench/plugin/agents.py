@@ -243,7 +243,7 @@ class AgentRunner:
     def _write_transcript(self, item: pytest.Item, attempts: list[Attempt]) -> dict[str, Any]:
         """One JSON line per item in ``agents/transcripts-<worker>.jsonl`` of the run."""
         bench = bench_session(self.config)
-        folder = bench.output / bench.run_id / TRANSCRIPTS
+        folder = bench.run_path / TRANSCRIPTS
         folder.mkdir(parents=True, exist_ok=True)
         name = f"transcripts-{bench.worker}.jsonl"
         entry = {"nodeid": item.nodeid, "attempts": [
@@ -298,7 +298,7 @@ class AgentReport:
         from pytest_llmbench.results.agents import rankings as rank  # noqa: PLC0415
 
         bench = bench_session(self.config)
-        run_path = bench.output / bench.run_id
+        run_path = bench.run_path
         path = run_path / "records.jsonl"
         if not path.is_file():
             return None

@@ -42,7 +42,7 @@ def wanted(bench: LLMBenchSession) -> bool:
 def start(bench: LLMBenchSession, planned: list[pytest.Item]) -> BatchCoordinator:
     """This process's coordinator, with every planned item's requests in batches."""
     coordinator = BatchCoordinator(
-        bench.engine, bench.output / bench.run_id, batch_models(bench.models, bench.batch),
+        bench.engine, bench.run_path, batch_models(bench.models, bench.batch),
         bench.context, poll_s=bench.batch_poll,
         retry_errors=bool(bench.context.get(RETRY_KEY)),
         session=str(bench.context.get(SESSION_KEY) or ""))
@@ -96,7 +96,7 @@ class BatchProgress:
 
     @property
     def status_path(self) -> Path:
-        return self.bench.output / self.bench.run_id / FOLDER / STATUS
+        return self.bench.run_path / FOLDER / STATUS
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:

@@ -181,8 +181,8 @@ def _wrong_answer(score: Score, expected: Any, response: str) -> str:
     verdict and reason; never the reference solution or the whole worked answer."""
     details = score.details
     reason = details.get("reason")
-    if reason is None and "status" in details and "stderr" in details:  # code scorer
-        reason = f"code {details['status']}: {_code_error(details)}"
+    if "status" in details and "stderr" in details:  # code: its own error, else the harness's
+        reason = f"code {details['status']}: {_code_error(details, reason)}"
     elif reason is None and isinstance(details.get("judge"), dict):
         judge = details["judge"]
         verdict = details.get("verdict") or (f"score {details.get('judge_score')}"
@@ -207,15 +207,18 @@ def _number(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def _code_error(details: dict[str, Any]) -> str:
+def _code_error(details: dict[str, Any], harness_reason: Any = None) -> str:
     """The last error line of the generated code's run (``IndentationError: ...``, the
-    failing assertion), else its exit code."""
+    failing assertion), else why the test harness failed it (an early exit, no report),
+    else its last line or exit code."""
     lines = [line.strip() for line in str(details.get("stderr") or "").splitlines()
              if line.strip()]
     for line in reversed(lines):
         head = line.split(":", 1)[0]
         if head.endswith(("Error", "Exception", "Interrupt")) or head == "AssertionError":
             return _clip(line, 160)
+    if harness_reason:
+        return _clip(str(harness_reason), 160)
     if lines:
         return _clip(lines[-1], 160)
     return f"exit code {details.get('exit_code')}"
