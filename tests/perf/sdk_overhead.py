@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -125,7 +126,9 @@ def median_pair(base_url: str, n: int, repeat: int) -> tuple[float, float]:
     ours, floor = [], []
     for _ in range(repeat):
         floor.append(run_floor(base_url, n)[0])
-        ours.append(run_ours(base_url, n)[0])
+        wall, folder = run_ours(base_url, n)
+        shutil.rmtree(folder, ignore_errors=True)
+        ours.append(wall)
     return statistics.median(ours), statistics.median(floor)
 
 
@@ -176,6 +179,7 @@ def main() -> None:
             _, floor = run_floor(url, 320, record=True)
             _, folder = run_ours(url, 320)
             recs = records(folder)
+            shutil.rmtree(folder, ignore_errors=True)
             ttft = [r["ttft_s"] for r in recs if r.get("ttft_s") is not None]
             itl = [g for r in recs for g in (r.get("metrics") or {}).get("itl_s", [])]
             (tm, ts), (fm, fs) = spread(ttft), spread(floor["ttft"])
