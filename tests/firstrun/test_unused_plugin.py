@@ -3,6 +3,7 @@ first benchmark it meets wakes it fully."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -16,9 +17,12 @@ def test_unused_plugin_imports_nothing_heavy_writes_and_prints_nothing(
     pytester.makepyfile(test_one="def test_ok():\n    assert True\n")
     (pytester.path / "conf").mkdir()
     (pytester.path / "conf" / "config.yaml").write_text("defaults: [x]\ndataset: cifar10\n")
+    # a project that never heard of llmbench: none of its variables set (CI sets some)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("LLMBENCH_", "BENCHMARK_", "INGEST_"))}
     run = subprocess.run([sys.executable, "-X", "importtime", "-m", "pytest", "-q",
                           "-p", "no:cacheprovider"], cwd=pytester.path, capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=120, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines()
                 if line.startswith("import time:")}
@@ -29,7 +33,7 @@ def test_unused_plugin_imports_nothing_heavy_writes_and_prints_nothing(
     assert not (pytester.path / ".llmbench").exists()
     bare = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "-p", "no:llmbench"], cwd=pytester.path, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=env)
     strip = [line.split(" in ")[0] for line in run.stdout.splitlines()]
     assert strip == [line.split(" in ")[0] for line in bare.stdout.splitlines()]
 
