@@ -23,6 +23,7 @@ from pytest_llmbench.providers.batch_base import (
     completion,
     dumps,
     malformed,
+    read_result_lines,
 )
 from pytest_llmbench.providers.errors_map import classify
 
@@ -129,41 +130,25 @@ class AnthropicBatch:
         except Exception as exc:  # noqa: BLE001
             out.missing_reason = f"its results could not be read: {classify(exc, '')}"
             return out
-        for raw in bytes(response).splitlines():
-            if raw.strip():
-                self._read_line(raw, out)
+        read_result_lines(bytes(response), out, self.spec.name, "custom_id", self._answer)
         return out
 
-    def _read_line(self, raw: bytes, out: BatchResults) -> None:
+    def _answer(self, line: dict[str, Any]) -> Completion | ProviderError:
         model = self.spec.name
-        try:
-            line = json.loads(raw)
-            custom_id = line["custom_id"]
-            result = line["result"]
-            kind = result["type"]
-        except (ValueError, KeyError, TypeError):
-            out.unreadable.append(raw[:200].decode("utf-8", "replace"))
-            return
-        try:
-            if kind == "succeeded":
-                out.answers[custom_id] = read_message(result.get("message"), model)
-            elif kind == "errored":
-                error = (result.get("error") or {}).get("error") or {}
-                etype = str(error.get("type") or "api_error")
-                out.answers[custom_id] = ProviderError(
-                    str(error.get("message") or etype), model=model,
-                    kind=_BODY_KINDS.get(etype, "other"), error_type=etype)
-            elif kind in ("canceled", "expired"):
-                out.answers[custom_id] = ProviderError(
-                    f"the request was {kind} before it ran", model=model,
-                    kind="cancelled" if kind == "canceled" else "expired",
-                    error_type=f"batch_{kind}")
-            else:
-                out.answers[custom_id] = malformed(model, f"result type {kind!r}")
-        except ProviderError as exc:
-            out.answers[custom_id] = exc
-        except (KeyError, TypeError, AttributeError) as exc:
-            out.answers[custom_id] = malformed(model, f"{type(exc).__name__}: {exc}")
+        result = line["result"]
+        kind = result["type"]
+        if kind == "succeeded":
+            return read_message(result.get("message"), model)
+        if kind == "errored":
+            error = (result.get("error") or {}).get("error") or {}
+            etype = str(error.get("type") or "api_error")
+            return ProviderError(str(error.get("message") or etype), model=model,
+                                 kind=_BODY_KINDS.get(etype, "other"), error_type=etype)
+        if kind in ("canceled", "expired"):
+            return ProviderError(f"the request was {kind} before it ran", model=model,
+                                 kind="cancelled" if kind == "canceled" else "expired",
+                                 error_type=f"batch_{kind}")
+        raise malformed(model, f"result type {kind!r}")
 
     def cancel(self, batch_id: str) -> None:
         self.client.messages.batches.cancel(batch_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -142,3 +142,26 @@ def status_error(model: str, status: Any, error_type: str, message: str) -> Prov
         kind = "server_error" if isinstance(status, int) and status >= 500 else "other"
     return ProviderError(message or f"HTTP {status}", model=model, kind=kind,
                          error_type=error_type)
+
+
+def read_result_lines(data: bytes, out: BatchResults, model: str, id_key: str,
+                      answer: Callable[[dict[str, Any]], Completion | ProviderError]) -> None:
+    """Every JSONL result line of ``data`` into ``out``. A line without JSON or an id is
+    set aside as unreadable; an answer that cannot be read costs only its own request."""
+    for raw in data.splitlines():
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+            custom_id = line[id_key]
+            if not isinstance(custom_id, str):
+                raise TypeError(id_key)
+        except (ValueError, KeyError, TypeError):
+            out.unreadable.append(raw[:200].decode("utf-8", "replace"))
+            continue
+        try:
+            out.answers[custom_id] = answer(line)
+        except ProviderError as exc:
+            out.answers[custom_id] = exc
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            out.answers[custom_id] = malformed(model, f"{type(exc).__name__}: {exc}")

@@ -10,7 +10,6 @@ usual ``region`` / ``endpoint_url`` / credentials of ``bedrock:`` models.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from datetime import datetime
@@ -28,6 +27,7 @@ from pytest_llmbench.providers.batch_base import (
     completion,
     dumps,
     malformed,
+    read_result_lines,
     status_error,
 )
 from pytest_llmbench.providers.bedrock_converse import converse_args
@@ -144,27 +144,8 @@ class BedrockBatch:
             out.missing_reason = (f"the output object s3://{bucket}/{key} could not be read "
                                   f"({type(exc).__name__}: {exc})")
             return out
-        for raw in data.splitlines():
-            if raw.strip():
-                self._read_line(raw, out)
+        read_result_lines(data, out, self.spec.name, "recordId", self._answer)
         return out
-
-    def _read_line(self, raw: bytes, out: BatchResults) -> None:
-        model = self.spec.name
-        try:
-            line = json.loads(raw)
-            record_id = line["recordId"]
-            if not isinstance(record_id, str):
-                raise TypeError("recordId")
-        except (ValueError, KeyError, TypeError):
-            out.unreadable.append(raw[:200].decode("utf-8", "replace"))
-            return
-        try:
-            out.answers[record_id] = self._answer(line)
-        except ProviderError as exc:
-            out.answers[record_id] = exc
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:
-            out.answers[record_id] = malformed(model, f"{type(exc).__name__}: {exc}")
 
     def _answer(self, line: dict[str, Any]) -> Completion | ProviderError:
         model = self.spec.name

@@ -5,7 +5,6 @@ and error files read back line by line (a broken line costs only its own request
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from pytest_llmbench.providers.batch_base import (
     completion,
     dumps,
     malformed,
+    read_result_lines,
     status_error,
 )
 from pytest_llmbench.providers.errors_map import classify
@@ -106,26 +106,8 @@ class OpenAIBatch:
             except Exception as exc:  # noqa: BLE001 - the file is gone: its requests are missing
                 out.missing_reason = f"{key} {file_id} could not be read: {classify(exc, '')}"
                 continue
-            for raw in data.splitlines():
-                if raw.strip():
-                    self._read_line(raw, out)
+            read_result_lines(data, out, self.spec.name, "custom_id", self._answer)
         return out
-
-    def _read_line(self, raw: bytes, out: BatchResults) -> None:
-        try:
-            line = json.loads(raw)
-            custom_id = line["custom_id"]
-            if not isinstance(custom_id, str):
-                raise TypeError("custom_id")
-        except (ValueError, KeyError, TypeError):
-            out.unreadable.append(raw[:200].decode("utf-8", "replace"))
-            return
-        try:
-            out.answers[custom_id] = self._answer(line)
-        except ProviderError as exc:
-            out.answers[custom_id] = exc
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:  # its own request only
-            out.answers[custom_id] = malformed(self.spec.name, f"{type(exc).__name__}: {exc}")
 
     def _answer(self, line: dict[str, Any]) -> Completion | ProviderError:
         model = self.spec.name
