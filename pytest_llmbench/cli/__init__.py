@@ -6,6 +6,7 @@ Subcommands import their module lazily so ``llmbench --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -19,17 +20,42 @@ def build_parser() -> argparse.ArgumentParser:
         "pytest (pytest bench_suites --llmbench-models ...).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_sim(sub)
-    add_cache(sub)
-    add_watch(sub)
+    for name, module, summary, description in MODULE_COMMANDS[:3]:
+        add_module_command(sub, name, module, summary, description)
     add_sandbox_image(sub)
     from pytest_llmbench.cli.results import add_commands
 
     add_commands(sub)
     add_report(sub)
     add_targets(sub)
-    add_server(sub)
+    add_module_command(sub, *MODULE_COMMANDS[3])
     return parser
+
+
+MODULE_COMMANDS: tuple[tuple[str, str, str, str], ...] = (
+    ("sim", "pytest_llmbench.sim.cli", "run the local LLM API simulator",
+     "Serve simulated models on the OpenAI (/v1/chat/completions, /v1/responses), Anthropic "
+     "(/v1/messages) and Bedrock (/model/ID/converse[-stream]) wire formats."),
+    ("cache", "pytest_llmbench.cli.cache", "show the size of the response cache or clear it",
+     "Show how many answers the response cache (--llmbench-cache) holds and its size, or "
+     "empty it."),
+    ("watch", "pytest_llmbench.cli.watch", "run a benchmark repeatedly (a scheduled runner)",
+     "Run pytest with the given arguments every --interval, each cycle in a fresh process "
+     "with its own run directory, logging one line per model."),
+    ("server", "pytest_llmbench.cli.server", "run the results server, or manage its database",
+     "Store runs in SQLite or PostgreSQL, take ingest posts and serve pages to browse, "
+     "compare and follow them."),
+)
+"""Subcommands whose module has ``add_arguments(parser)`` and ``run(args)``:
+(name, module, one-line help, description)."""
+
+
+def add_module_command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+                       module: str, summary: str, description: str) -> None:
+    commands = importlib.import_module(module)
+    parser = sub.add_parser(name, help=summary, description=description)
+    commands.add_arguments(parser)
+    parser.set_defaults(func=commands.run)
 
 
 def _version() -> str:
@@ -39,60 +65,6 @@ def _version() -> str:
         return version("pytest-llmbench")
     except PackageNotFoundError:
         return "unknown"
-
-
-def add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``llmbench sim``: run the local OpenAI / Anthropic / Bedrock simulator."""
-    from pytest_llmbench.sim.cli import add_arguments
-
-    parser = sub.add_parser(
-        "sim", help="run the local LLM API simulator",
-        description="Serve simulated models on the OpenAI (/v1/chat/completions), Anthropic "
-                    "(/v1/messages) and Bedrock (/model/ID/converse[-stream]) wire formats.",
-    )
-    add_arguments(parser)
-    parser.set_defaults(func=cmd_sim)
-
-
-def cmd_sim(args: argparse.Namespace) -> int:
-    from pytest_llmbench.sim.cli import run
-
-    return run(args)
-
-
-def add_cache(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``llmbench cache info|clear``: the response cache's size, or empty it."""
-    from pytest_llmbench.cli.cache import add_arguments
-
-    parser = sub.add_parser("cache", help="show the size of the response cache or clear it",
-                            description="Show how many answers the response cache "
-                            "(--llmbench-cache) holds and its size, or empty it.")
-    add_arguments(parser)
-    parser.set_defaults(func=cmd_cache)
-
-
-def cmd_cache(args: argparse.Namespace) -> int:
-    from pytest_llmbench.cli.cache import run
-
-    return run(args)
-
-
-def add_watch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``llmbench watch``: run the benchmark every interval, one pytest process per cycle."""
-    from pytest_llmbench.cli.watch import add_arguments
-
-    parser = sub.add_parser(
-        "watch", help="run a benchmark repeatedly (a scheduled runner)",
-        description="Run pytest with the given arguments every --interval, each cycle in a "
-                    "fresh process with its own run directory, logging one line per model.")
-    add_arguments(parser)
-    parser.set_defaults(func=cmd_watch)
-
-
-def cmd_watch(args: argparse.Namespace) -> int:
-    from pytest_llmbench.cli.watch import run
-
-    return run(args)
 
 
 def add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -170,23 +142,6 @@ def cmd_targets_cleanup(args: argparse.Namespace) -> int:
     removed = remove_leftovers(docker_client, everything=args.all)
     print("\n".join(removed) if removed else "no leftover target containers")
     return 0
-
-
-def add_server(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``llmbench server``: the results server (pip install 'pytest-llmbench[server]')."""
-    from pytest_llmbench.cli.server import add_arguments
-
-    parser = sub.add_parser("server", help="run the results server, or manage its database",
-                            description="Store runs in SQLite or PostgreSQL, take ingest posts "
-                                        "and serve pages to browse, compare and follow them.")
-    add_arguments(parser)
-    parser.set_defaults(func=cmd_server)
-
-
-def cmd_server(args: argparse.Namespace) -> int:
-    from pytest_llmbench.cli.server import run
-
-    return run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
