@@ -264,7 +264,7 @@
     if (suiteNames.length > 1) select.appendChild(el("option", { value: ALL }, "all suites (pooled)"));
     suiteNames.forEach(function (s) { select.appendChild(el("option", { value: s }, s)); });
     if (!suiteNames.length) select.appendChild(el("option", { value: ALL }, "all suites"));
-    select.addEventListener("change", renderRankings);
+    select.addEventListener("change", function () { renderRankings(); costChart(); });
     renderRankings();
   }
 
@@ -387,18 +387,28 @@
     notes.hidden = false;
   }
 
+  /* One point per model (and variant) in the rankings' scope: pooled over the suites, or
+     one suite's rows, so every point carries a short label. */
   function costChart() {
     var host = document.getElementById("chart-cost");
     host.textContent = "";
+    var answered = qualityRows.filter(function (r) { return r.accuracy != null; });
+    if (!answered.some(function (r) { return costPer1k(r) != null; })) {
+      if (answered.length) dropPanel("chart-cost", "Accuracy against cost: cost unknown for every model, nothing to plot.");
+      else dropPanel("chart-cost", "Accuracy against cost: no answered items.");
+      return;
+    }
+    var scope = document.getElementById("rank-scope").value;
+    var rows = scope !== ALL ? answered.filter(function (r) { return r.suite === scope; })
+      : suiteNames.length === 1 ? answered : data.model_rows.filter(function (r) { return r.accuracy != null; });
+    document.getElementById("cost-scope").textContent = scope !== ALL ? scope : suiteNames.length > 1 ? "all suites (pooled)" : "";
     var points = [], unknown = [];
-    qualityRows.forEach(function (r) {
-      if (r.accuracy == null) return;
+    rows.forEach(function (r) {
       var c = costPer1k(r);
       (c == null ? unknown : points).push({ row: r, cost: c });
     });
     if (!points.length) {
-      if (unknown.length) dropPanel("chart-cost", "Accuracy against cost: cost unknown for every model, nothing to plot.");
-      else dropPanel("chart-cost", "Accuracy against cost: no answered items.");
+      host.appendChild(el("div", { class: "chart-note" }, "No cost known in this scope."));
       return;
     }
     var W = chartWidth(host), H = 320, L = 64, R = 24, T = 14, B = 40;
@@ -438,7 +448,7 @@
       chart.appendChild(svg("circle", { cx: d.cx, cy: d.cy, r: 6, fill: colorOf(r.model), "fill-opacity": 0.85,
         stroke: "#fff", "data-model": r.model, "data-suite": r.suite, "data-variant": r.variant || null },
         tip(whoRow(r) + " \u00b7 " + r.suite + ": accuracy " + fmt.pct(r.accuracy) + ", " + fmt.usd(d.p.cost) + " per 1,000 items")));
-      var text = clipLabel(whoRow(r) + (suiteNames.length > 1 ? " \u00b7 " + r.suite : ""), 40);
+      var text = clipLabel(whoRow(r), 40);
       var spot = labelSpot(d, text.length * 6.3, placed, L, W - 2, T, H - B);
       placed.push(spot.box);
       if (spot.leader) labels.appendChild(svg("line", { class: "leader", x1: d.cx, y1: d.cy, x2: spot.lx, y2: spot.ly - 4 }));
@@ -447,19 +457,10 @@
     });
     chart.appendChild(labels);
     host.appendChild(chart);
-    if (unknown.length) {  // one line naming each model (and variant) once, never a chart of suite names
-      var whose = {}, order = [];
-      unknown.forEach(function (p) {
-        var k = whoRow(p.row);
-        if (!whose[k]) { whose[k] = {}; order.push(k); }
-        whose[k][p.row.suite] = true;
-      });
-      host.appendChild(el("div", { class: "chart-note", id: "cost-unknown" }, "Cost unknown (not plotted): " +
-        order.map(function (k) {
-          var suites = Object.keys(whose[k]);
-          if (suiteNames.length < 2) return k;
-          return k + " (" + (suites.length === suiteNames.length ? "all suites" : suites.join(", ")) + ")";
-        }).join(", ")));
+    if (unknown.length) {  // one line naming each model (and variant) once
+      var names = [];
+      unknown.forEach(function (p) { if (names.indexOf(whoRow(p.row)) < 0) names.push(whoRow(p.row)); });
+      host.appendChild(el("div", { class: "chart-note", id: "cost-unknown" }, "Cost unknown (not plotted): " + names.join(", ")));
     }
   }
 
