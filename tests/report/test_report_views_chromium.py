@@ -180,7 +180,8 @@ def test_variants_are_told_apart_in_table_charts_and_items(runs: dict[str, Any],
         for v in ("terse", "careful", "few_shot", "bootstrap")}
     for chart in ("chart-accuracy", "chart-latency", "chart-tps"):
         labels = _js(browser, f"return [...document.querySelectorAll('#{chart} "
-                              "g[data-suite=arithmetic_variants] text.row-label')].map(t => t.firstChild.nodeValue)")
+                              "g[data-suite=arithmetic_variants] text.row-label')]"
+                              ".map(t => t.firstChild.nodeValue)")
         assert len(labels) == len(set(labels)) == 8, (chart, labels)
         assert "sim:fast \u00b7 careful" in labels, chart
     _open(browser, runs["variants"], "#items?model=sim:fast&variant=careful", ready="data-items-loaded")
@@ -207,7 +208,8 @@ def test_comparison_table_pins_suite_and_model_and_shows_cost(runs: dict[str, An
     assert set(unknown) <= {"unknown", "batch"}  # priced run: nothing shown as $0
     _open(browser, runs["variants"], width=500)
     before, after = _js(browser, """const wrap = document.querySelector('#summary-table').parentNode;
-        const cell = () => document.querySelector('#summary-table tbody tr td:nth-child(2)').getBoundingClientRect().left;
+        const cell = () => document.querySelector('#summary-table tbody tr td:nth-child(2)')
+          .getBoundingClientRect().left;
         const a = cell(); wrap.scrollLeft = 600; return [a, cell()]""")
     assert _js(browser, "return document.querySelector('#summary-table').parentNode.scrollLeft") > 0
     assert after == before  # the model column stays while the figures scroll
@@ -246,7 +248,8 @@ def test_scatter_points_are_labelled(runs: dict[str, Any], browser: Any) -> None
     chart = _js(browser, "const b = document.querySelector('#chart-cost svg').getBoundingClientRect();"
                          "return [b.left, b.top, b.right, b.bottom]")
     for _name, left, top, right, bottom in boxes:  # inside the chart (cut off nowhere)
-        assert left >= chart[0] - 1 and right <= chart[2] + 1 and top >= chart[1] - 1
+        assert chart[0] - 1 <= left and right <= chart[2] + 1
+        assert chart[1] - 1 <= top and bottom <= chart[3] + 1
     _shot(browser, runs["shots"], "overview-1280", 1280)
 
 
