@@ -179,7 +179,7 @@
       var tr = el("tr", { "data-suite": r.suite, "data-model": r.model, "data-variant": r.variant || null });
       COLUMNS.forEach(function (c) {
         if (c.cell) tr.appendChild(c.cell(r));
-        else if (c.text) tr.appendChild(el("td", null, c.key === "model" ? [swatch(r.model), r.model, variantLabel(r)] : (r[c.key] == null ? "" : String(r[c.key]))));
+        else if (c.text) tr.appendChild(el("td", { title: c.key === "model" ? whoRow(r) : r[c.key] }, c.key === "model" ? [swatch(r.model), r.model, variantLabel(r)] : (r[c.key] == null ? "" : String(r[c.key]))));
         else if (r.batch_items && BATCH_UNTIMED[c.key]) {  // answered by provider batches
           tr.appendChild(el("td", { class: "unknown", title: "not measured: " + r.batch_items +
             " items answered by provider batches" }, "batch"));
