@@ -43,7 +43,7 @@ def summary_html(rows: list[dict[str, Any]]) -> str:
                               for o in entry["order"]) or "– (no model has this figure)"
             ranks.append(f"<li><b>{escape(suite)} – {escape(entry['ranking'])}</b>: "
                          f"{order}</li>")
-    return (f"<table class='agents'>{head}{''.join(body)}</table>"
+    return (f"<div class='table-wrap'><table class='agents data'>{head}{''.join(body)}</table></div>"
             f"<ul class='agent-rankings'>{''.join(ranks)}</ul>")
 
 
@@ -54,7 +54,8 @@ def _clip(text: str) -> str:
 def transcript_html(record: dict[str, Any], entry: dict[str, Any] | None) -> str:
     metrics = record["metrics"]
     verdict = "solved" if metrics.get("solved") else record["outcome"]
-    title = (f"{escape(record['model'])} / {escape(record['case_id'])} — {verdict}; stop: "
+    who = record["model"] + (f" \u00b7 {record['variant']}" if record.get("variant") else "")
+    title = (f"{escape(who)} / {escape(record['case_id'])} — {verdict}; stop: "
              f"{_fmt(metrics.get('stop_reason'))}, turns {_fmt(metrics.get('turns'))}, "
              f"+{_fmt(metrics.get('lines_added'))}/-{_fmt(metrics.get('lines_removed'))}")
     parts = [f"<details class='agent-task'><summary>{title}</summary>"]

@@ -61,11 +61,12 @@ class HtmlReport:
         """Render report.html into ``run_path`` (atomically) and return its path.
         ``rows`` are ``summary.rows()`` where the caller has them already."""
         chunks = self.items.finish()
+        rows = list(summary.rows() if rows is None else rows)
         data = {
             "run_id": info.get("run_id"),
-            "rows": list(summary.rows() if rows is None else rows),
+            "rows": rows,
             "model_rows": summary.model_rows(ALL_SUITES),
-            "latency": _latency_boxes(summary.latency_samples()),
+            "latency": _latency_boxes(summary.latency_samples(), rows),
             "gate_failures": info.get("gate_failures") or [],
             "item_fields": ITEM_FIELDS, "suites": list(self.items.suites),
             "models": list(self.items.models), "item_count": self.items.count,
@@ -87,15 +88,22 @@ class HtmlReport:
         return path
 
 
-def _latency_boxes(samples: dict[tuple[str, str], list[float]]) -> list[dict[str, Any]]:
+def _latency_boxes(samples: dict[tuple[str, str], list[float]],
+                   rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Box statistics per (suite, model[/variant]); ``model`` and ``variant`` split again
+    from the summary rows, so the page labels and colours a variant like its row."""
+    split = {(r.get("suite"), f"{r.get('model')}/{r['variant']}" if r.get("variant")
+              else r.get("model")): (r.get("model"), r.get("variant")) for r in rows}
     boxes = []
-    for (suite, model), values in samples.items():
+    for (suite, key), values in samples.items():
         if not values:
             continue
         ordered = sorted(values)
+        model, variant = split.get((suite, key), (key, None))
         box: dict[str, Any] = {"suite": suite, "model": model, "n": len(ordered),
                                "min": ordered[0], "max": ordered[-1]}
         box.update((name, percentile(ordered, q)) for name, q in _BOX_QUANTILES)
+        box["variant"] = variant
         boxes.append(box)
     return boxes
 
@@ -141,7 +149,7 @@ def _render(data: dict[str, Any], info: dict[str, Any], sections: list[Section])
         quality=data["quality"],
         css=Markup((assets / "report.css").read_text(encoding="utf-8")),
         js=Markup("\n".join((assets / name).read_text(encoding="utf-8")
-                             for name in ("report.js", "serving.js"))),
+                             for name in ("report.js", "serving.js", "sides.js"))),
         items_mark=Markup(_ITEMS_MARK),
         sections=[(title, Markup(html)) for title, html in sections],
     )

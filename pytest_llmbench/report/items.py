@@ -21,7 +21,7 @@ ITEM_FIELDS = (
     "suite", "model", "case_id", "outcome", "score", "extraction_failed", "latency_s", "ttft_s",
     "output_tps", "input_tokens", "output_tokens", "cost_usd", "attempts", "error", "error_kind",
     "prompt", "response", "expected", "score_details", "reasoning", "finish_reason", "nodeid",
-    "target", "metrics",
+    "target", "metrics", "variant",
 )
 _SCALARS = frozenset((type(None), bool, int, float))
 CHUNK_SIZE = 2000
@@ -54,7 +54,7 @@ class ItemChunks:
             get("output_tokens"), get("cost_usd"), get("attempts"), clip(get("error")),
             get("error_kind"), self._prompt(get("prompt")), clip(get("response")),
             nested(get("expected")), nested(get("score_details")), clip(get("reasoning")),
-            get("finish_reason"), get("nodeid"), get("target"), nested(get("metrics")),
+            get("finish_reason"), get("nodeid"), get("target"), nested(get("metrics")), get("variant"),
         ])
         self.count += 1
         if len(self._pending) >= self.chunk_size:

@@ -133,7 +133,7 @@ def test_chunk_fields_follow_item_fields() -> None:
               "error": None, "error_kind": None, "prompt": "p", "response": "r",
               "expected": ["a", "b"], "score_details": {"extracted": None},
               "reasoning": "think", "finish_reason": "stop", "nodeid": "n", "target": "t",
-              "metrics": {"k": 1}}
+              "metrics": {"k": 1}, "variant": "terse"}
     chunks.add(record)
     html = "".join(f'<script type="application/x-llmbench-items" class="llmbench-chunk">{c}'
                    "</script>" for c in chunks.finish())

@@ -43,6 +43,9 @@
     node.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
   }
   function tip(text) { return svg("title", { text: text }); }
+  /* A model and its prompt variant told apart everywhere: "sim:fast \u00b7 terse". */
+  function who(model, variant) { return variant ? model + " \u00b7 " + variant : String(model); }
+  function whoRow(r) { return who(r.model, r.variant); }
   function clipLabel(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "\u2026" : s; }
 
   var fmt = {
@@ -82,8 +85,14 @@
     var i = modelNames.indexOf(model);
     return PALETTE[(i < 0 ? 0 : i) % PALETTE.length];
   }
+  var variants = [];  // prompt variants of the run, in summary order
+  data.rows.forEach(function (r) { if (r.variant && variants.indexOf(r.variant) < 0) variants.push(r.variant); });
+  var servingSuites = {};
+  (data.serving || []).forEach(function (p) { servingSuites[p.suite] = true; });
+  // serving suites have their own comparison (serving.js): no rows of dashes here
+  var qualityRows = data.rows.filter(function (r) { return !servingSuites[r.suite]; });
   var suiteNames = [];
-  data.rows.forEach(function (r) { if (suiteNames.indexOf(r.suite) < 0) suiteNames.push(r.suite); });
+  qualityRows.forEach(function (r) { if (suiteNames.indexOf(r.suite) < 0) suiteNames.push(r.suite); });
 
   // ---------- comparison table ----------
   function itemsLink(params, text) {
@@ -98,6 +107,8 @@
       return el("td", null, fmt.pct(r.accuracy), " ",
         el("span", { class: "ci" }, "[" + fmt.pct(r.accuracy_ci_low) + ", " + fmt.pct(r.accuracy_ci_high) + "]"));
     } },
+    { key: "cost_usd", label: "cost", show: fmt.usd, unknownIfNull: true },
+    { key: "cost_per_correct", label: "cost / correct", show: fmt.usd, unknownIfNull: true },
     { key: "passed", label: "passed", show: fmt.num },
     { key: "failed", label: "failed", show: fmt.num },
     { key: "errors", label: "errors", show: fmt.num },
@@ -113,18 +124,18 @@
     { key: "output_tps", label: "tokens/s", show: fmt.tps },
     { key: "input_tokens", label: "input tokens", show: fmt.num },
     { key: "output_tokens", label: "output tokens", show: fmt.num },
-    { key: "cost_usd", label: "cost", show: fmt.usd, unknownIfNull: true },
-    { key: "cost_per_correct", label: "cost / correct", show: fmt.usd, unknownIfNull: true },
     { key: null, label: "items", cell: function (r) {
       var problems = r.failed + r.errors;
-      return el("td", null, itemsLink({ model: r.model, suite: r.suite }, "all"),
-        problems ? [" \u00b7 ", itemsLink({ filter: "problems", model: r.model, suite: r.suite },
+      var which = { model: r.model, suite: r.suite };
+      if (r.variant) which.variant = r.variant;
+      return el("td", null, itemsLink(which, "all"),
+        problems ? [" \u00b7 ", itemsLink(Object.assign({ filter: "problems" }, which),
                                          problems + " not passed")] : null);
     } },
   ];
   var BATCH_UNTIMED = { latency_p50: 1, latency_p95: 1, latency_p99: 1, ttft_p50: 1,
                        ttft_p95: 1, output_tps: 1 };
-  if (data.rows.some(function (r) { return r.target; })) {  // targets ran: who, which commit, how fast
+  if (qualityRows.some(function (r) { return r.target; })) {  // targets ran: who, which commit, how fast
     var ratio = function (v) { return v == null ? "\u2013" : v.toFixed(2) + "\u00d7"; };
     COLUMNS.splice(2, 0, { key: "target", label: "target", text: true },
                    { key: "commit", label: "commit", text: true });
@@ -148,6 +159,7 @@
   function renderTable() {
     var table = document.getElementById("summary-table");
     table.textContent = "";
+    table.parentNode.hidden = !qualityRows.length && !!(data.serving || []).length;
     var head = el("tr");
     COLUMNS.forEach(function (c) {
       var th = el("th", { "data-key": c.key, scope: "col" }, c.label);
@@ -160,14 +172,14 @@
       });
       head.appendChild(th);
     });
-    var rows = data.rows.slice();
+    var rows = qualityRows.slice();
     if (tableSort.key) rows.sort(compareBy(tableSort.key, tableSort.dir));
     var body = el("tbody");
     rows.forEach(function (r) {
-      var tr = el("tr", { "data-suite": r.suite, "data-model": r.model });
+      var tr = el("tr", { "data-suite": r.suite, "data-model": r.model, "data-variant": r.variant || null });
       COLUMNS.forEach(function (c) {
         if (c.cell) tr.appendChild(c.cell(r));
-        else if (c.text) tr.appendChild(el("td", null, c.key === "model" ? [swatch(r.model), r.model, variantLabel(r)] : (r[c.key] == null ? "" : String(r[c.key]))));
+        else if (c.text) tr.appendChild(el("td", { title: c.key === "model" ? whoRow(r) : r[c.key] }, c.key === "model" ? [swatch(r.model), r.model, variantLabel(r)] : (r[c.key] == null ? "" : String(r[c.key]))));
         else if (r.batch_items && BATCH_UNTIMED[c.key]) {  // answered by provider batches
           tr.appendChild(el("td", { class: "unknown", title: "not measured: " + r.batch_items +
             " items answered by provider batches" }, "batch"));
@@ -179,9 +191,17 @@
     if (!rows.length) body.appendChild(el("tr", null, el("td", { colspan: COLUMNS.length }, "no results")));
     table.appendChild(el("thead", null, head));
     table.appendChild(body);
+    pinColumns(table);
   }
+  /* Sticky suite and model columns: the model column sticks where the suite column ends. */
+  function pinColumns(table) {
+    var first = table.querySelector("tr > :first-child");
+    if (first && first.offsetWidth) table.style.setProperty("--pin-left", first.offsetWidth + "px");
+  }
+  function pinAll() { Array.prototype.forEach.call(document.querySelectorAll("table.pinned"), pinColumns); }
   function variantLabel(r) {  // a suite's prompt variant; the best of its model starred
-    return r.variant ? el("span", { class: "variant" }, " / " + r.variant + (r.best_variant ? " \u2605" : "")) : "";
+    return r.variant ? el("span", { class: "variant", title: r.best_variant ? "best variant of this model" : null },
+                          " \u00b7 " + r.variant + (r.best_variant ? " \u2605" : "")) : "";
   }
   function swatch(model) {
     return el("i", { style: "display:inline-block;width:9px;height:9px;border-radius:2px;margin-right:6px;background:" + colorOf(model) });
@@ -211,7 +231,7 @@
 
   function renderRankings() {
     var scope = document.getElementById("rank-scope").value;
-    var rows = scope === ALL ? data.model_rows : data.rows.filter(function (r) { return r.suite === scope; });
+    var rows = scope === ALL ? data.model_rows : qualityRows.filter(function (r) { return r.suite === scope; });
     var box = document.getElementById("rankings");
     box.textContent = "";
     RANKINGS.forEach(function (spec) {
@@ -224,12 +244,12 @@
       var list = el("ol");
       known.slice(0, 8).forEach(function (k, i) {
         list.appendChild(el("li", { "data-model": k.row.model }, el("span", { class: "rank" }, i + 1),
-          el("span", { class: "name", title: k.row.model }, swatch(k.row.model), k.row.model),
+          el("span", { class: "name", title: whoRow(k.row) }, swatch(k.row.model), whoRow(k.row)),
           el("span", null, spec.show(k.value, k.row))));
       });
       unknown.slice(0, Math.max(0, 8 - Math.min(8, known.length))).forEach(function (k) {
         list.appendChild(el("li", { class: "unranked", "data-model": k.row.model }, el("span", { class: "rank" }, "\u2013"),
-          el("span", { class: "name", title: k.row.model }, k.row.model), el("span", { class: "unknown" }, "unknown")));
+          el("span", { class: "name", title: whoRow(k.row) }, whoRow(k.row)), el("span", { class: "unknown" }, "unknown")));
       });
       var hidden = Math.max(0, known.length - 8) + Math.max(0, unknown.length - Math.max(0, 8 - Math.min(8, known.length)));
       box.appendChild(el("div", { class: "card", "data-ranking": spec.id },
@@ -244,12 +264,17 @@
     if (suiteNames.length > 1) select.appendChild(el("option", { value: ALL }, "all suites (pooled)"));
     suiteNames.forEach(function (s) { select.appendChild(el("option", { value: s }, s)); });
     if (!suiteNames.length) select.appendChild(el("option", { value: ALL }, "all suites"));
-    select.addEventListener("change", renderRankings);
+    select.addEventListener("change", function () { renderRankings(); costChart(); });
     renderRankings();
   }
 
   // ---------- charts (hand-written SVG) ----------
   var W = 720, LABEL_W = 190, VALUE_W = 78, ROW_H = 20, AXIS_H = 22;
+  /* Drawn at the panel's own width on a narrow screen (down to 400), so text stays readable. */
+  function chartWidth(host) {
+    var w = host.clientWidth;
+    return w > 0 && w < W ? Math.max(400, Math.round(w)) : W;
+  }
 
   function niceTicks(lo, hi, count) {
     if (!(hi > lo)) return [lo];
@@ -264,7 +289,7 @@
   function rowChart(target, rows, opts) {
     var host = document.getElementById(target);
     host.textContent = "";
-    if (!rows.length) { host.appendChild(el("div", { class: "chart-note" }, opts.empty || "no data")); return; }
+    if (!rows.length) { dropPanel(target, opts.empty); return; }
     var grouped = suiteNames.length > 1;
     var lines = [];
     suiteNames.forEach(function (s) {
@@ -274,7 +299,8 @@
       inSuite.forEach(function (r) { lines.push({ row: r }); });
     });
     var height = AXIS_H + lines.length * ROW_H + 6;
-    var x0 = LABEL_W, x1 = W - VALUE_W;
+    var W = chartWidth(host), labelW = Math.min(LABEL_W, Math.round(W * 0.34));
+    var x0 = labelW, x1 = W - VALUE_W;
     var lo = opts.domain[0], hi = opts.domain[1] > lo ? opts.domain[1] : lo + 1;
     function x(v) { return x0 + (Math.max(lo, Math.min(hi, v)) - lo) / (hi - lo) * (x1 - x0); }
     var chart = svg("svg", { viewBox: "0 0 " + W + " " + height, role: "img", "aria-label": opts.label, "data-chart": target });
@@ -290,8 +316,9 @@
         chart.appendChild(svg("text", { class: "group", x: 4, y: y + 4, text: clipLabel(line.group, 40) }));
         return;
       }
-      var r = line.row, g = svg("g", { "data-model": r.model, "data-suite": r.suite });
-      g.appendChild(svg("text", { x: grouped ? 14 : 4, y: y + 4, text: clipLabel(r.model, 28) }, tip(r.model + " \u00b7 " + r.suite)));
+      var r = line.row, g = svg("g", { "data-model": r.model, "data-suite": r.suite, "data-variant": r.variant || null });
+      g.appendChild(svg("text", { class: "row-label", x: grouped ? 14 : 4, y: y + 4, text: clipLabel(whoRow(r), Math.floor((labelW - 16) / 6)) },
+                        tip(whoRow(r) + " \u00b7 " + r.suite)));
       opts.draw(g, r, y, x, colorOf(r.model));
       g.appendChild(svg("text", { x: W - 4, y: y + 4, "text-anchor": "end", text: opts.value(r) }));
       chart.appendChild(g);
@@ -300,7 +327,7 @@
   }
 
   function accuracyChart() {
-    var rows = data.rows.filter(function (r) { return r.accuracy != null; });
+    var rows = qualityRows.filter(function (r) { return r.accuracy != null; });
     rowChart("chart-accuracy", rows, {
       label: "accuracy with 95% confidence intervals", domain: [0, 1], empty: "no answered items",
       tick: function (t) { return Math.round(t * 100) + "%"; },
@@ -311,13 +338,13 @@
         g.appendChild(svg("line", { x1: x(lo), x2: x(hi), y1: y, y2: y, stroke: color, "stroke-width": 2 }));
         [lo, hi].forEach(function (v) { g.appendChild(svg("line", { x1: x(v), x2: x(v), y1: y - 5, y2: y + 5, stroke: color, "stroke-width": 2 })); });
         g.appendChild(svg("circle", { cx: x(r.accuracy), cy: y, r: 5, fill: color },
-          tip(r.model + " \u00b7 " + r.suite + ": " + fmt.pct(r.accuracy) + " [" + fmt.pct(lo) + ", " + fmt.pct(hi) + "], n=" + (r.passed + r.failed))));
+          tip(whoRow(r) + " \u00b7 " + r.suite + ": " + fmt.pct(r.accuracy) + " [" + fmt.pct(lo) + ", " + fmt.pct(hi) + "], n=" + (r.passed + r.failed))));
       },
     });
   }
 
   function latencyChart() {
-    var boxes = data.latency;
+    var boxes = data.latency.filter(function (b) { return !servingSuites[b.suite]; });
     var top = Math.max.apply(null, boxes.map(function (b) { return b.p99; }).concat([0]));
     rowChart("chart-latency", boxes, {
       label: "latency distributions", domain: [0, top * 1.05 || 1], empty: "no timed requests",
@@ -330,7 +357,7 @@
           fill: color, "fill-opacity": 0.25, stroke: color }));
         g.appendChild(svg("line", { x1: x(b.p50), x2: x(b.p50), y1: y - 7, y2: y + 7, stroke: color, "stroke-width": 2.5 }));
         g.appendChild(svg("path", { d: "M" + x(b.p99) + " " + (y - 4) + "l4 4l-4 4l-4 -4z", fill: color }));
-        g.appendChild(tip(b.model + " \u00b7 " + b.suite + " (n=" + b.n + "): min " + fmt.sec(b.min) + ", p5 " + fmt.sec(b.p5) +
+        g.appendChild(tip(whoRow(b) + " \u00b7 " + b.suite + " (n=" + b.n + "): min " + fmt.sec(b.min) + ", p5 " + fmt.sec(b.p5) +
           ", p25 " + fmt.sec(b.p25) + ", p50 " + fmt.sec(b.p50) + ", p75 " + fmt.sec(b.p75) + ", p95 " + fmt.sec(b.p95) +
           ", p99 " + fmt.sec(b.p99) + ", max " + fmt.sec(b.max)));
       },
@@ -338,7 +365,7 @@
   }
 
   function tpsChart() {
-    var rows = data.rows.filter(function (r) { return r.output_tps != null; });
+    var rows = qualityRows.filter(function (r) { return r.output_tps != null; });
     var top = Math.max.apply(null, rows.map(function (r) { return r.output_tps; }).concat([0]));
     rowChart("chart-tps", rows, {
       label: "output tokens per second", domain: [0, top * 1.05 || 1], empty: "no streamed tokens measured",
@@ -346,70 +373,121 @@
       value: function (r) { return fmt.tps(r.output_tps) + " tok/s"; },
       draw: function (g, r, y, x, color) {
         g.appendChild(svg("rect", { x: x(0), y: y - 6, width: Math.max(1, x(r.output_tps) - x(0)), height: 12, fill: color },
-          tip(r.model + " \u00b7 " + r.suite + ": " + fmt.tps(r.output_tps) + " output tokens/s")));
+          tip(whoRow(r) + " \u00b7 " + r.suite + ": " + fmt.tps(r.output_tps) + " output tokens/s")));
       },
     });
   }
 
+  /* A chart with nothing to draw is not shown: its figure goes, one short line says why. */
+  function dropPanel(target, why) {
+    var figure = document.getElementById(target).closest("figure");
+    figure.hidden = true;
+    var notes = document.getElementById("chart-notes");
+    notes.appendChild(el("li", { "data-dropped": target }, why));
+    notes.hidden = false;
+  }
+
+  /* One point per model (and variant) in the rankings' scope: pooled over the suites, or
+     one suite's rows, so every point carries a short label. */
   function costChart() {
     var host = document.getElementById("chart-cost");
     host.textContent = "";
+    var answered = qualityRows.filter(function (r) { return r.accuracy != null; });
+    if (!answered.some(function (r) { return costPer1k(r) != null; })) {
+      if (answered.length) dropPanel("chart-cost", "Accuracy against cost: cost unknown for every model, nothing to plot.");
+      else dropPanel("chart-cost", "Accuracy against cost: no answered items.");
+      return;
+    }
+    var scope = document.getElementById("rank-scope").value;
+    var rows = scope !== ALL ? answered.filter(function (r) { return r.suite === scope; })
+      : suiteNames.length === 1 ? answered : data.model_rows.filter(function (r) { return r.accuracy != null; });
+    document.getElementById("cost-scope").textContent = scope !== ALL ? scope : suiteNames.length > 1 ? "all suites (pooled)" : "";
     var points = [], unknown = [];
-    data.rows.forEach(function (r) {
-      if (r.accuracy == null) return;
+    rows.forEach(function (r) {
       var c = costPer1k(r);
       (c == null ? unknown : points).push({ row: r, cost: c });
     });
     if (!points.length) {
-      host.appendChild(el("div", { class: "chart-note" }, "No cost is known for any model, so there is nothing to plot."));
+      host.appendChild(el("div", { class: "chart-note" }, "No cost known in this scope."));
+      return;
+    }
+    var W = chartWidth(host), H = 320, L = 64, R = 24, T = 14, B = 40;
+    var costs = points.map(function (p) { return p.cost; });
+    var cmin = Math.min.apply(null, costs), cmax = Math.max.apply(null, costs);
+    var log = cmin > 0 && cmax / cmin > 30;
+    var lo, hi, ticks;
+    if (log) {
+      lo = Math.pow(10, Math.floor(Math.log10(cmin))); hi = Math.pow(10, Math.ceil(Math.log10(cmax)));
+      ticks = []; for (var t = lo; t <= hi * 1.0001; t *= 10) ticks.push(t);
     } else {
-      var H = 300, L = 64, R = 40, T = 12, B = 40;
-      var costs = points.map(function (p) { return p.cost; });
-      var cmin = Math.min.apply(null, costs), cmax = Math.max.apply(null, costs);
-      var log = cmin > 0 && cmax / cmin > 30;
-      var lo, hi, ticks;
-      if (log) {
-        lo = Math.pow(10, Math.floor(Math.log10(cmin))); hi = Math.pow(10, Math.ceil(Math.log10(cmax)));
-        ticks = []; for (var t = lo; t <= hi * 1.0001; t *= 10) ticks.push(t);
-      } else {
-        lo = 0; hi = cmax > 0 ? cmax * 1.1 : 1; ticks = niceTicks(lo, hi, 5);
+      lo = 0; hi = cmax > 0 ? cmax * 1.1 : 1; ticks = niceTicks(lo, hi, 5);
+    }
+    var x = function (v) {
+      var f = log ? (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) : (v - lo) / (hi - lo);
+      return L + f * (W - L - R);
+    };
+    var y = function (v) { return T + (1 - v) * (H - T - B); };
+    var chart = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "accuracy against cost", "data-chart": "chart-cost" });
+    var axis = svg("g", { class: "axis" });
+    ticks.forEach(function (t) {
+      axis.appendChild(svg("line", { class: "grid", x1: x(t), x2: x(t), y1: T, y2: H - B }));
+      axis.appendChild(svg("text", { x: x(t), y: H - B + 14, "text-anchor": "middle", text: fmt.usdTick(t) }));
+    });
+    [0, 0.25, 0.5, 0.75, 1].forEach(function (v) {
+      axis.appendChild(svg("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }));
+      axis.appendChild(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", text: Math.round(v * 100) + "%" }));
+    });
+    axis.appendChild(svg("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle",
+      text: "cost per 1,000 items (USD" + (log ? ", log scale" : "") + ")" }));
+    chart.appendChild(axis);
+    var dots = points.map(function (p) { return { p: p, cx: x(p.cost), cy: y(p.row.accuracy) }; });
+    var labels = svg("g", { class: "point-labels" });
+    var placed = dots.map(function (d) { return { x0: d.cx - 7, x1: d.cx + 7, y0: d.cy - 7, y1: d.cy + 7 }; });
+    dots.forEach(function (d) {
+      var r = d.p.row;
+      chart.appendChild(svg("circle", { cx: d.cx, cy: d.cy, r: 6, fill: colorOf(r.model), "fill-opacity": 0.85,
+        stroke: "#fff", "data-model": r.model, "data-suite": r.suite, "data-variant": r.variant || null },
+        tip(whoRow(r) + " \u00b7 " + r.suite + ": accuracy " + fmt.pct(r.accuracy) + ", " + fmt.usd(d.p.cost) + " per 1,000 items")));
+      var text = clipLabel(whoRow(r), 40);
+      var spot = labelSpot(d, text.length * 6.3, placed, L, W - 2, T, H - B);
+      placed.push(spot.box);
+      if (spot.leader) labels.appendChild(svg("line", { class: "leader", x1: d.cx, y1: d.cy, x2: spot.lx, y2: spot.ly - 4 }));
+      labels.appendChild(svg("text", { class: "point-label", x: spot.tx, y: spot.ty, "text-anchor": spot.anchor,
+        "data-model": r.model, "data-variant": r.variant || null, text: text }));
+    });
+    chart.appendChild(labels);
+    host.appendChild(chart);
+    if (unknown.length) {  // one line naming each model (and variant) once
+      var names = [];
+      unknown.forEach(function (p) { if (names.indexOf(whoRow(p.row)) < 0) names.push(whoRow(p.row)); });
+      host.appendChild(el("div", { class: "chart-note", id: "cost-unknown" }, "Cost unknown (not plotted): " + names.join(", ")));
+    }
+  }
+
+  /* Where a point's label goes: right, left, above or below the point, the first place that
+     overlaps no point or label already placed (else the least crowded one, with a leader line). */
+  function labelSpot(d, width, placed, xmin, xmax, ymin, ymax) {
+    var h = 12, best = null;
+    var tries = [[9, 4, "start"], [-9, 4, "end"], [0, -10, "middle"], [0, 18, "middle"],
+                 [9, -10, "start"], [9, 18, "start"], [-9, -10, "end"], [-9, 18, "end"],
+                 [14, 30, "start"], [14, -22, "start"], [-14, 30, "end"], [-14, -22, "end"]];
+    tries.forEach(function (t, i) {
+      var tx = d.cx + t[0], ty = d.cy + t[1];
+      var x0 = t[2] === "start" ? tx : t[2] === "end" ? tx - width : tx - width / 2;
+      if (x0 < xmin) { x0 = xmin; }
+      if (x0 + width > xmax) { x0 = xmax - width; }
+      var box = { x0: x0, x1: x0 + width, y0: ty - h + 2, y1: ty + 2 };
+      if (box.y0 < ymin - 8 || box.y1 > ymax + 8) return;
+      var hits = placed.reduce(function (n, b) {
+        return n + (b.x0 < box.x1 && box.x0 < b.x1 && b.y0 < box.y1 && box.y0 < b.y1 ? 1 : 0);
+      }, 0);
+      var score = hits * 100 + i;
+      if (!best || score < best.score) {
+        best = { score: score, box: box, tx: x0, ty: ty, anchor: "start", leader: i >= 8 || hits > 0,
+                 lx: x0 + width < d.cx ? x0 + width : x0 > d.cx ? x0 : d.cx, ly: ty };
       }
-      var x = function (v) {
-        var f = log ? (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) : (v - lo) / (hi - lo);
-        return L + f * (W - L - R);
-      };
-      var y = function (v) { return T + (1 - v) * (H - T - B); };
-      var chart = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "accuracy against cost", "data-chart": "chart-cost" });
-      var axis = svg("g", { class: "axis" });
-      ticks.forEach(function (t) {
-        axis.appendChild(svg("line", { class: "grid", x1: x(t), x2: x(t), y1: T, y2: H - B }));
-        axis.appendChild(svg("text", { x: x(t), y: H - B + 14, "text-anchor": "middle", text: fmt.usdTick(t) }));
-      });
-      [0, 0.25, 0.5, 0.75, 1].forEach(function (v) {
-        axis.appendChild(svg("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }));
-        axis.appendChild(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", text: Math.round(v * 100) + "%" }));
-      });
-      axis.appendChild(svg("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle",
-        text: "cost per 1,000 items (USD" + (log ? ", log scale" : "") + ")" }));
-      chart.appendChild(axis);
-      points.forEach(function (p) {
-        var r = p.row;
-        chart.appendChild(svg("circle", { cx: x(p.cost), cy: y(r.accuracy), r: 6, fill: colorOf(r.model), "fill-opacity": 0.85,
-          stroke: "#fff", "data-model": r.model, "data-suite": r.suite },
-          tip(r.model + " \u00b7 " + r.suite + ": accuracy " + fmt.pct(r.accuracy) + ", " + fmt.usd(p.cost) + " per 1,000 items")));
-      });
-      host.appendChild(chart);
-    }
-    if (unknown.length) {
-      var bySuite = {};
-      unknown.forEach(function (p) { (bySuite[p.row.model] = bySuite[p.row.model] || []).push(p.row.suite); });
-      host.appendChild(el("div", { class: "chart-note", id: "cost-unknown" }, "Cost unknown (not plotted): " +
-        Object.keys(bySuite).map(function (m) {
-          var suites = bySuite[m];
-          if (suiteNames.length < 2) return m;
-          return m + " (" + (suites.length === suiteNames.length ? "all suites" : suites.join(", ")) + ")";
-        }).join(", ")));
-    }
+    });
+    return best || { box: { x0: 0, x1: 0, y0: 0, y1: 0 }, tx: d.cx + 9, ty: d.cy + 4, anchor: "start" };
   }
 
   function renderLegend() {
@@ -425,7 +503,8 @@
   var state = defaults();
   var form = document.getElementById("item-filters");
 
-  function defaults() { return { filter: "all", model: "", suite: "", sort: "run", q: "", page: 0, expand: "" }; }
+  function defaults() { return { filter: "all", model: "", variant: "", suite: "", sort: "run", q: "", page: 0, expand: "" }; }
+  var FORM_KEYS = ["filter", "model", "variant", "suite", "sort", "q"];
 
   function inflate(b64) {
     var bin = atob(b64), bytes = new Uint8Array(bin.length);
@@ -477,7 +556,7 @@
     var h = haystacks[i];
     if (h === undefined) {
       var it = items[i];
-      h = haystacks[i] = [it[F.case_id], promptText(it[F.prompt]), it[F.response], asText(it[F.expected]),
+      h = haystacks[i] = [it[F.case_id], it[F.variant], promptText(it[F.prompt]), it[F.response], asText(it[F.expected]),
         it[F.error], asText(extracted(it)), it[F.nodeid]].join("\n").toLowerCase();
     }
     return h;
@@ -494,6 +573,7 @@
       case "extraction": if (!it[F.extraction_failed]) return false; break;
     }
     if (state.model && data.models[it[F.model]] !== state.model) return false;
+    if (state.variant && (it[F.variant] || "") !== state.variant) return false;
     if (state.suite && data.suites[it[F.suite]] !== state.suite) return false;
     if (state.q && haystack(i).indexOf(state.q.toLowerCase()) < 0) return false;
     return true;
@@ -532,7 +612,7 @@
       list.textContent = "";
       if (slice.length) {
         list.appendChild(el("div", { class: "items-head" }, el("span", null, "outcome"), el("span", null, "suite"),
-          el("span", null, "model"), el("span", null, "case"), el("span", null, "score"), el("span", null, "latency"),
+          el("span", null, variants.length ? "model \u00b7 variant" : "model"), el("span", null, "case"), el("span", null, "score"), el("span", null, "latency"),
           el("span", null, "answer / error")));
       }
       slice.forEach(function (i) { list.appendChild(itemNode(i)); });
@@ -552,7 +632,7 @@
       el("summary", null,
         el("span", null, el("span", { class: "badge o-" + outcome }, outcome)),
         el("span", { title: data.suites[it[F.suite]] }, data.suites[it[F.suite]]),
-        el("span", { title: data.models[it[F.model]] }, data.models[it[F.model]]),
+        el("span", { class: "who", title: who(data.models[it[F.model]], it[F.variant]) }, who(data.models[it[F.model]], it[F.variant])),
         el("span", { class: "mono", title: it[F.case_id] }, it[F.case_id]),
         el("span", null, it[F.score] == null ? "\u2013" : Number(it[F.score]).toFixed(2)),
         el("span", null, fmt.sec(it[F.latency_s])),
@@ -605,6 +685,7 @@
       it[F.attempts] ? it[F.attempts] + " attempt" + (it[F.attempts] === 1 ? "" : "s") : null,
       it[F.finish_reason] ? "finish " + it[F.finish_reason] : null,
       it[F.target] ? "target " + it[F.target] : null,
+      it[F.variant] ? "variant " + it[F.variant] : null,
     ].filter(Boolean).join(" \u00b7 ");
     row("measured", measures);
     var metrics = it[F.metrics];
@@ -616,6 +697,9 @@
   function setupItems() {
     var modelSelect = form.elements.model, suiteSelect = form.elements.suite;
     data.models.forEach(function (m) { modelSelect.appendChild(el("option", { value: m }, m)); });
+    var variantSelect = form.elements.variant;
+    variants.forEach(function (v) { variantSelect.appendChild(el("option", { value: v }, v)); });
+    variantSelect.closest("label").hidden = !variants.length;
     data.suites.forEach(function (s) { suiteSelect.appendChild(el("option", { value: s }, s)); });
     var timer = null;
     form.addEventListener("input", function (e) {
@@ -631,10 +715,10 @@
     document.getElementById("page-next").addEventListener("click", function () { state.page++; writeHash(); refreshItems(true); scrollTo(0, 0); });
   }
   function readForm() {
-    ["filter", "model", "suite", "sort", "q"].forEach(function (k) { state[k] = form.elements[k].value; });
+    FORM_KEYS.forEach(function (k) { state[k] = form.elements[k].value; });
   }
   function writeForm() {
-    ["filter", "model", "suite", "sort", "q"].forEach(function (k) {
+    FORM_KEYS.forEach(function (k) {
       var field = form.elements[k];
       if (field.tagName === "SELECT" && state[k] && !Array.prototype.some.call(field.options, function (o) { return o.value === state[k]; })) {
         field.appendChild(el("option", { value: state[k] }, state[k]));  // a name from the link, even if absent here
@@ -658,7 +742,7 @@
     var q = raw.indexOf("?");
     if (q >= 0) { view = raw.slice(0, q); query = raw.slice(q + 1); }
     else if (raw.indexOf("=") >= 0) { view = "items"; query = raw; }
-    if (["overview", "items", "run"].indexOf(view) < 0) view = "overview";
+    if (VIEWS.indexOf(view) < 0) view = "overview";
     var sort = view === "overview" && query !== null ? new URLSearchParams(query).get("sort") : null;
     if (sort) {  // #overview?sort=-accuracy: a shareable sorted table
       tableSort = { key: sort.replace(/^-/, ""), dir: sort.charAt(0) === "-" ? -1 : 1 };
@@ -667,15 +751,17 @@
     if (view === "items" && query !== null) {
       var params = new URLSearchParams(query);
       state = defaults();
-      ["filter", "model", "suite", "sort", "q", "expand"].forEach(function (k) { if (params.has(k)) state[k] = params.get(k); });
+      FORM_KEYS.concat(["expand"]).forEach(function (k) { if (params.has(k)) state[k] = params.get(k); });
       if (params.has("page")) state.page = Math.max(0, (parseInt(params.get("page"), 10) || 1) - 1);
       writeForm();
       if (items.length) applyFilters();
     }
     show(view);
+    if (view === "sides" && kit.sides) kit.sides(query);
   }
+  var VIEWS = ["overview", "items", "sides", "run"];
   function show(view) {
-    ["overview", "items", "run"].forEach(function (v) {
+    VIEWS.forEach(function (v) {
       document.getElementById("view-" + v).hidden = v !== view;
     });
     Array.prototype.forEach.call(document.querySelectorAll("nav.tabs a"), function (a) {
@@ -683,10 +769,13 @@
     });
     root.setAttribute("data-view", view);
     if (view === "items") loadItems();
+    if (view === "overview") pinAll();
   }
 
-  // helpers for serving.js (inlined after this file)
-  window.__llmbenchKit = { data: data, el: el, svg: svg, tip: tip, niceTicks: niceTicks, colorOf: colorOf, fmt: fmt };
+  // helpers for serving.js and sides.js (inlined after this file)
+  var kit = window.__llmbenchKit = { data: data, el: el, svg: svg, tip: tip, niceTicks: niceTicks, colorOf: colorOf,
+    fmt: fmt, who: who, F: F, items: items, loadItems: loadItems, servingSuites: servingSuites, swatch: swatch,
+    pinColumns: pinColumns, promptText: promptText, asText: asText, clipLabel: clipLabel, sides: null };
   renderTable();
   setupRankings();
   renderLegend();
@@ -696,6 +785,10 @@
   tpsChart();
   setupItems();
   window.addEventListener("hashchange", route);
-  route();
-  root.setAttribute("data-render-ms", String(Math.round(performance.now())));
+  window.addEventListener("resize", pinAll);
+  // the views of the files inlined after this one exist once the document is parsed
+  document.addEventListener("DOMContentLoaded", function () {
+    route();
+    root.setAttribute("data-render-ms", String(Math.round(performance.now())));
+  });
 })();

@@ -60,6 +60,62 @@
     table.appendChild(body);
   }
 
+  // ---------- the comparison: one row per suite x model, over its load points ----------
+  function range(values, show) {  // best-worst over the points: "21.0 ms-35.0 ms", or one figure
+    var known = values.filter(function (v) { return v != null; });
+    if (!known.length) return DASH;
+    var lo = Math.min.apply(null, known), hi = Math.max.apply(null, known);
+    return lo === hi ? show(lo) : show(lo) + " \u2013 " + show(hi);
+  }
+  function peak(values) {
+    var known = values.filter(function (v) { return v != null; });
+    return known.length ? Math.max.apply(null, known) : null;
+  }
+  function pick(list, key) { return list.map(function (p) { return p[key]; }); }
+  var SUMMARY = [
+    ["points", function (g) { return String(g.length); }],
+    ["SLOs met", function (g) {
+      var met = g.filter(function (p) { return p.outcome === "passed"; }).length;
+      return el("span", { class: met === g.length ? "ok" : "bad" }, met + " / " + g.length);
+    }],
+    ["peak req/s", function (g) { return num(peak(pick(g, "request_throughput")), 2); }],
+    ["peak out tok/s", function (g) { return num(peak(pick(g, "output_throughput")), 1); }],
+    ["peak goodput", function (g) { return num(peak(pick(g, "goodput")), 2); }],
+    ["TTFT p50", function (g) { return range(pick(g, "ttft_p50"), ms); }],
+    ["TTFT p99", function (g) { return range(pick(g, "ttft_p99"), ms); }],
+    ["TPOT p50", function (g) { return range(pick(g, "tpot_p50"), ms); }],
+    ["ITL p50", function (g) { return range(pick(g, "itl_p50"), ms); }],
+    ["E2E p99", function (g) { return range(pick(g, "e2e_p99"), ms); }],
+    ["errors", function (g) {
+      var req = g.filter(function (p) { return p.requests != null; });
+      if (!req.length) return DASH;
+      return req.reduce(function (n, p) { return n + (p.errors || 0); }, 0) + " / " +
+        req.reduce(function (n, p) { return n + p.requests; }, 0);
+    }],
+  ];
+  function renderSummary() {
+    var groups = [], byKey = {};
+    points.forEach(function (p) {
+      var key = p.suite + "\u0000" + who(p);
+      if (!byKey[key]) { byKey[key] = []; groups.push({ suite: p.suite, who: who(p), model: p.model, points: byKey[key] }); }
+      byKey[key].push(p);
+    });
+    var table = document.getElementById("serving-summary");
+    var head = el("tr", null, el("th", { scope: "col" }, "suite"), el("th", { scope: "col" }, "model"));
+    SUMMARY.forEach(function (c) { head.appendChild(el("th", { scope: "col" }, c[0])); });
+    var body = el("tbody");
+    groups.forEach(function (g) {
+      var tr = el("tr", { "data-serving-suite": g.suite, "data-model": g.model },
+        el("td", null, g.suite), el("td", null, [swatch(g), g.who]));
+      SUMMARY.forEach(function (c) { tr.appendChild(el("td", null, c[1](g.points))); });
+      body.appendChild(tr);
+    });
+    table.appendChild(el("thead", null, head));
+    table.appendChild(body);
+    table.parentNode.hidden = false;
+    kit.pinColumns(table);
+  }
+
   // ---------- an x/y chart ----------
   function xyChart(host, o) {
     var W = o.width || 720, H = o.height || 260, L = 60, R = 16, T = 12, B = 38;
@@ -178,6 +234,7 @@
     if (notes.length) host.appendChild(el("div", { class: "chart-note" }, notes.join("; ")));
   }
 
+  renderSummary();
   renderTable();
   var scenarioSelect = document.getElementById("serving-scenario");
   scenarios.forEach(function (k) { scenarioSelect.appendChild(el("option", { value: k }, k)); });
