@@ -69,10 +69,13 @@ def bind(models: list[ModelSpec], endpoints: dict[str, dict[str, Any]]) -> list[
     return out
 
 
-def baseline_names(names: list[str], templates: set[str], explicit: str | None) -> list[str]:
-    """The baseline targets or templates: ``--llmbench-baseline-target`` (comma-separated),
-    else the target or template called ``baseline``, else the first target of the run."""
-    chosen = [n.strip() for n in (explicit or "").split(",") if n.strip()]
+def baseline_names(names: list[str], templates: set[str], explicit: str | list[str] | None
+                   ) -> list[str]:
+    """The baseline targets or templates: ``--llmbench-baseline-target`` (comma-separated,
+    or a list in the config file), else the target or template called ``baseline``, else
+    the first target of the run."""
+    given = explicit if isinstance(explicit, list) else str(explicit or "").split(",")
+    chosen = [str(n).strip() for n in given if str(n).strip()]
     for name in chosen:
         if name not in names and name not in templates:
             raise ConfigError(f"--llmbench-baseline-target: {name!r} is not a target of "
@@ -84,7 +87,7 @@ def baseline_names(names: list[str], templates: set[str], explicit: str | None) 
     return names[:1]
 
 
-def baselines(specs: list[TargetSpec], explicit: str | None) -> dict[str, str]:
+def baselines(specs: list[TargetSpec], explicit: str | list[str] | None) -> dict[str, str]:
     """Each target's baseline: the baseline target (or the target of a baseline template)
     with the same ``commit``, else the first baseline that is a target. A multi-commit run
     thus compares each commit's targets with that commit's own baseline."""

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from pytest_llmbench.cli import main
 from tests.conftest import read_summary, write_suite
 from tests.targets.conftest import PYTHON, run_dir, run_info, write_config
 
@@ -66,3 +68,15 @@ def test_each_commit_compared_with_its_own_baseline(pytester: pytest.Pytester) -
         assert row["paired"]["n"] == len(ROWS)
     assert by_target["candidate-aaa111"]["speedup"] > 1.8
     assert by_target["candidate-bbb222"]["speedup"] < 0.6
+
+
+def test_one_run_without_targets_is_refused_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "r1"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"run_id": "r1"}))
+    (run / "records.jsonl").write_text(json.dumps(
+        {"suite": "s", "case_id": "q1", "model": "sim:default", "outcome": "passed"}) + "\n")
+    assert main(["compare", str(run)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no target with a baseline" in err
