@@ -23,8 +23,11 @@ EXPORT_FORMATS = ("zip", "csv", "pdf")
 def add_commands(sub: SubParsers) -> None:
     compare = sub.add_parser("compare", help="compare runs: deltas, paired statistics, regressions",
                              description="Compare a baseline run with one or more candidates. "
-                             "A run is an id, 'latest' or a path; RUN@TARGET takes one target.")
-    compare.add_argument("runs", nargs="+", metavar="RUN", help="baseline first, then candidates")
+                             "A run is an id, 'latest' or a path; RUN@TARGET takes one target. "
+                             "One run alone compares each of its targets with its own baseline "
+                             "(in a multi-commit run, the baseline of the same commit).")
+    compare.add_argument("runs", nargs="+", metavar="RUN",
+                         help="baseline first, then candidates; or one run with targets")
     runs_folder(compare)
     options.add_argument(compare, "seed", help="seed of the paired bootstrap statistics")
     compare.add_argument("--gate", action="append", default=[], metavar="EXPR",
@@ -122,17 +125,21 @@ def _run_path(args: argparse.Namespace, name: str) -> Path:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from pytest_llmbench.report.compare import compare, load_side
+    from pytest_llmbench.report.compare import compare, compare_pairs, load_side, target_pairs
     from pytest_llmbench.report.compare_table import compare_table, gate_lines
     from pytest_llmbench.results.regression import parse_regression
 
     try:
-        if len(args.runs) < 2:
-            raise LLMBenchError("give a baseline run and at least one candidate run")
         gates = [parse_regression(g, source="--gate") for g in args.gate]
         base = Path(options.resolve_args(args, "output"))
-        doc = compare([load_side(base, spec) for spec in args.runs], gates,
-                      seed=options.resolve_args(args, "seed"))
+        seed = options.resolve_args(args, "seed")
+        if len(args.runs) == 1 and "@" not in args.runs[0]:
+            doc = compare_pairs(target_pairs(base, args.runs[0]), gates, seed=seed)
+        elif len(args.runs) < 2:
+            raise LLMBenchError("give a baseline run and at least one candidate run "
+                                "(or one run with targets)")
+        else:
+            doc = compare([load_side(base, spec) for spec in args.runs], gates, seed=seed)
     except LLMBenchError as exc:
         return _fail(args, str(exc))
     for line in compare_table(doc) + gate_lines(doc):

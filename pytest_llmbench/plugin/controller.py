@@ -155,7 +155,7 @@ class LLMBenchController:
         if self.records_csv is not None:
             self.records_csv.close()
         self.rows = add_target_columns(self.summary.rows(), self.bench.context.get("targets", {}),
-                                       self.bench.context.get("baseline_target"))
+                                       self.bench.context.get("baselines"))
         labels = {m.name: m.label for m in self.bench.models if m.label}
         for row in self.rows:
             if labels.get(str(row.get("model"))):

@@ -195,8 +195,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("commits", "commits to expand target templates over ({commit} in a target's "
            "image or command): 'a1b2c3,d4e5f6' or 'baseline=a1b2c3,agent=d4e5f6'",
            env="LLMBENCH_COMMITS", metavar="LIST"),
-    Option("baseline_target", "the target others are compared with (speedup columns); "
-           "default: the target named 'baseline', else the first", metavar="NAME"),
+    Option("baseline_target", "the target (or template) others are compared with (speedup "
+           "columns); comma-separated names give each commit its own baseline; default: the "
+           "target or template named 'baseline', else the first target", metavar="NAMES"),
     Option("variants", "run only these prompt variants of suites that declare variants "
            "(comma-separated names)", env="LLMBENCH_VARIANTS", metavar="NAMES"),
     Option("fitted", "reuse the fitted prompts of optimizer variants from this earlier run "

@@ -28,6 +28,7 @@ from pytest_llmbench.plugin.stash import bench_session
 from pytest_llmbench.plugin.worker import scrub_longrepr
 from pytest_llmbench.redaction import scrub_value
 from pytest_llmbench.results.record import Record
+from pytest_llmbench.results.serving_speedup import serving_figures, serving_speedups
 from pytest_llmbench.serving.export import write_benchmarks
 from pytest_llmbench.serving.load import PointResult
 from pytest_llmbench.serving.metrics import check_slos, summarize
@@ -281,6 +282,39 @@ class ServingReport:
                 f"{_ms(s['ttft_ms'], 'p99'):>8} {_ms(s['itl_ms'], 'p50'):>8} "
                 f"{_ms(s['tpot_ms'], 'p50'):>9} {h['cpu_cores']:>5.2f}  {note}",
                 red=bool(note))
+        for line in speedup_lines(rows, bench_session(self.config).context.get("baselines")):
+            tr.write_line(line)
+
+
+_SPEEDUP_LABELS = {"request_throughput": "req/s", "output_throughput": "out tok/s",
+                   "goodput": "goodput", "ttft_p50": "TTFT p50", "itl_p50": "ITL p50",
+                   "tpot_p50": "TPOT p50", "e2e_p50": "E2E p50"}
+
+
+def speedup_lines(records: list[dict[str, Any]], baselines: dict[str, str] | None) -> list[str]:
+    """Each target's points against the same point of its baseline target (its commit's
+    own in a multi-commit run): above 1 is better, ``-`` where a figure is missing."""
+    def key(record: dict[str, Any], target: str) -> tuple[str, str, str]:
+        model = str(record["model"]).removesuffix(f"@{target}")
+        return (record["suite"], model, str(record["case_id"]))
+
+    by_target = {(r.get("target"), key(r, str(r.get("target")))): r for r in records}
+    lines = []
+    for record in records:
+        target = record.get("target")
+        base = (baselines or {}).get(str(target))
+        reference = by_target.get((base, key(record, str(target)))) if base != target else None
+        if reference is None:
+            continue
+        ratios = serving_speedups(serving_figures(reference["metrics"]["serving"]),
+                                  serving_figures(record["metrics"]["serving"]))
+        lines.append(f"{record['model'] + '/' + str(record['case_id']):<40} vs {base}: " + ", ".join(
+            f"{_SPEEDUP_LABELS[name]} {'-' if value is None else f'{value:.2f}x'}"
+            for name, value in ratios.items()))
+    if lines:
+        lines.insert(0, "speedup against the baseline target (above 1: better; throughputs "
+                     "new / baseline, p50 times baseline / new):")
+    return lines
 
 
 def _ms(stats: dict[str, Any], key: str) -> str:

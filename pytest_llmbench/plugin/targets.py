@@ -27,6 +27,8 @@ from pytest_llmbench.targets.spec import TargetsConfig, parse_commits, parse_tar
 TARGETS = "targets"
 """Run-context key: endpoint dicts by target name (controller -> workers)."""
 BASELINE = "baseline_target"
+BASELINES = "baselines"
+"""Run-context key: each target's baseline target (its commit's own, in a multi-commit run)."""
 TARGET_SET = pytest.StashKey[Any]()
 TELEMETRY = pytest.StashKey[Any]()
 DOWN = pytest.StashKey[dict[str, str]]()
@@ -60,8 +62,10 @@ def start(config: pytest.Config, bench: LLMBenchSession) -> None:
     specs = binding.used_targets(bench.models, config.stash[_CONFIG])
     if specs and TARGETS not in bench.context:
         settings = bench.models_config.settings
-        bench.context[BASELINE] = binding.baseline_target(
-            [s.name for s in specs], options.resolve(config, "baseline_target", settings))
+        explicit = options.resolve(config, "baseline_target", settings)
+        bench.context[BASELINE] = ",".join(binding.baseline_names(
+            [s.name for s in specs], {s.template for s in specs if s.template}, explicit))
+        bench.context[BASELINES] = binding.baselines(specs, explicit)
         target_set = TargetSet(specs, bench.run_id, bench.run_path / "targets",
                                require_docker=bool(options.resolve(config, "require_docker")))
         config.stash[TARGET_SET] = target_set
@@ -231,6 +235,7 @@ class RunInfo:
             info["targets"] = [{k: v for k, v in e.items() if v not in (None, {}, "")}
                                for e in endpoints.values()]
             info["baseline_target"] = self.bench.context.get(BASELINE)
+            info["baselines"] = self.bench.context.get(BASELINES)
 
 
 # Checks -----------------------------------------------------------------------

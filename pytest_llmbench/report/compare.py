@@ -3,7 +3,9 @@ shared cases, regression flags and speedup ratios.
 
 A side of a comparison is a run, or one target of a run (``RUN@TARGET``), so the
 same code compares two commits, two engine builds in one run, or both. The first
-side is the baseline; every other side is a candidate compared against it.
+side is the baseline; every other side is a candidate compared against it. One run
+alone compares each of its targets with that target's own baseline (run.json's
+``baselines``: in a multi-commit run, the baseline target of the same commit).
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from typing import Any
 
 from pytest_llmbench.errors import ConfigError
 from pytest_llmbench.report.compare_serving import serving_rows
-from pytest_llmbench.report.compare_sides import Key, Side, load_side, model_key, side_from_path
+from pytest_llmbench.report.compare_sides import (
+    Key,
+    Side,
+    load_side,
+    model_key,
+    side_from_path,
+    target_pairs,
+)
 from pytest_llmbench.results.paired import paired_compare
 from pytest_llmbench.results.regression import (
     COMPARED,
@@ -35,7 +44,8 @@ FLAG_RELATIVE = 0.10
 FLAG_RATE_POINTS = 0.01
 DEFAULT_SEED = 42
 
-__all__ = ["COMPARE_FILE", "Side", "compare", "load_side", "model_key", "previous_run", "side_from_path"]
+__all__ = ["COMPARE_FILE", "Side", "compare", "compare_pairs", "load_side", "model_key",
+           "previous_run", "side_from_path", "target_pairs"]
 
 
 def previous_run(base: Path, current: str) -> Path | None:
@@ -122,14 +132,22 @@ def compare(sides: list[Side], gates: Iterable[RegressionGate] = (),
     """The comparison document (``compare.json``): the first side is the baseline."""
     if len(sides) < 2:
         raise ConfigError("compare needs a baseline and at least one candidate")
-    baseline, candidates = sides[0], sides[1:]
-    rows = [row for side in candidates for row in compare_sides(baseline, side, seed)]
-    serving = [row for side in candidates for row in serving_rows(baseline, side, seed)]
+    return compare_pairs([(sides[0], side) for side in sides[1:]], gates, seed)
+
+
+def compare_pairs(pairs: list[tuple[Side, Side]], gates: Iterable[RegressionGate] = (),
+                  seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """The comparison document of (baseline, candidate) pairs: each candidate against its
+    own baseline."""
+    if not pairs:
+        raise ConfigError("compare needs a baseline and at least one candidate")
+    rows = [row for base, side in pairs for row in compare_sides(base, side, seed)]
+    serving = [row for base, side in pairs for row in serving_rows(base, side, seed)]
     gates = list(gates)
     return {
         "schema_version": SCHEMA_VERSION,
-        "baseline": baseline.describe(),
-        "candidates": [side.describe() for side in candidates],
+        "baseline": pairs[0][0].describe(),
+        "candidates": [{**side.describe(), "baseline": base.label} for base, side in pairs],
         "seed": seed,
         "significance_level": SIGNIFICANCE,
         "rows": rows,

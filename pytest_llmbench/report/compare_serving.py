@@ -24,6 +24,7 @@ from pytest_llmbench.results.regression import (
     higher_is_better,
     row_label,
 )
+from pytest_llmbench.results.serving_speedup import SPEEDUPS, serving_figures, serving_speedups
 from pytest_llmbench.serving.metrics import time_values
 from pytest_llmbench.serving.samples import has_samples, read_samples
 
@@ -45,16 +46,7 @@ def _points(side: Side) -> dict[PointKey, dict[str, Any]]:
 
 
 def _figures(record: dict[str, Any]) -> dict[str, float | None]:
-    serving = record["metrics"]["serving"]
-    out: dict[str, float | None] = {}
-    for name in SERVING_TIMES:
-        base, _, stat = name.rpartition("_")
-        value = (serving.get(f"{base}_ms") or {}).get(stat)
-        out[name] = value / 1000.0 if isinstance(value, int | float) else None
-    for name in SERVING_RATES:
-        value = serving.get(name)
-        out[name] = float(value) if isinstance(value, int | float) else None
-    return out
+    return serving_figures(record["metrics"]["serving"])
 
 
 def _samples(side: Side, record: dict[str, Any]) -> dict[str, list[float]] | None:
@@ -112,6 +104,7 @@ def serving_rows(baseline: Side, candidate: Side, seed: int = 0) -> list[dict[st
             "baseline_outcome": b.get("outcome"), "candidate_outcome": c.get("outcome"),
             "metrics": metrics, "mann_whitney": tests, "p_values": p_values,
             "throughput_ratio": metrics["request_throughput"]["ratio"],
+            "speedups": serving_speedups(b_fig, c_fig),
             "regressions": [name for name, m in metrics.items() if m["flagged"]],
         })
     return rows
@@ -119,6 +112,10 @@ def serving_rows(baseline: Side, candidate: Side, seed: int = 0) -> list[dict[st
 
 _LABELS = {"request_throughput": "req/s", "output_throughput": "out tok/s",
            "goodput": "goodput"}
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
 
 
 def _value(name: str, value: float | None) -> str:
@@ -135,13 +132,15 @@ def serving_lines(doc: dict[str, Any]) -> list[str]:
         lines.append(f"serving {row_label(row)}: n {row['baseline_n']} -> {row['candidate_n']}, "
                      f"SLOs {row['baseline_outcome']} -> {row['candidate_outcome']}"
                      + (f" ({row['candidate']})" if several else ""))
-        cells = [["", "baseline", "candidate", "ratio", "Mann-Whitney p"]]
+        cells = [["", "baseline", "candidate", "ratio", "speedup", "Mann-Whitney p"]]
+        speedups = row.get("speedups") or {}
         for name, m in row["metrics"].items():
             label = _LABELS.get(name) or name.replace("_", " ").upper().replace(" P", " p")
             p_value = row["p_values"].get(name)
             cells.append([label, _value(name, m["baseline"]), _value(name, m["candidate"]),
                           "-" if m["ratio"] is None
                           else f"{m['ratio']:.2f}x{'!' if m['flagged'] else ''}",
+                          "" if name not in SPEEDUPS else _times(speedups.get(name)),
                           "-" if p_value is None
                           else f"{p_value:.3g}{'*' if p_value < SIGNIFICANCE else ''}"])
         widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
@@ -150,6 +149,8 @@ def serving_lines(doc: dict[str, Any]) -> list[str]:
                                           in enumerate(zip(cell_row, widths, strict=True))
                                           ).rstrip())
     if lines:
-        lines.append("serving: ratio = candidate / baseline; ! worse by more than 10% (and "
-                     "significant where tested); * Mann-Whitney p < 0.05 on the raw samples")
+        lines.append("serving: ratio = candidate / baseline; speedup: above 1 better "
+                     "(throughputs candidate / baseline, p50 times baseline / candidate); "
+                     "! worse by more than 10% (and significant where tested); "
+                     "* Mann-Whitney p < 0.05 on the raw samples")
     return lines

@@ -73,6 +73,34 @@ def side_from_path(path: Path, target: str | None = None) -> Side:
     return side_from_records(path, info, records, target)
 
 
+def target_pairs(base: Path, spec: str) -> list[tuple[Side, Side]]:
+    """(baseline, candidate) sides of one run's targets: each target with the baseline
+    run.json names for it (its commit's own in a multi-commit run)."""
+    try:
+        path = resolve_run(base, spec)
+        info = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+        records = read_records(path)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path / RUN_FILE}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    names = [str(t["name"]) for t in info.get("targets") or [] if isinstance(t, dict)]
+    of = info.get("baselines")
+    if not isinstance(of, dict):  # a run recorded before baselines were per commit
+        first = str(info.get("baseline_target") or "").split(",")[0]
+        of = {name: first for name in names} if first in names else {}
+    present = {r.get("target") for r in records}
+    wanted = [(str(of[n]), n) for n in names if of.get(n) and of[n] != n
+              and n in present and of[n] in present]
+    if not wanted:
+        raise ConfigError(f"{path}: one run compares its targets with their baselines, but it "
+                          "has no target with a baseline (give a baseline and a candidate run)")
+    sides: dict[str, Side] = {}
+    for name in dict.fromkeys(n for pair in wanted for n in pair):
+        sides[name] = side_from_records(path, info, records, name)
+    return [(sides[b], sides[c]) for b, c in wanted]
+
+
 def side_from_records(path: Path, info: dict[str, Any], records: list[dict[str, Any]],
                       target: str | None = None) -> Side:
     """A side from records held elsewhere (the results server's database)."""

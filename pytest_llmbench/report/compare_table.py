@@ -47,8 +47,10 @@ def _ratio(value: float | None) -> str:
 
 def compare_table(doc: dict[str, Any]) -> list[str]:
     """Header lines naming the sides, then the table, then the gate verdicts."""
-    lines = [f"baseline: {doc['baseline']['label']}"]
-    lines += [f"candidate: {c['label']}" for c in doc["candidates"]]
+    own = len({c.get("baseline") or doc["baseline"]["label"] for c in doc["candidates"]}) > 1
+    lines = [] if own else [f"baseline: {doc['baseline']['label']}"]
+    lines += [f"candidate: {c['label']}" + (f" (baseline {c['baseline']})" if own else "")
+              for c in doc["candidates"]]
     several = len(doc["candidates"]) > 1
     header = ["suite x model", *(["candidate"] if several else []), "accuracy",
               "paired: n p->f v f->p [95% CI pt] McNemar p", "err",

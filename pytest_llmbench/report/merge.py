@@ -109,7 +109,8 @@ def merge_runs(paths: list[Path], out: Path | None = None) -> Path:
         summary.add(record)
     table.close()
     targets = {t["name"]: t for t in info.get("targets") or [] if isinstance(t, dict)}
-    rows = add_target_columns(summary.rows(), targets, info.get("baseline_target"))
+    rows = add_target_columns(summary.rows(), targets,
+                              info.get("baselines") or info.get("baseline_target"))
     write_summary(out, rows, {"run_id": run_id, "gate_failures": [],
                               "merged_from": info["merged_from"]})
     if any(has_samples(r) for r in records):

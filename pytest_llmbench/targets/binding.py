@@ -69,14 +69,41 @@ def bind(models: list[ModelSpec], endpoints: dict[str, dict[str, Any]]) -> list[
     return out
 
 
-def baseline_target(names: list[str], explicit: str | None) -> str | None:
-    """The target others are compared with: the named one, else one called ``baseline``,
-    else the first of the run."""
-    if explicit:
-        if explicit not in names:
-            raise ConfigError(f"--llmbench-baseline-target: {explicit!r} is not a target of "
+def baseline_names(names: list[str], templates: set[str], explicit: str | list[str] | None
+                   ) -> list[str]:
+    """The baseline targets or templates: ``--llmbench-baseline-target`` (comma-separated,
+    or a list in the config file), else the target or template called ``baseline``, else
+    the first target of the run."""
+    given = explicit if isinstance(explicit, list) else str(explicit or "").split(",")
+    chosen = [str(n).strip() for n in given if str(n).strip()]
+    for name in chosen:
+        if name not in names and name not in templates:
+            raise ConfigError(f"--llmbench-baseline-target: {name!r} is not a target of "
                               f"this run (targets: {', '.join(names) or 'none'})")
-        return explicit
-    if "baseline" in names:
-        return "baseline"
-    return names[0] if names else None
+    if chosen:
+        return chosen
+    if "baseline" in names or "baseline" in templates:
+        return ["baseline"]
+    return names[:1]
+
+
+def baselines(specs: list[TargetSpec], explicit: str | list[str] | None) -> dict[str, str]:
+    """Each target's baseline: the baseline target (or the target of a baseline template)
+    with the same ``commit``, else the first baseline that is a target. A multi-commit run
+    thus compares each commit's targets with that commit's own baseline."""
+    names = [s.name for s in specs]
+    chosen = baseline_names(names, {s.template for s in specs if s.template}, explicit)
+    fallback = next((name for name in chosen if name in names), None)
+    out = {}
+    for spec in specs:
+        own = next((s.name for s in specs if spec.commit and s.commit == spec.commit
+                    and (s.name in chosen or s.template in chosen)), fallback)
+        if own is not None:
+            out[spec.name] = own
+    return out
+
+
+def baseline_target(names: list[str], explicit: str | None) -> str | None:
+    """The first baseline that is a target (run.json's ``baseline_target``)."""
+    chosen = baseline_names(names, set(), explicit)
+    return next((name for name in chosen if name in names), None)

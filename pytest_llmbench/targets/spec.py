@@ -161,7 +161,9 @@ def parse_commits(text: str | None, source: str = "--llmbench-commits") -> list[
 def expand_templates(config: TargetsConfig, commits: list[tuple[str, str]],
                      used: set[str]) -> None:
     """One target per commit for each template in ``used``: named after the commit's label
-    when it has one (``baseline=abc``), else ``<template>-<commit>``."""
+    when it has one (``baseline=abc``), else ``<template>-<commit>``; with several templates
+    used, ``<template>-<label>`` (one target per template and commit)."""
+    several = sum(name in used for name in config.templates) > 1
     for name, template in config.templates.items():
         if name not in used:
             continue
@@ -170,7 +172,7 @@ def expand_templates(config: TargetsConfig, commits: list[tuple[str, str]],
                               "pass --llmbench-commits a,b (or label=commit,...)")
         names = []
         for label, commit in commits:
-            target_name = label if label != commit else f"{name}-{commit}"
+            target_name = label if label != commit and not several else f"{name}-{label}"
             if target_name in config.targets:
                 raise ConfigError(f"target {target_name} (template {name}, commit {commit}) "
                                   "is already declared")

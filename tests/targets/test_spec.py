@@ -151,3 +151,38 @@ def test_secret_flags_are_not_recorded() -> None:
     assert redact_args(["vllm", "serve", "m", "--api-key", "sk-1", "--hf-token=hf_2", "--port",
                         "8000"]) == ["vllm", "serve", "m", "--api-key", "***", "--hf-token=***",
                                      "--port", "8000"]
+
+
+def test_each_commit_has_its_own_baseline() -> None:
+    """Two templates x two commits: each candidate's baseline is its commit's baseline; a
+    target whose commit has no baseline falls back to the first baseline that is a target."""
+    config = parse_targets({"baseline": {"image": "e:{commit}", "port": "auto"},
+                            "candidate": {"image": "e:{commit}", "port": "auto",
+                                          "env": {"FLAG": "1"}}}, "f")
+    models = [ModelSpec("vllm", "m@baseline"), ModelSpec("vllm", "m@candidate")]
+    resolved = binding.resolve(models, config, parse_commits("old=a1,new=b2"), "f")
+    specs = binding.used_targets(resolved, config)
+    assert [s.name for s in specs] == ["baseline-old", "baseline-new", "candidate-old",
+                                       "candidate-new"]
+    assert binding.baselines(specs, None) == {
+        "baseline-old": "baseline-old", "baseline-new": "baseline-new",
+        "candidate-old": "baseline-old", "candidate-new": "baseline-new"}
+    explicit = parse_targets({"a-base": {"url": "http://x", "commit": "a"},
+                              "a-cand": {"url": "http://y", "commit": "a"},
+                              "b-base": {"url": "http://z", "commit": "b"},
+                              "b-cand": {"url": "http://w", "commit": "b"},
+                              "other": {"url": "http://v"}}, "f").targets
+    assert binding.baselines(list(explicit.values()), "a-base,b-base") == {
+        "a-base": "a-base", "a-cand": "a-base", "b-base": "b-base", "b-cand": "b-base",
+        "other": "a-base"}
+    with pytest.raises(ConfigError, match="--llmbench-baseline-target: 'c-base'"):
+        binding.baselines(list(explicit.values()), "a-base,c-base")
+
+
+def test_speedup_columns_per_commit_baseline() -> None:
+    rows = [{"suite": "s", "model": f"vllm:m@{t}", "target": t, "latency_p50": p50}
+            for t, p50 in (("base-a", 1.0), ("cand-a", 0.5), ("base-b", 0.2), ("cand-b", 0.4))]
+    out = add_target_columns(rows, {r["target"]: {} for r in rows},
+                             {"base-a": "base-a", "cand-a": "base-a", "base-b": "base-b",
+                              "cand-b": "base-b"})
+    assert [r["speedup"] for r in out] == [1.0, 2.0, 1.0, 0.5]
