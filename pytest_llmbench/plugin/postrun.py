@@ -19,6 +19,7 @@ import pytest
 from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.plugin import options
 from pytest_llmbench.plugin.session import LLMBenchSession
+from pytest_llmbench.plugin.terminal_width import terminal_width
 from pytest_llmbench.results.regression import RegressionGate, parse_regression
 
 
@@ -125,7 +126,8 @@ class PostRun:
         run_dir.info["baseline"] = doc["baseline"]["run_id"]
         run_dir.info["regression_failures"] = doc["gate_failures"]
         run_dir.write_info()
-        for line in compare_table(doc):
+        for line in compare_table(doc, terminal_width(self.config.pluginmanager.get_plugin(
+                "terminalreporter"))):
             self.say(line)
         for line in gate_lines(doc):
             self.say(line, red=line.startswith("FAIL"), green=not line.startswith("FAIL"),
