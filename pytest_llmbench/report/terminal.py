@@ -54,7 +54,7 @@ def _columns(rows: list[dict[str, Any]]) -> tuple[tuple[tuple[str, str, str | No
             4 + len(variant))
 
 
-ABBREVIATED_NOTE = "(names abbreviated to fit the terminal; summary.json and summary.csv have them whole)"
+ABBREVIATED_NOTE = "(names abbreviated; summary.json and summary.csv have them whole)"
 
 
 def summary_table(rows: list[dict[str, Any]], width: int = 100) -> list[str]:

@@ -88,9 +88,7 @@ def fit_table(cells: Sequence[Sequence[str]], keys: int, width: int,
     abbreviated = False
     table = [list(row) for row in cells]
     if total > width and keys:
-        figures = max(widths[keys:], default=0)
         budget = max(width * 3 // 5, width - (sum(widths[keys:]) + len(GAP) * (columns - keys - 1)))
-        budget = min(budget, width - figures)  # room for at least the widest figure
         shrunk = _key_widths(widths, keys, budget, cells[0])
         for i in range(keys):
             if shrunk[i] < widths[i]:
@@ -99,6 +97,13 @@ def fit_table(cells: Sequence[Sequence[str]], keys: int, width: int,
                     row[i] = value
                 widths[i] = max(len(row[i]) for row in table)
                 abbreviated = True
+    room = width - sum(widths[:keys]) - len(GAP) * keys
+    for i in range(keys, columns):  # a figure wider than the room left: cut (a list of names)
+        if widths[i] > room >= MIN_KEY_WIDTH:
+            for row in table[1:]:
+                row[i] = abbreviate(row[i], room)
+            widths[i] = max(len(row[i]) for row in table)
+            abbreviated = True
     blocks = _blocks(widths, keys, width) if keys < columns else [[]]
     lines: list[str] = []
     for number, block in enumerate(blocks):
