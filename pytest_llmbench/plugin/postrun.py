@@ -98,6 +98,7 @@ class PostRun:
             self.say(f"llmbench: post-run step failed: {exc}", red=True)
             failed = True
         self._github(controller, run_dir.path)
+        self._benchmark_json(controller.rows)
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -148,6 +149,20 @@ class PostRun:
             self.say(f"GITHUB_STEP_SUMMARY not written: {exc}", yellow=True)
             return
         self.annotations = lines
+
+    def _benchmark_json(self, rows: list[dict[str, Any]]) -> None:
+        """--llmbench-benchmark-json: the two files github-action-benchmark reads."""
+        folder = self.get("benchmark_json")
+        if not folder:
+            return
+        from pytest_llmbench.report.benchmark_json import write_benchmark_json
+
+        try:
+            paths = write_benchmark_json(_rooted(self.bench, folder), rows, self.bench.run_id)
+        except OSError as exc:
+            self.say(f"--llmbench-benchmark-json: not written: {exc}", red=True)
+            return
+        self.say(f"github-action-benchmark JSON: {paths[0]} and {paths[1].name}")
 
     def _export(self, run_path: Path) -> None:
         from pytest_llmbench.report.export import export_run
