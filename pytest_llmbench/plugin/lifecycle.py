@@ -32,6 +32,7 @@ from pytest_llmbench.plugin.progress import (
     RichProgress,
     Tally,
     choose_mode,
+    write_between_lines,
 )
 from pytest_llmbench.plugin.resume import ResumePlan, plan
 from pytest_llmbench.plugin.session import LLMBenchSession
@@ -274,7 +275,7 @@ class RunLifecycle:
     def _say(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(line, yellow=True)
+            write_between_lines(reporter, line, yellow=True)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -146,21 +146,21 @@ class PlainProgress:
         """The last line comes with the terminal summary."""
 
 
-def write_between_lines(reporter: Any, text: str) -> None:
-    """Write ``text`` as a line of its own through pytest's terminal reporter (called after
-    the reporter handled the item's report)."""
+def write_between_lines(reporter: Any, text: str, **markup: bool) -> None:
+    """Write ``text`` as lines of their own through pytest's terminal reporter (called after
+    the reporter handled an item's report, or while the main thread waits in a test)."""
     tw = reporter._tw
     if not tw.width_of_current_line:
-        tw.line(text)
+        tw.line(text, **markup)
         return
     if reporter.currentfspath == -2:  # a verbose line, finished but for its newline
-        reporter.write_line(text)
+        reporter.write_line(text, **markup)
         return
     if getattr(reporter, "_show_progress_info", False):
         reporter._write_progress_information_filling_space()  # pytest's "[ 40%]"
     tw.line()
     reporter.currentfspath = None  # the next dot starts a line with its file name
-    tw.line(text)
+    tw.line(text, **markup)
 
 
 class RichProgress:
