@@ -25,8 +25,10 @@ from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.plugin import options
 from pytest_llmbench.plugin.collect import synthetic_module
 from pytest_llmbench.plugin.stash import bench_session
+from pytest_llmbench.plugin.terminal_width import terminal_width
 from pytest_llmbench.plugin.worker import scrub_longrepr
 from pytest_llmbench.redaction import scrub_value
+from pytest_llmbench.report.text_table import fit_table
 from pytest_llmbench.results.record import Record
 from pytest_llmbench.serving.export import write_benchmarks
 from pytest_llmbench.serving.load import PointResult
@@ -270,17 +272,21 @@ class ServingReport:
             return
         tr = terminalreporter
         tr.write_sep("-", "llmbench serving")
-        tr.write_line(f"{'test':<40} {'req/s':>7} {'out tok/s':>9} {'TTFT p50':>9} "
-                      f"{'p99':>8} {'ITL p50':>8} {'TPOT p50':>9} {'CPU':>5}  note")
+        cells = [["test", "req/s", "out tok/s", "TTFT p50", "p99", "ITL p50", "TPOT p50", "CPU"]]
+        notes = []
         for r in rows:
             s, h = r["metrics"]["serving"], r["metrics"]["harness"]
-            note = f"UNRELIABLE: {h['unreliable']}" if h.get("unreliable") else ""
-            tr.write_line(
-                f"{r['model'] + '/' + r['case_id']:<40} {s['request_throughput']:>7.2f} "
-                f"{s['output_throughput']:>9.1f} {_ms(s['ttft_ms'], 'p50'):>9} "
-                f"{_ms(s['ttft_ms'], 'p99'):>8} {_ms(s['itl_ms'], 'p50'):>8} "
-                f"{_ms(s['tpot_ms'], 'p50'):>9} {h['cpu_cores']:>5.2f}  {note}",
-                red=bool(note))
+            name = r["model"] + "/" + r["case_id"]
+            cells.append([name, f"{s['request_throughput']:.2f}", f"{s['output_throughput']:.1f}",
+                          _ms(s["ttft_ms"], "p50"), _ms(s["ttft_ms"], "p99"),
+                          _ms(s["itl_ms"], "p50"), _ms(s["tpot_ms"], "p50"),
+                          f"{h['cpu_cores']:.2f}"])
+            if h.get("unreliable"):
+                notes.append(f"{name}  UNRELIABLE: {h['unreliable']}")
+        for line in fit_table(cells, keys=1, width=terminal_width(tr)).lines:
+            tr.write_line(line)
+        for note in notes:
+            tr.write_line(note, red=True)
 
 
 def _ms(stats: dict[str, Any], key: str) -> str:

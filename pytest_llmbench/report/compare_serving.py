@@ -151,5 +151,6 @@ def serving_lines(doc: dict[str, Any]) -> list[str]:
                                           ).rstrip())
     if lines:
         lines.append("serving: ratio = candidate / baseline; ! worse by more than 10% (and "
-                     "significant where tested); * Mann-Whitney p < 0.05 on the raw samples")
+                     "significant where tested);")
+        lines.append("* Mann-Whitney p < 0.05 on the raw samples")
     return lines
