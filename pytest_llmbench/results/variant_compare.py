@@ -99,19 +99,6 @@ def comparison_cells(comparisons: list[dict[str, Any]]) -> list[list[str]]:
     return cells
 
 
-def comparison_lines(comparisons: list[dict[str, Any]]) -> list[str]:
-    """The terminal table of paired variant comparisons, unabbreviated."""
-    if not comparisons:
-        return []
-    cells = comparison_cells(comparisons)
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    lines = ["  ".join(cell.ljust(w) if i < 4 else cell.rjust(w)
-                       for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-             for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return lines
-
-
 def fit_lines(fits: list[dict[str, Any]]) -> list[str]:
     """One line per fitted prompt: who fitted it, at what cost, or where it was reused from."""
     lines = []
