@@ -221,7 +221,8 @@ class LLMBenchController:
             tr.write_line(line)
         if self.variant_comparison:
             tr.write_sep("-", "variants against the best variant (paired, same cases)")
-            for line in fit_table(comparison_cells(self.variant_comparison), 4, width).lines:
+            for line in fit_table(comparison_cells(self.variant_comparison), 4, width,
+                                  last=1).lines:
                 tr.write_line(line)
         for line in fit_lines(self.fits):
             tr.write_line(line)

@@ -65,5 +65,5 @@ def summary_table(rows: list[dict[str, Any]], width: int = 100) -> list[str]:
                         for name in extra_columns(rows))]
     cells = [[header for header, _, _ in columns]]
     cells += [[_format(row, key, fmt) for _, key, fmt in columns] for row in rows]
-    table = fit_table(cells, keys=text_columns, width=width)
+    table = fit_table(cells, keys=text_columns, width=width, last=1)  # the model
     return table.lines + ([ABBREVIATED_NOTE] if table.abbreviated else [])

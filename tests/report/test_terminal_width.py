@@ -44,6 +44,9 @@ def test_summary_table_fits_and_keeps_every_figure() -> None:
         assert len(models) == 2
         headers = [line for line in lines if line.startswith("suite ")]
         assert len(headers) >= 2 and all(" model " in h and " variant " in h for h in headers)
+    # at 100 columns the models keep what tells them apart (their shared prefix goes first)
+    text = "\n".join(summary_table(rows, 100))
+    assert "...opus-4-5-20251101-v1:0" in text and "...haiku-4-5-20251001-v1:0" in text
 
 
 def test_a_narrow_table_is_left_alone() -> None:
