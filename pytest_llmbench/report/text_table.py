@@ -1,10 +1,11 @@
-"""Terminal tables that fit the terminal: long names abbreviated, extra columns wrapped.
+"""Terminal tables that fit the terminal: extra columns wrapped, long names abbreviated.
 
-The key columns (suite, model, variant...) lead every line; when the table is wider than
-the terminal, the widest key columns are abbreviated in the middle (``bedrock:us.a...
-20251101-v1:0``: the provider and the version stay readable) down to three fifths of the width, and the
-figure columns that still do not fit go to further blocks under the same keys. Only the
-terminal is abbreviated: summary.json and the CSV files keep every name and figure whole.
+The key columns (suite, model, variant...) lead every line; figure columns that do not fit
+go to further blocks under the same keys. When the keys alone take more than three fifths
+of the width, the prefix a key column's names share is dropped (``...opus-4-5-20251101-
+v1:0``), then the widest key columns are cut in the middle (the tail keeps a version),
+the model last. Only the terminal is abbreviated: summary.json and the CSV files keep every
+name and figure whole.
 """
 
 from __future__ import annotations
