@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import TypeAlias
@@ -142,7 +143,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             doc = compare([load_side(base, spec) for spec in args.runs], gates, seed=seed)
     except LLMBenchError as exc:
         return _fail(args, str(exc))
-    for line in compare_table(doc) + gate_lines(doc):
+    width = shutil.get_terminal_size((100, 24)).columns
+    for line in compare_table(doc, width) + gate_lines(doc):
         print(line)
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")

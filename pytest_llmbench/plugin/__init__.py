@@ -145,6 +145,10 @@ def _configure_now(config: pytest.Config) -> None:
         from pytest_llmbench.plugin.agents import AgentReport
 
         config.pluginmanager.register(AgentReport(config), "llmbench-agent-report")
+        if config.getoption("xmlpath", None):
+            from pytest_llmbench.plugin.junit import JUnitFigures
+
+            config.pluginmanager.register(JUnitFigures(config), "llmbench-junit")
         config.pluginmanager.register(serving_plugin.ServingReport(config),
                                       "llmbench-serving-report")
     lifecycle.register(config, bench, is_controller(config))

@@ -28,6 +28,7 @@ from pytest_llmbench.calls.batch import (
 )
 from pytest_llmbench.plugin import options
 from pytest_llmbench.plugin.fixtures import item_params, item_variant
+from pytest_llmbench.plugin.progress import write_between_lines
 from pytest_llmbench.plugin.session import LLMBenchSession
 
 SESSION_KEY = "batch_session"
@@ -93,6 +94,9 @@ class BatchProgress:
         self._first: dict[str, tuple[float, int]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self._last_report = time.monotonic()
 
     @property
     def status_path(self) -> Path:
@@ -128,14 +132,28 @@ class BatchProgress:
             self._thread.start()
 
     def _watch(self) -> None:
+        """Lines are handed to the main thread, which writes them between pytest's lines;
+        only while it is stalled (every item waits on a batch) does this thread write."""
         while not self._stop.wait(self.interval):
-            for line in self.lines(changed_only=True):
-                self._write(line)
+            lines = self.lines(changed_only=True)
+            with self._lock:
+                self._pending += lines
+                stalled = time.monotonic() - self._last_report >= self.interval
+            if stalled:
+                self._flush()
 
-    def _write(self, line: str) -> None:
+    @pytest.hookimpl(trylast=True)  # after pytest's reporter wrote the item's dot
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._last_report = time.monotonic()
+        if self._pending:
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._lock:
+            lines, self._pending = self._pending, []
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(line)
+        if lines and reporter is not None:
+            write_between_lines(reporter, "\n".join(lines))
 
     def lines(self, changed_only: bool) -> list[str]:
         out = []

@@ -17,10 +17,12 @@ import pytest
 
 from pytest_llmbench.config import redact
 from pytest_llmbench.plugin.session import LLMBenchSession
+from pytest_llmbench.plugin.terminal_width import terminal_width
 from pytest_llmbench.plugin.variants import read_fits
 from pytest_llmbench.report.files import RecordsCsv, write_summary
 from pytest_llmbench.report.html import HtmlReport
 from pytest_llmbench.report.terminal import summary_table
+from pytest_llmbench.report.text_table import fit_table
 from pytest_llmbench.results.compare_targets import add_target_columns
 from pytest_llmbench.results.gates import Gate, evaluate, parse_gate
 from pytest_llmbench.results.run_dir import RunDir, environment_info
@@ -28,7 +30,7 @@ from pytest_llmbench.results.summary import SummaryBuilder
 from pytest_llmbench.results.variant_compare import (
     VariantScores,
     add_fit_columns,
-    comparison_lines,
+    comparison_cells,
     fit_lines,
     mark_best,
 )
@@ -214,11 +216,13 @@ class LLMBenchController:
                 self._write_skipped(tr)
             return
         tr.write_sep("=", "llmbench summary")
-        for line in summary_table(self.rows):
+        width = terminal_width(tr)
+        for line in summary_table(self.rows, width):
             tr.write_line(line)
         if self.variant_comparison:
             tr.write_sep("-", "variants against the best variant (paired, same cases)")
-            for line in comparison_lines(self.variant_comparison):
+            for line in fit_table(comparison_cells(self.variant_comparison), 4, width,
+                                  last=1).lines:
                 tr.write_line(line)
         for line in fit_lines(self.fits):
             tr.write_line(line)

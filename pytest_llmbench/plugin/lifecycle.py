@@ -32,9 +32,11 @@ from pytest_llmbench.plugin.progress import (
     RichProgress,
     Tally,
     choose_mode,
+    write_between_lines,
 )
 from pytest_llmbench.plugin.resume import ResumePlan, plan
 from pytest_llmbench.plugin.session import LLMBenchSession
+from pytest_llmbench.plugin.terminal_width import terminal_width
 
 RESUME = "llmbench_resume"
 DEBUG_LOG = "debug.log"
@@ -234,7 +236,7 @@ class RunLifecycle:
         if self.mode == "rich":
             self.display = RichProgress(getattr(reporter, "_tw", None))
         else:
-            self.display = PlainProgress(reporter.write_line, self.interval)
+            self.display = PlainProgress(reporter, self.interval, terminal_width(reporter))
         self.shown = True
 
     @pytest.hookimpl
@@ -245,22 +247,25 @@ class RunLifecycle:
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.tally.total = len(ids)
 
-    @pytest.hookimpl
+    @pytest.hookimpl(trylast=True)  # after pytest's reporter wrote the item's dot
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if str(report.outcome) == "rerun":  # pytest-rerunfailures
+            return
+        status = self.config.hook.pytest_report_teststatus(report=report, config=self.config)
+        self.tally.count(status[0] if status else "")
         final = report.when == "call" or (report.when == "setup" and not report.passed)
-        if not final or str(report.outcome) == "rerun":  # pytest-rerunfailures
+        if not final:
             return
         record = getattr(report, "llmbench", None)
         record = record if isinstance(record, dict) else None
-        outcome = record["outcome"] if record else ("error" if report.failed and
-                                                    report.when == "setup" else report.outcome)
-        self.tally.add(outcome, record)
+        self.tally.add(record, passed=report.passed)
         if record is not None:
             if not self.shown:
                 self._start_display()
             self.calls += record.get("calls") or 0
             self.cached_calls += record.get("cached_calls") or 0
-            if outcome == "skipped" and SKIP_PREFIX in str(record.get("error") or ""):
+            if record.get("outcome") == "skipped" and \
+                    SKIP_PREFIX in str(record.get("error") or ""):
                 if not self.budget_skips:
                     self._say(f"llmbench: {record['error']}; the items left are skipped")
                 self.budget_skips += 1
@@ -270,7 +275,7 @@ class RunLifecycle:
     def _say(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(line, yellow=True)
+            write_between_lines(reporter, line, yellow=True)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -285,7 +290,7 @@ class RunLifecycle:
         tr = terminalreporter
         context = self.bench.context
         if self.shown:
-            tr.write_line(self.tally.line())
+            tr.write_line(self.tally.line(width=terminal_width(tr)))
         if self.resumed is not None:
             tr.write_line(f"llmbench {self.resumed.mode}: {len(self.resumed.kept)} records kept "
                           f"from {self.resumed.path}")

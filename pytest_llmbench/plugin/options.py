@@ -189,6 +189,10 @@ OPTIONS: tuple[Option, ...] = (
            default=60.0, parse=_positive_float, metavar="SECONDS"),
     Option("ingest_required", "a failed ingest fails the session (by default it warns; "
            "'llmbench ingest RUN' resends)", default=False, flag=True),
+    Option("benchmark_json", "write github-action-benchmark custom JSON into this folder at the "
+           "end of the run: benchmark-bigger-is-better.json (accuracy, pass@k, output tok/s) and "
+           "benchmark-smaller-is-better.json (latency, TTFT, cost); measured figures only",
+           env="LLMBENCH_BENCHMARK_JSON", metavar="DIR"),
     Option("sign", "write a signed export bundle <run_id>.zip into the run directory at the end "
            "of the run, signed with this Ed25519 private key file", env="LLMBENCH_SIGNING_KEY",
            metavar="KEYFILE"),

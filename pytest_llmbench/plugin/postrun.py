@@ -19,6 +19,7 @@ import pytest
 from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.plugin import options
 from pytest_llmbench.plugin.session import LLMBenchSession
+from pytest_llmbench.plugin.terminal_width import terminal_width
 from pytest_llmbench.results.regression import RegressionGate, parse_regression
 
 
@@ -97,6 +98,7 @@ class PostRun:
             self.say(f"llmbench: post-run step failed: {exc}", red=True)
             failed = True
         self._github(controller, run_dir.path)
+        self._benchmark_json(controller.rows)
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -125,7 +127,8 @@ class PostRun:
         run_dir.info["baseline"] = doc["baseline"]["run_id"]
         run_dir.info["regression_failures"] = doc["gate_failures"]
         run_dir.write_info()
-        for line in compare_table(doc):
+        for line in compare_table(doc, terminal_width(self.config.pluginmanager.get_plugin(
+                "terminalreporter"))):
             self.say(line)
         for line in gate_lines(doc):
             self.say(line, red=line.startswith("FAIL"), green=not line.startswith("FAIL"),
@@ -146,6 +149,20 @@ class PostRun:
             self.say(f"GITHUB_STEP_SUMMARY not written: {exc}", yellow=True)
             return
         self.annotations = lines
+
+    def _benchmark_json(self, rows: list[dict[str, Any]]) -> None:
+        """--llmbench-benchmark-json: the two files github-action-benchmark reads."""
+        folder = self.get("benchmark_json")
+        if not folder:
+            return
+        from pytest_llmbench.report.benchmark_json import write_benchmark_json
+
+        try:
+            paths = write_benchmark_json(_rooted(self.bench, folder), rows, self.bench.run_id)
+        except OSError as exc:
+            self.say(f"--llmbench-benchmark-json: not written: {exc}", red=True)
+            return
+        self.say(f"github-action-benchmark JSON: {paths[0]} and {paths[1].name}")
 
     def _export(self, run_path: Path) -> None:
         from pytest_llmbench.report.export import export_run

@@ -1,9 +1,9 @@
 """Live progress on the controller: done/total, outcomes, tokens/s, cost so far and ETA.
 
 The controller sees every item's report (from every xdist worker), so counting
-there is exact under ``-n N``. ``Tally`` is the arithmetic; ``PlainProgress``
-prints a line every ``interval`` seconds for CI logs; ``RichProgress`` draws a
-live bar on a terminal.
+there is exact under ``-n N``; the counts are pytest's own categories. ``Tally`` is the
+arithmetic; ``PlainProgress`` prints a line every ``interval`` seconds for CI logs;
+``RichProgress`` draws a live bar on a terminal.
 """
 
 from __future__ import annotations
@@ -18,24 +18,42 @@ from pytest_llmbench.results.throughput import Throughput
 PROGRESS_MODES = ("auto", "rich", "plain", "off")
 
 
+# pytest's own order and words for its closing counts ("3 failed, 10 passed, 1 error")
+_CATEGORIES = (("failed", "failed", "failed"), ("passed", "passed", "passed"),
+               ("skipped", "skipped", "skipped"), ("xfailed", "xfailed", "xfailed"),
+               ("xpassed", "xpassed", "xpassed"), ("error", "error", "errors"))
+
+
 @dataclass
 class Tally:
+    """Items done and pytest's own counts (what its closing line will say), plus the
+    benchmark figures so far. ``counts`` holds pytest's report categories, so a
+    ``--llmbench-score-only`` wrong answer is ``passed`` here as it is for pytest; such
+    answers are counted apart in ``scored_wrong``."""
+
     total: int = 0
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("passed", "failed", "error", "skipped"), 0))
+    done: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    scored_wrong: int = 0
     output_tokens: int = 0
     throughput: Throughput = field(default_factory=Throughput)
     cost: float = 0.0
     cost_unknown: bool = False
     started: float = field(default_factory=time.monotonic)
 
-    @property
-    def done(self) -> int:
-        return sum(self.counts.values())
+    def count(self, category: str) -> None:
+        """One report of pytest's ``category`` (``pytest_report_teststatus``)."""
+        if category:
+            self.counts[category] = self.counts.get(category, 0) + 1
 
-    def add(self, outcome: str, record: dict[str, Any] | None) -> None:
-        self.counts[outcome] = self.counts.get(outcome, 0) + 1
-        if record is None or not record.get("calls"):
+    def add(self, record: dict[str, Any] | None, passed: bool = False) -> None:
+        """One item finished (its benchmark record, when it has one)."""
+        self.done += 1
+        if record is None:
+            return
+        if passed and record.get("outcome") == "failed":  # --llmbench-score-only
+            self.scored_wrong += 1
+        if not record.get("calls"):
             return
         self.output_tokens += record.get("output_tokens") or 0
         self.throughput.add_record(record)
@@ -50,6 +68,24 @@ class Tally:
         tps = self.throughput.tps
         return f"{tps:.{digits}f} tok/s" if tps is not None else "- tok/s"
 
+    def cost_text(self) -> str:
+        """``$0.0123``; ``unknown`` when no call was priced; ``$0.0123 + unknown`` when some
+        were (an unpriced call is never counted as free)."""
+        if not self.cost_unknown:
+            return f"${self.cost:.4f}"
+        return f"${self.cost:.4f} + unknown" if self.cost else "unknown"
+
+    def counts_text(self, wrong: str = "scored wrong") -> str:
+        """pytest's words: ``10 failed, 9 passed (3 scored wrong), 1 error``."""
+        parts = []
+        for key, one, many in _CATEGORIES:
+            n = self.counts.get(key, 0)
+            if n:
+                note = f" ({self.scored_wrong} {wrong})" if key == "passed" and \
+                    self.scored_wrong else ""
+                parts.append(f"{n} {one if n == 1 else many}{note}")
+        return ", ".join(parts) or "no tests ran"
+
     def eta_s(self, now: float | None = None) -> float | None:
         done = self.done
         if not done or not self.total or done >= self.total:
@@ -57,17 +93,23 @@ class Tally:
         elapsed = (now or time.monotonic()) - self.started
         return elapsed / done * (self.total - done)
 
-    def line(self, now: float | None = None) -> str:
+    def line(self, now: float | None = None, width: int = 100) -> str:
+        """Lines of at most ``width`` columns where they can be: throughput, then the ETA
+        give way first; with counts too long for one line, the cost goes to a second."""
         now = now or time.monotonic()
-        c = self.counts
         total = self.total or "?"
         pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
-        cost = f"${self.cost:.4f}" + (" (unpriced)" if self.cost_unknown else "")
         eta = self.eta_s(now)
-        return (f"llmbench progress: {self.done}/{total}{pct} passed={c['passed']} "
-                f"failed={c['failed']} errors={c['error']} skipped={c['skipped']} | "
-                f"{self.tps_text(1)} | cost {cost} | "
-                f"ETA {_clock(eta) if eta is not None else '-'}")
+        head = f"llmbench progress: {self.done}/{total}{pct} {self.counts_text()}"
+        cost = f"cost {self.cost_text()}"
+        eta_text = f"ETA {_clock(eta) if eta is not None else '-'}"
+        for parts in ([head, self.tps_text(1), cost, eta_text], [head, cost, eta_text],
+                      [head, cost]):
+            line = " | ".join(parts)
+            if len(line) <= width:
+                return line
+        short = f"llmbench: {self.done}/{total}{pct} {self.counts_text('wrong')}"
+        return f"{short}\nllmbench: {cost} | {eta_text}"
 
 
 def _clock(seconds: float) -> str:
@@ -82,21 +124,43 @@ class Display(Protocol):
 
 
 class PlainProgress:
-    """One line every ``interval`` seconds, for logs."""
+    """A line every ``interval`` seconds, for logs, written only at a line boundary of
+    pytest's output: after a finished verbose line, at the start of a line, or after
+    ending pytest's line of dots as pytest does at the right edge (with its ``[ 40%]``),
+    so no log line mixes pytest's dots with a progress line."""
 
-    def __init__(self, write_line: Any, interval: float) -> None:
-        self.write_line = write_line
+    def __init__(self, reporter: Any, interval: float, width: int = 100) -> None:
+        self.reporter = reporter
         self.interval = interval
+        self.width = width
         self._last = time.monotonic()
 
     def update(self, tally: Tally) -> None:
         now = time.monotonic()
-        if now - self._last >= self.interval:
-            self._last = now
-            self.write_line(tally.line(now))
+        if now - self._last < self.interval or (tally.total and tally.done >= tally.total):
+            return  # the last line comes with the terminal summary
+        self._last = now
+        write_between_lines(self.reporter, tally.line(now, self.width))
 
     def close(self, tally: Tally) -> None:
         """The last line comes with the terminal summary."""
+
+
+def write_between_lines(reporter: Any, text: str, **markup: bool) -> None:
+    """Write ``text`` as lines of their own through pytest's terminal reporter (called after
+    the reporter handled an item's report, or while the main thread waits in a test)."""
+    tw = reporter._tw
+    if not tw.width_of_current_line:
+        tw.line(text, **markup)
+        return
+    if reporter.currentfspath == -2:  # a verbose line, finished but for its newline
+        reporter.write_line(text, **markup)
+        return
+    if getattr(reporter, "_show_progress_info", False):
+        reporter._write_progress_information_filling_space()  # pytest's "[ 40%]"
+    tw.line()
+    reporter.currentfspath = None  # the next dot starts a line with its file name
+    tw.line(text, **markup)
 
 
 class RichProgress:
@@ -122,8 +186,8 @@ class RichProgress:
 
     def update(self, tally: Tally) -> None:
         c = tally.counts
-        detail = (f"✓{c['passed']} ✗{c['failed']} !{c['error']} "
-                  f"{tally.tps_text(0)} ${tally.cost:.4f}")
+        detail = (f"✓{c.get('passed', 0)} ✗{c.get('failed', 0)} !{c.get('error', 0)} "
+                  f"{tally.tps_text(0)} {tally.cost_text()}")
         self.progress.update(self.task, completed=tally.done, total=tally.total or None,
                              detail=detail)
 

@@ -25,10 +25,16 @@ from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.plugin import options
 from pytest_llmbench.plugin.collect import synthetic_module
 from pytest_llmbench.plugin.stash import bench_session
+from pytest_llmbench.plugin.terminal_width import terminal_width
 from pytest_llmbench.plugin.worker import scrub_longrepr
 from pytest_llmbench.redaction import scrub_value
+from pytest_llmbench.report.text_table import fit_table
 from pytest_llmbench.results.record import Record
-from pytest_llmbench.results.serving_speedup import serving_figures, serving_speedups
+from pytest_llmbench.results.serving_speedup import (
+    SPEEDUPS,
+    serving_figures,
+    serving_speedups,
+)
 from pytest_llmbench.serving.export import write_benchmarks
 from pytest_llmbench.serving.load import PointResult
 from pytest_llmbench.serving.metrics import check_slos, summarize
@@ -271,19 +277,27 @@ class ServingReport:
             return
         tr = terminalreporter
         tr.write_sep("-", "llmbench serving")
-        tr.write_line(f"{'test':<40} {'req/s':>7} {'out tok/s':>9} {'TTFT p50':>9} "
-                      f"{'p99':>8} {'ITL p50':>8} {'TPOT p50':>9} {'CPU':>5}  note")
+        cells = [["test", "req/s", "out tok/s", "TTFT p50", "p99", "ITL p50", "TPOT p50", "CPU"]]
+        notes = []
         for r in rows:
             s, h = r["metrics"]["serving"], r["metrics"]["harness"]
-            note = f"UNRELIABLE: {h['unreliable']}" if h.get("unreliable") else ""
-            tr.write_line(
-                f"{r['model'] + '/' + r['case_id']:<40} {s['request_throughput']:>7.2f} "
-                f"{s['output_throughput']:>9.1f} {_ms(s['ttft_ms'], 'p50'):>9} "
-                f"{_ms(s['ttft_ms'], 'p99'):>8} {_ms(s['itl_ms'], 'p50'):>8} "
-                f"{_ms(s['tpot_ms'], 'p50'):>9} {h['cpu_cores']:>5.2f}  {note}",
-                red=bool(note))
-        for line in speedup_lines(rows, bench_session(self.config).context.get("baselines")):
+            name = r["model"] + "/" + r["case_id"]
+            cells.append([name, f"{s['request_throughput']:.2f}", f"{s['output_throughput']:.1f}",
+                          _ms(s["ttft_ms"], "p50"), _ms(s["ttft_ms"], "p99"),
+                          _ms(s["itl_ms"], "p50"), _ms(s["tpot_ms"], "p50"),
+                          f"{h['cpu_cores']:.2f}"])
+            if h.get("unreliable"):
+                notes.append(f"{name}  UNRELIABLE: {h['unreliable']}")
+        for line in fit_table(cells, keys=1, width=terminal_width(tr)).lines:
             tr.write_line(line)
+        for note in notes:
+            tr.write_line(note, red=True)
+        speedups = speedup_cells(rows, bench_session(self.config).context.get("baselines"))
+        if speedups:
+            tr.write_line("speedup against the baseline target (above 1 better; "
+                          "throughputs new/baseline, times baseline/new):")
+            for line in fit_table(speedups, keys=1, width=terminal_width(tr), left=2).lines:
+                tr.write_line(line)
 
 
 _SPEEDUP_LABELS = {"request_throughput": "req/s", "output_throughput": "out tok/s",
@@ -291,15 +305,17 @@ _SPEEDUP_LABELS = {"request_throughput": "req/s", "output_throughput": "out tok/
                    "tpot_p50": "TPOT p50", "e2e_p50": "E2E p50"}
 
 
-def speedup_lines(records: list[dict[str, Any]], baselines: dict[str, str] | None) -> list[str]:
+def speedup_cells(records: list[dict[str, Any]],
+                  baselines: dict[str, str] | None) -> list[list[str]]:
     """Each target's points against the same point of its baseline target (its commit's
-    own in a multi-commit run): above 1 is better, ``-`` where a figure is missing."""
+    own in a multi-commit run), as table cells: above 1 is better, ``-`` where a figure is
+    missing; no rows, no table."""
     def key(record: dict[str, Any], target: str) -> tuple[str, str, str]:
         model = str(record["model"]).removesuffix(f"@{target}")
         return (record["suite"], model, str(record["case_id"]))
 
     by_target = {(r.get("target"), key(r, str(r.get("target")))): r for r in records}
-    lines = []
+    rows = []
     for record in records:
         target = record.get("target")
         base = (baselines or {}).get(str(target))
@@ -308,13 +324,12 @@ def speedup_lines(records: list[dict[str, Any]], baselines: dict[str, str] | Non
             continue
         ratios = serving_speedups(serving_figures(reference["metrics"]["serving"]),
                                   serving_figures(record["metrics"]["serving"]))
-        lines.append(f"{record['model'] + '/' + str(record['case_id']):<40} vs {base}: " + ", ".join(
-            f"{_SPEEDUP_LABELS[name]} {'-' if value is None else f'{value:.2f}x'}"
-            for name, value in ratios.items()))
-    if lines:
-        lines.insert(0, "speedup against the baseline target (above 1: better; throughputs "
-                     "new / baseline, p50 times baseline / new):")
-    return lines
+        rows.append([f"{record['model']}/{record['case_id']}", str(base),
+                     *("-" if ratios.get(name) is None else f"{ratios[name]:.2f}x"
+                       for name in SPEEDUPS)])
+    if not rows:
+        return []
+    return [["test", "vs", *(_SPEEDUP_LABELS.get(name, name) for name in SPEEDUPS)], *rows]
 
 
 def _ms(stats: dict[str, Any], key: str) -> str:

@@ -150,7 +150,8 @@ def serving_lines(doc: dict[str, Any]) -> list[str]:
                                           ).rstrip())
     if lines:
         lines.append("serving: ratio = candidate / baseline; speedup: above 1 better "
-                     "(throughputs candidate / baseline, p50 times baseline / candidate); "
-                     "! worse by more than 10% (and significant where tested); "
-                     "* Mann-Whitney p < 0.05 on the raw samples")
+                     "(throughputs candidate / baseline,")
+        lines.append("p50 times baseline / candidate); ! worse by more than 10% (and "
+                     "significant where tested);")
+        lines.append("* Mann-Whitney p < 0.05 on the raw samples")
     return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_llmbench.report.compare_serving import serving_lines
+from pytest_llmbench.report.text_table import fit_table
 from pytest_llmbench.results.regression import row_label
 
 _RELATIVE = (("p50", "latency_p50"), ("p95", "latency_p95"), ("ttft p50", "ttft_p50"),
@@ -45,8 +46,9 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
-def compare_table(doc: dict[str, Any]) -> list[str]:
-    """Header lines naming the sides, then the table, then the gate verdicts."""
+def compare_table(doc: dict[str, Any], width: int = 100) -> list[str]:
+    """Header lines naming the sides, then the table in at most ``width`` columns (wrapped
+    under the row names), then the legend."""
     own = len({c.get("baseline") or doc["baseline"]["label"] for c in doc["candidates"]}) > 1
     lines = [] if own else [f"baseline: {doc['baseline']['label']}"]
     lines += [f"candidate: {c['label']}" + (f" (baseline {c['baseline']})" if own else "")
@@ -66,13 +68,9 @@ def compare_table(doc: dict[str, Any]) -> list[str]:
             _ratio(row["speedup"]), _ratio(row["throughput_ratio"]),
             ", ".join(row["regressions"]) or "-",
         ])
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    for index, row_cells in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row_cells, widths, strict=True)).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    lines.append("* McNemar p < 0.05 on the shared cases; ! worse beyond the flag threshold; "
-                 "speedup = baseline p50 / candidate p50; tput = candidate tok/s / baseline tok/s")
+    lines += fit_table(cells, keys=2 if several else 1, width=width, left=len(header)).lines
+    lines.append("* McNemar p < 0.05 on the shared cases; ! worse beyond the flag threshold;")
+    lines.append("speedup = baseline p50 / candidate p50; tput = candidate tok/s / baseline tok/s")
     return lines + serving_lines(doc)
 
 

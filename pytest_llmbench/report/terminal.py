@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_llmbench.report.text_table import fit_table
 from pytest_llmbench.results.summary import extra_columns
 
 COLUMNS = (
@@ -53,17 +54,16 @@ def _columns(rows: list[dict[str, Any]]) -> tuple[tuple[tuple[str, str, str | No
             4 + len(variant))
 
 
-def summary_table(rows: list[dict[str, Any]]) -> list[str]:
+ABBREVIATED_NOTE = "(names abbreviated; summary.json and summary.csv have them whole)"
+
+
+def summary_table(rows: list[dict[str, Any]], width: int = 100) -> list[str]:
+    """The table in at most ``width`` columns: long names abbreviated, further figure
+    columns wrapped into blocks under the same suite and model (``report.text_table``)."""
     base, text_columns = _columns(rows)
     columns = [*base, *((_header(name), name, "{}" if name == "batch_items" else "{:.3f}")
                         for name in extra_columns(rows))]
     cells = [[header for header, _, _ in columns]]
     cells += [[_format(row, key, fmt) for _, key, fmt in columns] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
-    lines = []
-    for index, row_cells in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) if i < text_columns else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(row_cells, widths, strict=True))))
-        if index == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return lines
+    table = fit_table(cells, keys=text_columns, width=width, last=1)  # the model
+    return table.lines + ([ABBREVIATED_NOTE] if table.abbreviated else [])

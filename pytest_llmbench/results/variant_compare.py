@@ -84,10 +84,9 @@ def add_fit_columns(rows: list[dict[str, Any]], fits: list[dict[str, Any]]) -> N
             row["fit_calls"] = 0 if reused else fit.get("calls")
 
 
-def comparison_lines(comparisons: list[dict[str, Any]]) -> list[str]:
-    """The terminal table of paired variant comparisons."""
-    if not comparisons:
-        return []
+def comparison_cells(comparisons: list[dict[str, Any]]) -> list[list[str]]:
+    """The paired variant comparisons as table cells (a header row, then one row each);
+    the first four columns name the row."""
     header = ["suite", "model", "variant", "vs", "n", "delta [95% CI]", "p->f", "f->p",
               "McNemar p"]
     cells = [header]
@@ -97,12 +96,7 @@ def comparison_lines(comparisons: list[dict[str, Any]]) -> list[str]:
         cells.append([c["suite"], c["model"] + (f"@{c['target']}" if c["target"] else ""),
                       c["variant"], c["baseline"], str(c["n"]), delta, str(c["pass_to_fail"]),
                       str(c["fail_to_pass"]), f"{c['mcnemar_p']:.3g}"])
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) if i < 4 else cell.rjust(w)
-                       for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-             for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return lines
+    return cells
 
 
 def fit_lines(fits: list[dict[str, Any]]) -> list[str]:

@@ -48,6 +48,8 @@ def test_one_batch_for_the_run_under_xdist(pytester: pytest.Pytester, sim: SimSe
     records = read_records(pytester)
     assert {r["worker"] for r in records} == {"gw0", "gw1"}
     assert all(r["batch"] and r["latency_s"] is None for r in records)
+    batch_lines = [line for line in result.stdout.lines if "llmbench batch" in line]
+    assert batch_lines and all(line.startswith("llmbench batch") for line in batch_lines)
 
 
 def test_batch_true_in_the_config_batches_that_model_only(pytester: pytest.Pytester,

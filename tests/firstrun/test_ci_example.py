@@ -57,6 +57,14 @@ def test_workflow_live_then_pull_request_path(tmp_path: Path) -> None:
                (tmp_path / ".llmbench/runs/latest/records.jsonl").read_text().splitlines()]
     assert records and all(r["cached_calls"] == 0 and r["latency_s"] for r in records)
     assert any((tmp_path / "tests" / "recordings").iterdir())  # what gets committed
+    junit = (tmp_path / ".llmbench/junit.xml").read_text()
+    assert junit.count("llmbench figures:") == len(records)
+    bigger = json.loads((tmp_path / ".llmbench/benchmark/benchmark-bigger-is-better.json")
+                        .read_text())
+    assert {e["name"] for e in bigger} >= {"arithmetic / sim:default - accuracy"}
+    charts = [step["with"] for step in yaml.safe_load(WORKFLOW.read_text())["jobs"]["benchmark"]
+              ["steps"] if "github-action-benchmark" in step.get("uses", "")]
+    assert all((tmp_path / c["output-file-path"]).is_file() for c in charts) and len(charts) == 2
 
     replayed = _run(pull_request["run"], tmp_path)
     assert replayed.returncode == 0, replayed.stdout[-3000:] + replayed.stderr[-2000:]
