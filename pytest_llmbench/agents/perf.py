@@ -95,17 +95,21 @@ def parse_timing(output: str, nonce: str, perf: PerfSpec) -> Timing:
     return Timing(statistics.median(times), times)
 
 
-def time_trees(perf: PerfSpec, trees: Sequence[Path], spec: SandboxSpec) -> list[Timing]:
+def time_trees(perf: PerfSpec, trees: Sequence[Path], spec: SandboxSpec,
+               before: Callable[[Any], None] | None = None) -> list[Timing]:
     """``perf.command`` timed over each tree in turn, in one fresh sandbox (the work
-    directory emptied between trees): the harness's own trees (the baseline and the
-    human reference) share one; an agent's tree gets its own."""
+    directory emptied between trees, and after ``before``, which may use the sandbox
+    first): the harness's own trees (the baseline and the human reference) share one;
+    an agent's tree gets its own."""
     try:
         box = spec.open()
         try:
+            if before is not None:
+                before(box)
             timings = []
             for index, tree in enumerate(trees):
-                if index:
-                    box.exec("find . -mindepth 1 -delete", 60)
+                if index or before is not None:
+                    _empty(box)
                 box.put(tree)
                 timings.append(_time_here(perf, box))
             return timings
@@ -113,6 +117,12 @@ def time_trees(perf: PerfSpec, trees: Sequence[Path], spec: SandboxSpec) -> list
             box.close()
     except (SandboxFault, OSError) as exc:
         return [Timing(None, reason=f"the timing sandbox failed: {exc}") for _ in trees]
+
+
+def _empty(box: Any) -> None:
+    done = box.exec("find . -mindepth 1 -delete", 60)
+    if done.exit_code != 0:
+        raise SandboxFault(f"could not empty the work directory: {done.output.strip()[-200:]}")
 
 
 def _time_here(perf: PerfSpec, box: Any) -> Timing:
@@ -171,7 +181,7 @@ class PerfTimer:
     (when the first attempt is solved), each solved attempt timed the same way."""
 
     def __init__(self, task: Task, spec: SandboxSpec,
-                 check: Callable[[Task, Path, SandboxSpec], CheckResult] = run_check) -> None:
+                 check: Callable[..., CheckResult] = run_check) -> None:
         assert task.perf is not None
         self.task, self.perf, self.spec, self.check = task, task.perf, spec, check
         self._baseline: Timing | None = None
@@ -181,41 +191,47 @@ class PerfTimer:
         return restore(self.perf, pristine, tree)
 
     def measure_references(self, pristine: Path) -> None:
-        """Measure the baseline and the human reference, once (both in one sandbox)."""
+        """Measure the baseline and the human reference, once, in one sandbox (the
+        human solution checked there first: the harness's trees only)."""
         if self._baseline is not None:
             return
         with tempfile.TemporaryDirectory(prefix="llmbench-reference-") as folder:
             human_tree = Path(folder) / "tree"
             human = self._human_tree(pristine, human_tree)
+            verdict: list[str | None] = []
+
+            def check_human(box: Any) -> None:
+                try:
+                    checked = self.check(self.task, human_tree, self.spec, box)
+                except SandboxFault as exc:
+                    verdict.append(f"the reference's check failed to run: {exc}")
+                else:
+                    verdict.append(None if checked.solved else
+                                   f"the reference solution fails the check: {checked.reason}")
+
             trees = [pristine] if self.perf.baseline_s is None else []
-            if isinstance(human, Path):
-                trees.append(human)
-            timings = time_trees(self.perf, trees, self.spec) if trees else []
+            if human is None:
+                trees.append(human_tree)
+            timings = time_trees(self.perf, trees, self.spec,
+                                 check_human if human is None else None) if trees else []
         self._baseline = (Timing(self.perf.baseline_s, reason="given")
                           if self.perf.baseline_s is not None else timings.pop(0))
-        if isinstance(human, str):
-            self._human = Timing(None, reason=human)
-        elif human is not None:
-            self._human = timings.pop(0)
+        if self.perf.reference is None:
+            return
+        problem = human or (verdict[0] if verdict else "the timing sandbox failed")
+        self._human = timings.pop(0) if problem is None else Timing(None, reason=problem)
 
-    def _human_tree(self, pristine: Path, tree: Path) -> Path | str | None:
-        """The starting tree with the human solution applied and checked; None without
-        one, the reason when it does not apply or fails the check."""
+    def _human_tree(self, pristine: Path, tree: Path) -> str | None:
+        """The starting tree with the human solution applied in ``tree``; the reason when
+        there is none or it does not apply."""
         reference = self.perf.reference
         if reference is None:
-            return None
+            return "no reference solution"
         copy_tree(pristine, tree)
         problem = apply_reference(reference, tree)
-        if problem is not None:
-            return problem
-        self.restore(pristine, tree)
-        try:
-            checked = self.check(self.task, tree, self.spec)
-        except SandboxFault as exc:
-            return f"the reference's check sandbox failed: {exc}"
-        if not checked.solved:
-            return f"the reference solution fails the check: {checked.reason}"
-        return tree
+        if problem is None:
+            self.restore(pristine, tree)
+        return problem
 
     def known(self) -> dict[str, Any]:
         """The baseline and human figures measured so far (none measured: empty)."""

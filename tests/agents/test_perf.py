@@ -147,3 +147,28 @@ def test_human_reference_checked_and_timed(tmp_path: Path) -> None:
     assert figures["agent_s"] >= 0.3 and figures["reason"] == "measured"
     assert figures["human_speedup"] is not None and figures["speedup"] is not None
     assert timer.measure(folder / "repo", folder / "repo", solved=False)["speedup"] is None
+
+
+@pytest.mark.parametrize(("reference", "reason"), [
+    ("solution", "the reference solution fails the check: the check exited with 1"),
+    ("reference.patch", "reference.patch does not apply"),
+])
+def test_a_bad_human_reference_has_no_figure(tmp_path: Path, reference: str,
+                                             reason: str) -> None:
+    folder = write_task(tmp_path / "t", check="python3 check.py", tests={},
+                        files={"bench.py": "print('done')\n", "check.py": "import work\n",
+                               "work.py": "pass\n"},
+                        front="perf: {command: python3 bench.py, repeat: 1}\n")
+    if reference == "solution":
+        (folder / "solution").mkdir()
+        (folder / "solution" / "work.py").write_text("raise SystemExit(1)\n")
+    else:
+        (folder / "reference.patch").write_text(
+            "--- a/missing.py\n+++ b/missing.py\n@@ -1 +1 @@\n-old\n+new\n")
+    task = load_task(folder)
+    assert isinstance(task, Task)
+    figures = PerfTimer(task, SandboxSpec("subprocess")).measure(
+        folder / "repo", folder / "repo", solved=True)
+    assert figures["human_s"] is None and figures["human_speedup"] is None
+    assert reason in figures["human_reason"]
+    assert figures["baseline_s"] > 0 and figures["speedup"] is not None
