@@ -94,8 +94,8 @@ def transcript_html(record: dict[str, Any], entry: dict[str, Any] | None) -> str
     title = (f"{escape(record['model'])} / {escape(record['case_id'])} — {verdict}; stop: "
              f"{_fmt(metrics.get('stop_reason'))}, turns {_fmt(metrics.get('turns'))}, "
              f"+{_fmt(metrics.get('lines_added'))}/-{_fmt(metrics.get('lines_removed'))}"
-             + (f", speedup {_fmt((metrics.get('perf') or {}).get('speedup'))}"
-                if metrics.get("perf") else ""))
+             + (f", speedup {_fmt(metrics['perf']['speedup'])}x"
+                if (metrics.get("perf") or {}).get("speedup") is not None else ""))
     parts = [f"<details class='agent-task'><summary>{title}</summary>"]
     if record.get("error"):
         parts.append(f"<p class='error'>{escape(record['error'])}</p>")
