@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pytest_llmbench.agents.grade import CheckResult, copy_tree, run_check
-from pytest_llmbench.agents.perf_spec import PerfSpec
+from pytest_llmbench.agents.perf_spec import BASELINE_OUTPUT, SEED_VARIABLE, PerfSpec
 from pytest_llmbench.agents.sandbox import SandboxFault, SandboxSpec
 from pytest_llmbench.agents.task import Task
 from pytest_llmbench.scoring.passk import ks_for, speedup_details
@@ -46,6 +46,7 @@ class Timing:
     seconds: float | None
     runs: list[float] = field(default_factory=list)
     reason: str = "measured"
+    outputs: list[str] = field(default_factory=list)  # each run's output (tail)
 
     def figures(self, name: str) -> dict[str, Any]:
         out: dict[str, Any] = {f"{name}_s": _round(self.seconds),
@@ -87,16 +88,30 @@ def parse_timing(output: str, nonce: str, perf: PerfSpec) -> Timing:
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) \
                 or not math.isfinite(seconds) or seconds <= 0:
             return Timing(None, times, f"run {index} has no valid time ({seconds!r})")
-        if perf.output is not None and not re.search(perf.output, text):
+        if perf.output not in (None, BASELINE_OUTPUT) and not re.search(str(perf.output), text):
             return Timing(None, times, f"run {index}'s output does not match {perf.output!r}")
         times.append(float(seconds))
     if len(times) != perf.repeat:
         return Timing(None, times, f"{len(times)} of {perf.repeat} runs reported")
-    return Timing(statistics.median(times), times)
+    return Timing(statistics.median(times), times, outputs=[str(r["output"]) for r in runs])
+
+
+def same_output(timing: Timing, baseline: Timing) -> Timing:
+    """``output: baseline``: every run must print what the baseline's first run printed
+    (with the same random seed), else the timing is refused."""
+    if timing.seconds is None or not baseline.outputs:
+        return timing
+    expected = baseline.outputs[0].strip()
+    for index, text in enumerate(timing.outputs, 1):
+        if text.strip() != expected:
+            return Timing(None, timing.runs, f"run {index}'s output differs from the "
+                          f"baseline's ({text.strip()[-80:]!r} != {expected[-80:]!r})")
+    return timing
 
 
 def time_trees(perf: PerfSpec, trees: Sequence[Path], spec: SandboxSpec,
-               before: Callable[[Any], None] | None = None) -> list[Timing]:
+               before: Callable[[Any], None] | None = None, seed: int | None = None
+               ) -> list[Timing]:
     """``perf.command`` timed over each tree in turn, in one fresh sandbox (the work
     directory emptied between trees, and after ``before``, which may use the sandbox
     first): the harness's own trees (the baseline and the human reference) share one;
@@ -111,7 +126,7 @@ def time_trees(perf: PerfSpec, trees: Sequence[Path], spec: SandboxSpec,
                 if index or before is not None:
                     _empty(box)
                 box.put(tree)
-                timings.append(_time_here(perf, box))
+                timings.append(_time_here(perf, box, seed))
             return timings
         finally:
             box.close()
@@ -125,10 +140,11 @@ def _empty(box: Any) -> None:
         raise SandboxFault(f"could not empty the work directory: {done.output.strip()[-200:]}")
 
 
-def _time_here(perf: PerfSpec, box: Any) -> Timing:
+def _time_here(perf: PerfSpec, box: Any, seed: int | None) -> Timing:
     nonce = secrets.token_hex(16)
     payload = json.dumps({"nonce": nonce, "command": perf.command, "repeat": perf.repeat,
-                          "timeout_s": perf.timeout_s, "output_chars": RUN_OUTPUT_CHARS})
+                          "timeout_s": perf.timeout_s, "output_chars": RUN_OUTPUT_CHARS,
+                          "env": {} if seed is None else {SEED_VARIABLE: str(seed)}})
     done = box.exec(f"python3 -I -c {shlex.quote(_GUEST)}", perf.repeat * (perf.timeout_s + 5) + 30,
                     output_chars=perf.repeat * (4 * RUN_OUTPUT_CHARS + 200) + 8192,
                     stdin=payload.encode())
@@ -186,6 +202,7 @@ class PerfTimer:
         self.task, self.perf, self.spec, self.check = task, task.perf, spec, check
         self._baseline: Timing | None = None
         self._human: Timing | None = None
+        self.seed = secrets.randbelow(2**31)  # unknown to the agent, same for every tree
 
     def restore(self, pristine: Path, tree: Path) -> list[str]:
         return restore(self.perf, pristine, tree)
@@ -213,13 +230,20 @@ class PerfTimer:
             if human is None:
                 trees.append(human_tree)
             timings = time_trees(self.perf, trees, self.spec,
-                                 check_human if human is None else None) if trees else []
+                                 check_human if human is None else None,
+                                 self.seed) if trees else []
         self._baseline = (Timing(self.perf.baseline_s, reason="given")
                           if self.perf.baseline_s is not None else timings.pop(0))
         if self.perf.reference is None:
             return
         problem = human or (verdict[0] if verdict else "the timing sandbox failed")
-        self._human = timings.pop(0) if problem is None else Timing(None, reason=problem)
+        self._human = (self._compared(timings.pop(0)) if problem is None
+                       else Timing(None, reason=problem))
+
+    def _compared(self, timing: Timing) -> Timing:
+        if self.perf.output == BASELINE_OUTPUT and self._baseline is not None:
+            return same_output(timing, self._baseline)
+        return timing
 
     def _human_tree(self, pristine: Path, tree: Path) -> str | None:
         """The starting tree with the human solution applied in ``tree``; the reason when
@@ -257,7 +281,7 @@ class PerfTimer:
         if baseline.seconds is None:
             return {**head, **self.known(), "speedup": None,
                     "reason": f"baseline not measured: {baseline.reason}"}
-        agent = time_trees(self.perf, [final], self.spec)[0]
+        agent = self._compared(time_trees(self.perf, [final], self.spec, seed=self.seed)[0])
         return {**head, **self.known(), **agent.figures("agent"),
                 "speedup": _ratio(baseline.seconds, agent.seconds),
                 "reason": agent.reason if agent.seconds is None else "measured"}

@@ -36,13 +36,14 @@ def _timer() -> None:
     nonce, command = str(payload["nonce"]), str(payload["command"])
     repeat, timeout_s = int(payload["repeat"]), float(payload["timeout_s"])
     output_chars = int(payload["output_chars"])
+    env = {**os.environ, **{str(k): str(v) for k, v in (payload.get("env") or {}).items()}}
     runs = []
     for _ in range(repeat):
         with tempfile.TemporaryFile() as log:
             start = clock()
             process = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL,
                                        stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+                                       start_new_session=True, env=env)
             timed_out = False
             try:
                 code: int | None = process.wait(timeout=timeout_s)

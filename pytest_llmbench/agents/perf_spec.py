@@ -18,6 +18,8 @@ PERF_KEYS = ("command", "baseline", "repeat", "files", "output", "timeout_s", "m
 DEFAULT_REPEAT = 5
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MIN_SPEEDUP = 1.1  # Opt@k counts attempts at least this much faster (PIE's %OPT)
+BASELINE_OUTPUT = "baseline"  # output: every run must print what the baseline printed
+SEED_VARIABLE = "LLMBENCH_PERF_SEED"  # a random seed, the same for every tree of a task
 REFERENCE_PATCH = "reference.patch"
 REFERENCE_FOLDER = "solution"
 
@@ -37,7 +39,7 @@ class PerfSpec:
     baseline_s: float | None = None
     repeat: int = DEFAULT_REPEAT
     files: tuple[str, ...] | None = None
-    output: str | None = None  # a regex every timed run's output must match
+    output: str | None = None  # a regex every timed run's output must match, or "baseline"
     timeout_s: float = DEFAULT_TIMEOUT_S  # per run
     min_speedup: float = DEFAULT_MIN_SPEEDUP
     reference: Path | None = None
@@ -95,7 +97,9 @@ def parse_perf(value: Any, folder: Path) -> PerfSpec:
             raise ValueError("perf.files must be a list of paths relative to the work tree")
         files = tuple(str(PurePosixPath(f)) for f in files)
     output = value.get("output")
-    if output is not None:
+    if output == BASELINE_OUTPUT and baseline_s is not None:
+        raise ValueError("perf.output: baseline needs the baseline measured (baseline: measure)")
+    if output is not None and output != BASELINE_OUTPUT:
         try:
             re.compile(str(output))
         except re.error as exc:

@@ -172,3 +172,33 @@ def test_a_bad_human_reference_has_no_figure(tmp_path: Path, reference: str,
     assert figures["human_s"] is None and figures["human_speedup"] is None
     assert reason in figures["human_reason"]
     assert figures["baseline_s"] > 0 and figures["speedup"] is not None
+
+
+def test_output_baseline_refuses_an_answer_cached_for_the_benchmark(tmp_path: Path) -> None:
+    """``output: baseline`` with the random seed: a result that is right only for the
+    input the agent saw is not timed as a speedup."""
+    bench = ("import os\nfrom work import f\n"
+             "print(f(int(os.environ.get('LLMBENCH_PERF_SEED', '21'))))\n")
+    folder = write_task(tmp_path / "t", check="exit 0", tests={},
+                        files={"bench.py": bench, "work.py": "def f(x):\n    return x * 2\n"},
+                        front="perf: {command: python3 bench.py, repeat: 1, output: baseline}\n")
+    task = load_task(folder)
+    assert isinstance(task, Task)
+    timer = PerfTimer(task, SandboxSpec("subprocess"))
+    cached, honest = tmp_path / "cached", tmp_path / "honest"
+    for tree, body in ((cached, "def f(x):\n    return 42\n"),
+                       (honest, "def f(x):\n    return x + x\n")):
+        tree.mkdir()
+        (tree / "bench.py").write_text(bench)
+        (tree / "work.py").write_text(body)
+    refused = timer.measure(folder / "repo", cached, solved=True)
+    assert refused["speedup"] is None and refused["agent_s"] is None
+    assert "run 1's output differs from the baseline's" in refused["reason"]
+    assert timer.measure(folder / "repo", honest, solved=True)["speedup"] is not None
+
+
+def test_output_baseline_needs_a_measured_baseline(tmp_path: Path) -> None:
+    folder = write_task(tmp_path / "t", front="perf: {command: x, baseline: 1, "
+                        "output: baseline}\n")
+    task = load_task(folder)
+    assert isinstance(task, BadTask) and "needs the baseline measured" in task.reason
