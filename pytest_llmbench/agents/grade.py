@@ -106,8 +106,9 @@ class CheckResult:
         return data
 
 
-def run_check(task: Any, final_tree: Path, spec: SandboxSpec) -> CheckResult:
-    """The task's check in a fresh sandbox over ``final_tree``."""
+def run_check(task: Any, final_tree: Path, spec: SandboxSpec, box: Any = None) -> CheckResult:
+    """The task's check in a fresh sandbox over ``final_tree`` (or in ``box``, an empty
+    sandbox the caller owns: the harness's own trees only, never an agent's)."""
     if task.check_files is not None and not task.check_dest.startswith("/"):
         planted = (final_tree / task.check_dest).resolve()
         if planted.is_relative_to(final_tree.resolve()) and planted != final_tree.resolve():
@@ -117,7 +118,9 @@ def run_check(task: Any, final_tree: Path, spec: SandboxSpec) -> CheckResult:
                 planted.unlink()
     if task.grading == "swebench":
         reset_test_files(task, final_tree)
-    box = spec.open()
+    own = box is None
+    if own:
+        box = spec.open()
     try:
         box.put(final_tree)
         if task.check_files is not None:
@@ -129,7 +132,8 @@ def run_check(task: Any, final_tree: Path, spec: SandboxSpec) -> CheckResult:
         done = box.exec(f"{env + ' ' if env else ''}{task.check}", task.check_timeout_s,
                         output_chars=CHECK_OUTPUT_LIMIT)
     finally:
-        box.close()
+        if own:
+            box.close()
     output = done.output
     if done.timed_out:
         return CheckResult(False, done.exit_code, output, True, done.duration_s,

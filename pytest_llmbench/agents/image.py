@@ -15,13 +15,14 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 from filelock import FileLock
 
-from pytest_llmbench.scoring.sandbox.image import _LDD, _layout, _python, rootfs_files
+from pytest_llmbench.agents.sandbox import AGENT_UID
+from pytest_llmbench.scoring.sandbox.image import python_links, rootfs_files
+from pytest_llmbench.scoring.sandbox.rootfs import Rootfs, linked_libraries
 
 IMAGE_VERSION = 2  # bump when the image's contents change
 AGENT_IMAGE = f"llmbench-agent:py{sys.version_info[0]}.{sys.version_info[1]}-{IMAGE_VERSION}"
@@ -48,73 +49,19 @@ def tool_binaries() -> list[Path]:
     return found
 
 
-def _libraries(binaries: list[Path]) -> set[Path]:
-    libs: set[Path] = set()
-    for chunk in range(0, len(binaries), 64):
-        out = subprocess.run(["ldd", *map(str, binaries[chunk:chunk + 64])],
-                             capture_output=True, text=True, check=False).stdout
-        libs.update(Path(m) for m in _LDD.findall(out))
-    return libs
-
-
 def write_agent_rootfs(out: io.BufferedIOBase) -> None:
     """Python (as the code sandbox has it) + shell tools, tools linked at /usr/bin."""
     tools = tool_binaries()
-    files, links = _layout(rootfs_files() + tools + sorted(_libraries(tools)))
-    python = _python()
-    with tarfile.open(fileobj=out, mode="w|") as tar:
-        dirs: set[str] = set()
-
-        def add_dir(name: str, mode: int = 0o755) -> None:
-            if name and name not in dirs:
-                add_dir(os.path.dirname(name))
-                dirs.add(name)
-                info = tarfile.TarInfo(name)
-                info.type, info.mode = tarfile.DIRTYPE, mode
-                tar.addfile(info)
-
-        for directory, mode in (("tmp", 0o1777), ("etc", 0o755), ("usr/bin", 0o755),
-                                ("dev", 0o755), ("proc", 0o755)):
-            add_dir(directory, mode)
-        workspace = tarfile.TarInfo("workspace")
-        workspace.type, workspace.mode, workspace.uid, workspace.gid = tarfile.DIRTYPE, 0o755, \
-            65534, 65534
-        tar.addfile(workspace)
-        dirs.add("workspace")
-        for name, path in sorted(files.items()):
-            arcname = name.lstrip("/")
-            add_dir(os.path.dirname(arcname))
-            info = tar.gettarinfo(str(path), arcname=arcname)
-            info.uid = info.gid = 0
-            info.uname = info.gname = "root"
-            info.mode |= 0o444
-            with path.open("rb") as handle:
-                tar.addfile(info, handle)
-        extra = {"usr/bin/python3": str(python), "usr/bin/python": str(python)}
-        for tool in tools:
-            real = os.path.realpath(tool)
-            extra.setdefault(f"usr/bin/{tool.name}", real)
-            extra.setdefault(f"bin/{tool.name}", real)
-        for name, target in sorted({**{k.lstrip("/"): v for k, v in links.items()},
-                                    **extra}.items()):
-            if name.lstrip("/") in {n.lstrip("/") for n in files}:
-                continue
-            add_dir(os.path.dirname(name))
-            info = tarfile.TarInfo(name)
-            info.type, info.linkname = tarfile.SYMTYPE, target
-            tar.addfile(info)
-        for arcname, path in _packages():
-            add_dir(os.path.dirname(arcname))
-            info = tar.gettarinfo(str(path), arcname=arcname)
-            info.uid = info.gid = 0
-            info.mode |= 0o444
-            with path.open("rb") as handle:
-                tar.addfile(info, handle)
-        for name, text in (("etc/passwd", _PASSWD), ("etc/group", _GROUP)):
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o644
-            tar.addfile(info, io.BytesIO(data))
+    links = python_links()
+    for tool in tools:
+        real = os.path.realpath(tool)
+        links.setdefault(f"usr/bin/{tool.name}", real)
+        links.setdefault(f"bin/{tool.name}", real)
+    Rootfs(host_files=rootfs_files() + tools + sorted(linked_libraries(tools)),
+           dirs=[("tmp", 0o1777, 0), ("etc", 0o755, 0), ("usr/bin", 0o755, 0),
+                 ("dev", 0o755, 0), ("proc", 0o755, 0), ("workspace", 0o755, AGENT_UID)],
+           links=links, copies=_packages(),
+           texts={"etc/passwd": _PASSWD, "etc/group": _GROUP}).write(out)
 
 
 def _packages() -> list[tuple[str, Path]]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pytest_llmbench.agents.grade import CheckResult, DiffStats, diff_trees, run_check
 from pytest_llmbench.agents.loop import LoopResult, run_loop
+from pytest_llmbench.agents.perf import PerfTimer
 from pytest_llmbench.agents.sandbox import Resources, SandboxFault, SandboxSpec
 from pytest_llmbench.agents.task import Task, TaskError
 from pytest_llmbench.agents.wire import ToolModel
@@ -42,6 +43,7 @@ class Attempt:
     start_s: float | None = None
     wall_s: float = 0.0
     agent_output: str | None = None  # an external agent's own output (tail)
+    perf: dict[str, Any] | None = None  # an optimisation task's timings (agents.perf)
 
 
 def sandbox_spec(task: Task, backend: str, image_for: Callable[[Task], str]) -> SandboxSpec:
@@ -109,9 +111,10 @@ def starting_tree(task: Task, dest: Path) -> None:
 
 def run_attempt(task: Task, spec: SandboxSpec, model: ToolModel | None,
                 command_timeout_s: float = 60.0,
-                external: Callable[[Any, Task], tuple[LoopResult, str]] | None = None
-                ) -> Attempt:
-    """Run the agent (ours through ``model``, or ``external``) on ``task``, then check it."""
+                external: Callable[[Any, Task], tuple[LoopResult, str]] | None = None,
+                perf: PerfTimer | None = None) -> Attempt:
+    """Run the agent (ours through ``model``, or ``external``) on ``task``, then check it
+    (and with ``perf``, an optimisation task, time a solved result)."""
     started = time.perf_counter()
     attempt = Attempt()
     scratch = Path(tempfile.mkdtemp(prefix="llmbench-task-"))
@@ -147,8 +150,12 @@ def run_attempt(task: Task, spec: SandboxSpec, model: ToolModel | None,
         finally:
             box.close()
         attempt.diff = diff_trees(baseline, final)
+        if perf is not None:
+            perf.restore(baseline, final)  # the agent's edits to the benchmark are undone
         attempt.check = run_check(task, final, spec)
         attempt.solved = attempt.check.solved
+        if perf is not None:
+            attempt.perf = perf.measure(baseline, final, attempt.solved)
     except (SandboxFault, TaskError) as exc:
         attempt.error = exc
     except OSError as exc:

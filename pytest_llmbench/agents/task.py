@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from pytest_llmbench.agents.perf_spec import PerfSpec, parse_perf
 from pytest_llmbench.errors import LLMBenchError
 
 TASK_FILE = "task.md"
@@ -86,6 +87,7 @@ class Task:
     workdir: str = "/workspace"
     sandbox: str | None = None  # docker / subprocess / auto (None: the suite's)
     solution: Path | None = None
+    perf: PerfSpec | None = None  # an optimisation task: how its result is timed
     format: str = "markdown"
     metadata: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # format-specific (SWE-bench lists)
@@ -147,9 +149,15 @@ def load_markdown_task(folder: Path, defaults: dict[str, Any] | None = None) -> 
     if isinstance(setup, str):
         setup = [setup]
     solution = folder / "solution.yaml"
+    perf = None
+    if front.get("perf") is not None:
+        try:
+            perf = parse_perf(front["perf"], folder)
+        except ValueError as exc:
+            raise TaskError(f"{source}: {exc}") from None
     known = {"check", "repo", "git", "check_files", "check_dest", "check_timeout_s",
              "check_output", "limits", "image", "dockerfile", "setup", "network", "workdir",
-             "sandbox", "id"}
+             "sandbox", "id", "perf"}
     return Task(
         id=str(front.get("id") or task_id(folder)), path=folder, instruction=instruction,
         check=check.strip(), repo=repo, git=git, check_files=check_files,
@@ -161,6 +169,7 @@ def load_markdown_task(folder: Path, defaults: dict[str, Any] | None = None) -> 
         setup=[str(s) for s in setup], network=bool(front.get("network", False)),
         workdir=str(front.get("workdir", "/workspace")),
         sandbox=front.get("sandbox"), solution=solution if solution.is_file() else None,
+        perf=perf,
         metadata={k: v for k, v in front.items() if k not in known})
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pytest_llmbench.agents.perf import PerfTimer, speedup_score
 from pytest_llmbench.agents.runner import (
     Attempt,
     NeedsDocker,
@@ -101,6 +102,7 @@ class AgentRunner:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.lines = 0
+        self.timers: dict[tuple[str, str, str | None], PerfTimer] = {}
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -158,6 +160,10 @@ class AgentRunner:
             pytest.skip(str(exc))
         if suite.agent is not None and suite.agent.get("proxy"):
             spec.network = True  # the external agent reaches the recording proxy
+        perf = None
+        if task.perf is not None:  # an optimisation task: baseline measured once per process
+            key = (str(task.path), spec.backend, spec.image)
+            perf = self.timers.setdefault(key, PerfTimer(task, spec))
         attempts: list[Attempt] = []
         for _ in range(samples):
             model = None
@@ -173,7 +179,7 @@ class AgentRunner:
                 model = make_tool_model(recorder.model, bench.context, bench.retry,
                                         bench.timeout)
             try:
-                attempt = run_attempt(task, spec, model, external=external)
+                attempt = run_attempt(task, spec, model, external=external, perf=perf)
             finally:
                 if model is not None:
                     model.close()
@@ -188,7 +194,11 @@ class AgentRunner:
             if isinstance(error, ProviderError):
                 recorder.error = error
             raise error
-        recorder.set_score(solved > 0, reason=metrics["reason"])
+        timed = {}
+        if task.perf is not None:
+            timed = speedup_score([(a.solved, a.perf) for a in attempts if a.error is None],
+                                  task.perf.min_speedup)
+        recorder.set_score(solved > 0, reason=metrics["reason"], **timed)
         if not solved and not bench.score_only:
             raise WrongAnswer(f"not solved: {metrics['reason']}")
 
@@ -228,12 +238,15 @@ class AgentRunner:
             data["diff"] = best.diff.diff
         if best.check is not None:
             data["check"] = best.check.to_dict()
+        if best.perf is not None:
+            data["perf"] = best.perf
         data["reason"] = _reason(best)
         if samples > 1:
             judged = [a for a in attempts if a.error is None]
             correct = sum(a.solved for a in judged)
             data["attempts"] = [{"solved": a.solved, "stop_reason": a.loop.stop_reason
-                                 if a.loop else None, "error": str(a.error) if a.error else None}
+                                 if a.loop else None, "error": str(a.error) if a.error else None,
+                                 **({"speedup": a.perf.get("speedup")} if a.perf else {})}
                                 for a in attempts]
             data["pass_at"] = {f"pass@{k}": pass_at_k(len(judged), correct, k)
                                for k in (1, samples) if judged and k <= len(judged)}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.results.agents import rankings
+from pytest_llmbench.results.summary import k_order
 
 OUTPUT_LIMIT = 4000
 
@@ -21,10 +22,24 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return escape(str(value))
 
 
+def _timed_columns(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(key, heading) of the optimisation-task columns, when a row has timed tasks."""
+    if not any(r.get("timed_tasks") for r in rows):
+        return []
+    per_k = sorted({k for r in rows for k in r if k.startswith(("speedup_at_", "opt_at_"))},
+                   key=k_order)
+    return [(k, k.replace("_at_", "@")) for k in per_k] + [
+        ("median_speedup_solved", "median speedup (solved)"),
+        ("median_human_speedup", "human speedup")]
+
+
 def summary_html(rows: list[dict[str, Any]]) -> str:
+    timed = _timed_columns(rows)
     head = ("<tr><th>suite</th><th>model</th><th>tasks</th><th>solved</th><th>solve rate "
             "[95% CI]</th><th>median turns (solved)</th><th>median calls (solved)</th>"
-            "<th>median wall s (solved)</th><th>cost per solved $</th><th>errors</th></tr>")
+            "<th>median wall s (solved)</th><th>cost per solved $</th>"
+            + "".join(f"<th>{escape(title)}</th>" for _, title in timed)
+            + "<th>errors</th></tr>")
     body = []
     for r in rows:
         ci = r["solve_rate_ci"]
@@ -35,7 +50,9 @@ def summary_html(rows: list[dict[str, Any]]) -> str:
                     f"<td>{_fmt(r['median_turns_solved'])}</td>"
                     f"<td>{_fmt(r['median_calls_solved'])}</td>"
                     f"<td>{_fmt(r['median_wall_s_solved'])}</td>"
-                    f"<td>{_fmt(r['cost_per_solved_usd'])}</td><td>{r['errors']}</td></tr>")
+                    f"<td>{_fmt(r['cost_per_solved_usd'])}</td>"
+                    + "".join(f"<td>{_fmt(r.get(key))}</td>" for key, _ in timed)
+                    + f"<td>{r['errors']}</td></tr>")
     ranks = []
     for suite, lists in rankings(rows).items():
         for entry in lists:
@@ -45,6 +62,26 @@ def summary_html(rows: list[dict[str, Any]]) -> str:
                          f"{order}</li>")
     return (f"<div class='table-wrap'><table class='agents data'>{head}{''.join(body)}</table></div>"
             f"<ul class='agent-rankings'>{''.join(ranks)}</ul>")
+
+
+def perf_line(perf: dict[str, Any]) -> str:
+    """Baseline / human / agent timings of an optimisation task (medians, seconds)."""
+    def part(name: str, speedup: str | None) -> str:
+        seconds = perf.get(f"{name}_s")
+        if seconds is None:
+            why = perf.get(f"{name}_reason")
+            return f"{name} –" + (f" ({escape(why)})" if why else "")
+        ratio = f" ({_fmt(perf.get(speedup))}x)" if speedup else ""
+        given = " (given)" if name == "baseline" and perf.get("baseline_given") else ""
+        return f"{name} {_fmt(seconds)} s{given}{ratio}"
+
+    shown = [part("baseline", None)]
+    if "human_s" in perf:
+        shown.append(part("human", "human_speedup"))
+    shown.append(part("agent", "speedup") if "agent_s" in perf else
+                 f"agent – ({escape(perf.get('reason') or '')})")
+    return (f"timing <code>{escape(perf.get('command') or '')}</code> (median of "
+            f"{perf.get('repeat')}): " + ", ".join(shown))
 
 
 def _clip(text: str) -> str:
@@ -57,7 +94,9 @@ def transcript_html(record: dict[str, Any], entry: dict[str, Any] | None) -> str
     who = record["model"] + (f" \u00b7 {record['variant']}" if record.get("variant") else "")
     title = (f"{escape(who)} / {escape(record['case_id'])} — {verdict}; stop: "
              f"{_fmt(metrics.get('stop_reason'))}, turns {_fmt(metrics.get('turns'))}, "
-             f"+{_fmt(metrics.get('lines_added'))}/-{_fmt(metrics.get('lines_removed'))}")
+             f"+{_fmt(metrics.get('lines_added'))}/-{_fmt(metrics.get('lines_removed'))}"
+             + (f", speedup {_fmt(metrics['perf']['speedup'])}x"
+                if (metrics.get("perf") or {}).get("speedup") is not None else ""))
     parts = [f"<details class='agent-task'><summary>{title}</summary>"]
     if record.get("error"):
         parts.append(f"<p class='error'>{escape(record['error'])}</p>")
@@ -84,6 +123,9 @@ def transcript_html(record: dict[str, Any], entry: dict[str, Any] | None) -> str
             parts.append(f"<details class='tool-output'><summary>{escape(message['name'])} "
                          f"output{flag}</summary><pre class='wrap'>{escape(_clip(message['content']))}"
                          "</pre></details>")
+    perf = metrics.get("perf")
+    if perf:
+        parts.append(f"<p class='agent-perf'>{perf_line(perf)}</p>")
     check = metrics.get("check")
     if check:
         parts.append(f"<details class='check'><summary>check: {escape(check['reason'])}"

@@ -2,9 +2,11 @@
 
 Per (suite, model): tasks, solved, solve rate with its Wilson interval, median turns and
 model calls per solved task, cost per solved task (all spend over tasks solved), median
-wall time of solved tasks, pass@k over attempts. Rankings: solve rate, fastest, most
-efficient (fewest calls per solved task), cheapest. A figure nobody measured (no task
-solved, an unpriced model) is None, never 0.
+wall time of solved tasks, pass@k over attempts; for optimisation tasks (``perf:``)
+speedup@k and opt@k as code suites have them (``summary.per_k_values``: an unsolved
+task counts 0) and the median agent and human speedups of solved tasks. Rankings: solve
+rate, fastest, most efficient (fewest calls per solved task), cheapest, speedup. A figure
+nobody measured (no task solved, an unpriced model, no timed task) is None, never 0.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pytest_llmbench.results.stats import wilson_interval
+from pytest_llmbench.results.summary import k_order, per_k_values
 
 
 def is_agent(record: dict[str, Any]) -> bool:
@@ -39,9 +42,13 @@ def agent_summary(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         spend = None if any(c is None for c in costs) else sum(costs)  # type: ignore[arg-type]
         interval = wilson_interval(len(solved), len(judged))
         per_k: dict[str, list[float]] = {}
+        timed: dict[str, list[float]] = {}
         for r in judged:
             for key, value in (r["metrics"].get("pass_at") or {}).items():
                 per_k.setdefault(key, []).append(value)
+            for key, value in per_k_values(r, r["outcome"]).items():
+                timed.setdefault(key, []).append(value)
+        perfs = [r["metrics"]["perf"] for r in solved if r["metrics"].get("perf")]
         rows.append({
             "suite": suite, "model": model, "tasks": len(items), "judged": len(judged),
             "errors": sum(r["outcome"] == "error" for r in items), "solved": len(solved),
@@ -58,13 +65,20 @@ def agent_summary(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                                              + r["metrics"].get("lines_removed", 0)
                                              for r in solved]),
             **{k: sum(v) / len(v) for k, v in sorted(per_k.items())},
+            **({"timed_tasks": sum(1 for r in judged if r["metrics"].get("perf")),
+                "median_speedup_solved": _median([p["speedup"] for p in perfs
+                                                  if p.get("speedup") is not None]),
+                "median_human_speedup": _median([p["human_speedup"] for p in perfs
+                                                 if p.get("human_speedup") is not None]),
+                **{k: sum(v) / len(v) for k, v in sorted(timed.items(), key=lambda kv: k_order(kv[0]))}}
+               if any(r["metrics"].get("perf") for r in judged) else {}),
         })
     return rows
 
 
 RANKINGS = (("solve rate", "solve_rate", True), ("fastest", "median_wall_s_solved", False),
             ("most efficient", "median_calls_solved", False),
-            ("cheapest", "cost_per_solved_usd", False))
+            ("cheapest", "cost_per_solved_usd", False), ("speedup", "speedup_at_1", True))
 
 
 def rankings(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

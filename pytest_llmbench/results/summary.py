@@ -151,7 +151,7 @@ class SummaryBuilder:
             "judge_cost_usd": None if g.judge_cost is None else round(g.judge_cost, 9),
             "cached": g.cached,
             **{name: sum(g.per_k[name]) / len(g.per_k[name])
-               for name in sorted(g.per_k, key=_k_order)},
+               for name in sorted(g.per_k, key=k_order)},
             **({"batch_items": g.batch} if g.batch else {}),  # latency absent: batch answers
         }
 
@@ -181,20 +181,27 @@ def _merge(into: _Group, group: _Group) -> None:
 
 
 def _add_per_k(group: _Group, record: dict[str, Any], outcome: str) -> None:
+    for name, value in per_k_values(record, outcome).items():
+        group.per_k.setdefault(name, []).append(value)
+
+
+def per_k_values(record: dict[str, Any], outcome: str) -> dict[str, float]:
     """pass@k, speedup@k and opt@k of one scored item (samples), or speedup@1 of a
-    single timed answer (a wrong one counts 0)."""
+    single timed answer (a wrong one counts 0; a right one not timed is left out)."""
     details = record.get("score_details") or {}
+    out: dict[str, float] = {}
     for metric in SAMPLE_METRICS:
         for k, value in (details.get(metric) or {}).items():
             if value is not None:
-                group.per_k.setdefault(f"{metric}_{k}", []).append(float(value))
+                out[f"{metric}_{k}"] = float(value)
     if "speedup" in details and "speedup_at" not in details:
         speedup = details["speedup"] if outcome == "passed" else 0.0
         if speedup is not None:
-            group.per_k.setdefault("speedup_at_1", []).append(float(speedup))
+            out["speedup_at_1"] = float(speedup)
+    return out
 
 
-def _k_order(name: str) -> tuple[str, int]:
+def k_order(name: str) -> tuple[str, int]:
     prefix, _, k = name.rpartition("_")
     return prefix, int(k) if k.isdigit() else 0
 
@@ -202,4 +209,4 @@ def _k_order(name: str) -> tuple[str, int]:
 def extra_columns(rows: list[dict[str, Any]]) -> list[str]:
     """The per-k columns of these rows, in a stable order (after SUMMARY_FIELDS)."""
     names = {name for row in rows for name in row if name not in SUMMARY_FIELDS}
-    return sorted(names, key=_k_order)
+    return sorted(names, key=k_order)

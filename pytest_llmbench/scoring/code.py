@@ -153,10 +153,9 @@ class CodeScorer:
             details["reference_runtime_s"] = reference
             if problem:
                 details["reference_error"] = problem
-            if runtime and reference:
-                details["speedup"] = reference / runtime
-            elif result.passed:
-                details["speedup"] = None
+            # None: a wrong answer (the summary's speedup@1 counts it 0) or a right one
+            # whose time is unknown (left out)
+            details["speedup"] = reference / runtime if runtime and reference else None
         return Score(1.0 if result.passed else 0.0, result.passed, details)
 
 

@@ -58,6 +58,24 @@ def score_samples(scorer: Scorer, texts: Sequence[str], case: Case) -> list[Scor
         return [as_score(s) for s in pool.map(lambda text: scorer(text, case), texts)]
 
 
+def speedup_details(passed: Sequence[bool], speedups: Sequence[float | None],
+                    ks: Sequence[int], min_speedup: float = 1.1, always: bool = False
+                    ) -> dict[str, Any]:
+    """speedup_best, speedup@k and opt@k over n samples: a sample that failed or has no
+    speedup counts 0 (and not optimised). Empty when no sample has a speedup, unless
+    ``always`` (the caller knows every sample was timed or failed)."""
+    if not always and all(v is None for v in speedups):
+        return {}
+    n = len(passed)
+    values = [float(v) if ok and v is not None else 0.0
+              for ok, v in zip(passed, speedups, strict=True)]
+    fast = sum(1 for ok, v in zip(passed, values, strict=True) if ok and v >= min_speedup)
+    return {"speedup_best": max(values),
+            "speedup_at": {str(k): expected_best_of_k(values, k) for k in ks},
+            "opt_at": {str(k): pass_at_k(n, fast, k) for k in ks},
+            "min_speedup": min_speedup}
+
+
 def aggregate(scores: Sequence[Score], responses: Sequence[str], pass_at: Sequence[int] | None,
               min_speedup: float = 1.1) -> Score:
     """One item's Score from its n sample scores.
@@ -77,15 +95,8 @@ def aggregate(scores: Sequence[Score], responses: Sequence[str], pass_at: Sequen
                         "response": _clip(text), **s.details}
                        for i, (s, text) in enumerate(zip(scores, responses, strict=True))],
     }
-    speedups = [s.details.get("speedup") for s in scores]
-    if any(v is not None for v in speedups):
-        values = [float(v) if s.passed and v is not None else 0.0
-                  for s, v in zip(scores, speedups, strict=True)]
-        fast = sum(1 for s, v in zip(scores, values, strict=True) if s.passed and v >= min_speedup)
-        details["speedup_best"] = max(values)
-        details["speedup_at"] = {str(k): expected_best_of_k(values, k) for k in ks}
-        details["opt_at"] = {str(k): pass_at_k(n, fast, k) for k in ks}
-        details["min_speedup"] = min_speedup
+    details.update(speedup_details([s.passed for s in scores],
+                                   [s.details.get("speedup") for s in scores], ks, min_speedup))
     costs = [s.cost_usd for s in scores if s.cost_usd is not None]
     return Score(c / n if n else 0.0, c > 0, details, cost_usd=sum(costs) if costs else None)
 

@@ -85,6 +85,16 @@ def test_a_slow_solution_has_a_speedup_below_one(scorer: CodeScorer) -> None:
     assert score.details["reference_runtime_s"] < score.details["runtime_s"]
 
 
+def test_a_wrong_timed_answer_counts_zero_speedup(scorer: CodeScorer) -> None:
+    from pytest_llmbench.results.summary import per_k_values
+
+    row = next(r for r in ROWS if r["entry_point"] == "primes_below")
+    score = scorer("```python\ndef primes_below(n):\n    return []\n```", _case(row))
+    assert not score.passed and score.details["speedup"] is None
+    record = {"score_details": score.details}
+    assert per_k_values(record, "failed") == {"speedup_at_1": 0.0}  # as documented
+
+
 def test_no_code_is_an_extraction_failure(scorer: CodeScorer) -> None:
     score = scorer("I am not sure.", _case(ROWS[0]))
     assert score.extraction_failed and not score.passed
