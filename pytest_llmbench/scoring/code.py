@@ -142,8 +142,9 @@ class CodeScorer:
     def __call__(self, response: str, case: Case) -> Score:
         code = extract_code(response, self._name(case))
         if code is None:
+            timed = {"speedup": None} if self.runtime and case.row.get(self.runtime) else {}
             return Score(0.0, False, {"extracted": None, "extraction_failed": True,
-                                      "status": "no code"})
+                                      "status": "no code", **timed})
         result, runtime = self.run(code, case)
         details: dict[str, Any] = {"extracted": code[:CODE_LIMIT], "extraction_failed": False,
                                    **result.to_details()}

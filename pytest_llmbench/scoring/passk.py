@@ -95,8 +95,10 @@ def aggregate(scores: Sequence[Score], responses: Sequence[str], pass_at: Sequen
                         "response": _clip(text), **s.details}
                        for i, (s, text) in enumerate(zip(scores, responses, strict=True))],
     }
+    timed = any("speedup" in s.details for s in scores)  # a timed row: all-failed counts 0
     details.update(speedup_details([s.passed for s in scores],
-                                   [s.details.get("speedup") for s in scores], ks, min_speedup))
+                                   [s.details.get("speedup") for s in scores], ks, min_speedup,
+                                   always=timed))
     costs = [s.cost_usd for s in scores if s.cost_usd is not None]
     return Score(c / n if n else 0.0, c > 0, details, cost_usd=sum(costs) if costs else None)
 

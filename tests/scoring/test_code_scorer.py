@@ -95,6 +95,16 @@ def test_a_wrong_timed_answer_counts_zero_speedup(scorer: CodeScorer) -> None:
     assert per_k_values(record, "failed") == {"speedup_at_1": 0.0}  # as documented
 
 
+def test_timed_samples_that_all_fail_count_zero_opt_at_k(scorer: CodeScorer) -> None:
+    from pytest_llmbench.scoring.passk import aggregate
+
+    row = next(r for r in ROWS if r["entry_point"] == "primes_below")
+    answers = ["```python\ndef primes_below(n):\n    return []\n```", "I cannot."]
+    details = aggregate([scorer(a, _case(row)) for a in answers], answers, [1, 2]).details
+    assert details["opt_at"] == {"1": 0.0, "2": 0.0}  # not left out of the mean
+    assert details["speedup_at"] == {"1": 0.0, "2": 0.0}
+
+
 def test_no_code_is_an_extraction_failure(scorer: CodeScorer) -> None:
     score = scorer("I am not sure.", _case(ROWS[0]))
     assert score.extraction_failed and not score.passed
