@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pytest_llmbench.agents.figures import call_figures
 from pytest_llmbench.agents.runner import (
     Attempt,
     NeedsDocker,
@@ -121,6 +122,7 @@ class AgentRunner:
             recorder = recorder_for(item)
             if recorder is not None:
                 recorder.metrics["kind"] = "agent"
+                recorder.single_call_figures = False
             if isinstance(pair[0], BadTask):
                 raise TaskError(pair[0].reason)
 
@@ -148,6 +150,7 @@ class AgentRunner:
         recorder = recorder_for(item)
         assert recorder is not None and recorder.model is not None
         recorder.metrics["kind"] = "agent"
+        recorder.single_call_figures = False
         samples = bench.samples or suite.samples or 1
         try:
             spec = sandbox_spec(task, suite.sandbox if bench.sandbox in (None, "auto")
@@ -171,7 +174,8 @@ class AgentRunner:
                 from pytest_llmbench.agents.wire import make_tool_model  # noqa: PLC0415
 
                 model = make_tool_model(recorder.model, bench.context, bench.retry,
-                                        bench.timeout)
+                                        bench.timeout, engine=bench.engine,
+                                        metadata={"suite": suite.name, "case_id": task.id})
             try:
                 attempt = run_attempt(task, spec, model, external=external)
             finally:
@@ -206,6 +210,8 @@ class AgentRunner:
         best = next((a for a in attempts if a.solved), attempts[-1])
         loop = best.loop
         data: dict[str, Any] = {"kind": "agent", "solved": best.solved,
+                                **call_figures(t.completion for a in attempts if a.loop
+                                               for t in a.loop.model_turns),
                                 "stop_reason": loop.stop_reason if loop else None,
                                 "turns": loop.turns if loop else None,
                                 "model_calls": len(loop.model_turns)

@@ -49,6 +49,8 @@ def _named_parameters(create: Any) -> frozenset[str]:
 
 
 class AnthropicProvider:
+    tool_calling = True
+
     def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
         self.spec = spec
         self.think_tags = common.think_tags(spec)
@@ -74,6 +76,11 @@ class AnthropicProvider:
         return clients.acquire(self._client_key, lambda: anthropic.AsyncAnthropic(**args))
 
     async def complete(self, request: ChatRequest) -> Completion:
+        if request.tools is not None:
+            from pytest_llmbench.providers.tool_calling import anthropic_tools  # noqa: PLC0415
+
+            return await anthropic_tools(self.client, self.spec.api_model, self.spec.name,
+                                         request)
         system, turns = split_system(request.messages)
         params = dict(request.params)
         max_tokens = params.pop("max_tokens", None) or params.pop("max_completion_tokens", None)

@@ -53,6 +53,8 @@ def converse_args(model: str, messages: list[dict[str, Any]], params: dict[str, 
 
 
 class BedrockProvider:
+    tool_calling = True
+
     def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
         self.spec = spec
         self.think_tags = common.think_tags(spec)
@@ -84,6 +86,11 @@ class BedrockProvider:
         self.client, self._pool = self._shared
 
     async def complete(self, request: ChatRequest) -> Completion:
+        if request.tools is not None:
+            from pytest_llmbench.providers.tool_calling import bedrock_tools_async  # noqa: PLC0415
+
+            return await bedrock_tools_async(self.client, self.spec.api_model, self.spec.name,
+                                             request, self._pool)
         kwargs = converse_args(self.spec.api_model, request.messages, dict(request.params))
         loop = asyncio.get_running_loop()
         completion = await loop.run_in_executor(self._pool, self._call, kwargs)
