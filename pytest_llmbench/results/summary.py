@@ -13,6 +13,8 @@ from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.stats import mean_interval, percentile, wilson_interval
 from pytest_llmbench.results.throughput import Throughput, median_rate
 
+AGENT_FIELDS = ("agent_tasks", "agent_wall_p50_s", "agent_model_time_s", "agent_tool_time_s",
+                "agent_output_tps", "agent_call_ttft_p50_s")
 SUMMARY_FIELDS = (
     "suite", "model", "variant", "target", "commit", "n", "passed", "failed", "errors", "skipped", "accuracy",
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
@@ -24,6 +26,8 @@ SUMMARY_FIELDS = (
     "best_variant", "fit_cost_usd", "fit_time_s", "fit_calls",
     "label",  # the models config's display_name / label, when it gives one
     "cached",  # records answered from the cache or a recording (their times are not used)
+    # agent items (many turns: no per-call latency / TTFT / tok/s above; see docs/agents.md)
+    *AGENT_FIELDS,
 )
 # per-k columns, present when records carry them: pass_at_1, pass_at_5, speedup_at_1 ...
 SAMPLE_METRICS = ("pass_at", "speedup_at", "opt_at")

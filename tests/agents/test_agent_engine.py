@@ -1,0 +1,170 @@
+"""Agent turns go through the run's call engine (real SDKs against the simulator, the
+subprocess sandbox): rate limits, budget, cache and record/replay apply to them as to
+ordinary items, and agent records carry agent figures instead of one call's latency."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmbench.agents.runner import run_attempt, sandbox_spec
+from pytest_llmbench.agents.solutions import post_solutions
+from pytest_llmbench.agents.suite import load_task
+from pytest_llmbench.agents.task import Task
+from pytest_llmbench.agents.wire import make_tool_model
+from pytest_llmbench.calls import layers
+from pytest_llmbench.calls.engine import Engine
+from pytest_llmbench.calls.ratelimit import RateLimits
+from pytest_llmbench.calls.retry import RetryPolicy
+from pytest_llmbench.sim import SimServer
+from tests.conftest import read_records
+
+from .conftest import SOLVE, model_spec, write_task
+
+BUDGET = 0.0006  # USD: a few turns at $1 per million tokens
+ENDLESS = "".join(f"- tool: run_command\n  args: {{command: 'echo round {i}'}}\n"
+                  for i in range(12))
+
+
+def _task(root: Path, name: str, solution: str, front: str = "") -> Task:
+    task = load_task(write_task(root / name, solution=solution, front=front,
+                                instruction=f"[{name}] Make `answer()` in answer.py return 42."))
+    assert isinstance(task, Task), task
+    return task
+
+
+def _run(task: Task, engine: Engine, spec: Any) -> Any:
+    model = make_tool_model(spec, {}, RetryPolicy(max_retries=0), 30, engine=engine,
+                            metadata={"suite": "agents", "case_id": task.id})
+    return run_attempt(task, sandbox_spec(task, "subprocess", lambda t: ""), model, 20)
+
+
+def test_rate_limit_of_the_model_paces_agent_calls(tmp_path: Path) -> None:
+    with SimServer() as sim:
+        task = _task(tmp_path, "paced", SOLVE)
+        post_solutions(sim.base_url, [task])
+        spec = model_spec("sim:default", base_url=sim.base_url, rate_limit={"rpm": 60})
+        engine = Engine(limits=RateLimits(folder=tmp_path / "limits"))
+        try:
+            attempt = _run(task, engine, spec)
+        finally:
+            engine.close()
+        arrivals = sorted(r["at"] for r in sim.metrics["recent"] if r["model"] == "default")
+    assert attempt.solved and attempt.loop.turns == 3
+    assert len(arrivals) == 3
+    # 60 rpm: one start per second (unpaced, a turn follows the last in a few hundredths).
+    # The first turn's arrival is late by the SDK's import and client set-up (up to a
+    # second), which shortens the first gap; the last one shows the pace.
+    gaps = [round(b - a, 3) for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    assert gaps[-1] >= 0.9, gaps
+
+
+def test_budget_stops_the_agent_mid_task(tmp_path: Path) -> None:
+    with SimServer() as sim:
+        task = _task(tmp_path, "costly", ENDLESS, front="limits: {turns: 30}\n")
+        post_solutions(sim.base_url, [task])
+        spec = model_spec("sim:default", base_url=sim.base_url,
+                          price={"input_per_mtok": 1.0, "output_per_mtok": 1.0})
+        budget_dir = tmp_path / "budget"
+        budget_dir.mkdir()
+        engine = Engine(context={layers.BUDGET: BUDGET, layers.BUDGET_DIR: str(budget_dir)})
+        try:
+            attempt = _run(task, engine, spec)
+        finally:
+            engine.close()
+        served = sum(1 for r in sim.metrics["recent"] if r["model"] == "default")
+    loop = attempt.loop
+    assert loop.stop_reason == "budget" and not attempt.solved
+    assert 2 <= loop.turns < 12 and served == loop.turns  # stopped before a call was sent
+    spent = sum(t.completion.cost_usd for t in loop.model_turns)
+    # each turn costs a little more than the last (the conversation grows); the budget books
+    # the mean so far, so the last call may pass it by a fraction of one call
+    assert 0 < spent <= BUDGET * 1.3, spent
+    assert "BudgetExhausted" in type(attempt.error).__name__
+
+
+def _suite(root: Path, sim_url: str) -> Task:
+    task = _task(root / "tasks", "good", SOLVE)
+    (root / "agents.yaml").write_text("name: agents\ntasks: [tasks/*]\nsandbox: subprocess\n")
+    (root / "llmbench.yaml").write_text(f"models:\n  sim:default:\n    base_url: {sim_url}\n")
+    return task
+
+
+def _transcript(run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
+    pointer = record["metrics"]["transcript"]
+    lines = [json.loads(x) for x in (run_dir / pointer["file"]).read_text().splitlines()]
+    messages = next(x for x in lines if x["nodeid"] == pointer["nodeid"])["attempts"][0][
+        "messages"]
+    # the subprocess sandbox's folder differs per run (the key aliases it): compare without it
+    return json.loads(re.sub(r"/[^\"\s]*/workspace", "<workdir>", json.dumps(messages)))
+
+
+def _summary(run_dir: Path) -> dict[str, Any]:
+    rows = json.loads((run_dir / "summary.json").read_text())
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    return next(r for r in rows if r["suite"] == "agents")
+
+
+def test_record_then_replay_offline_and_agent_figures(pytester: pytest.Pytester) -> None:
+    args = ("agents.yaml", "-p", "no:cacheprovider", "--llmbench-models", "sim:default")
+    run_dir = pytester.path / ".llmbench" / "runs" / "latest"
+    with SimServer() as sim:
+        task = _suite(pytester.path, sim.base_url)
+        post_solutions(sim.base_url, [task])
+        recorded = pytester.runpytest_subprocess(*args, "--llmbench-record", "rec")
+        recorded.assert_outcomes(passed=1)
+    before = read_records(pytester)[0]
+    transcript = _transcript(run_dir, before)
+    assert len(list((pytester.path / "rec").rglob("*.json"))) == 3  # one entry per turn
+
+    # the agent record: no single-call figures, its own figures measured
+    for key in ("latency_s", "ttft_s", "output_tps"):
+        assert before[key] is None, key
+    metrics = before["metrics"]
+    assert metrics["live_calls"] == 3 and len(metrics["call_ttft_s"]) == 3
+    assert metrics["generation_s"] > 0 and metrics["model_output_tps"] > 0
+    assert metrics["call_ttft_p50_s"] is not None and metrics["tool_time_s"] > 0
+    row = _summary(run_dir)
+    for key in ("latency_p50", "latency_p95", "ttft_p50", "output_tps", "decode_tps_p50"):
+        assert row[key] is None, key
+    assert row["agent_tasks"] == 1 and row["agent_output_tps"] > 0
+    assert row["agent_call_ttft_p50_s"] is not None and row["agent_model_time_s"] > 0
+    assert row["agent_wall_p50_s"] > 0
+
+    # the simulator is gone: every turn is answered from the recording
+    replayed = pytester.runpytest_subprocess(*args, "--llmbench-replay", "rec")
+    replayed.assert_outcomes(passed=1)
+    replayed.stdout.fnmatch_lines(["*llmbench cache: 3 of 3 calls answered from *rec*"])
+    after = read_records(pytester)[0]
+    assert _transcript(run_dir, after) == transcript
+    assert after["outcome"] == before["outcome"] == "passed"
+    assert after["metrics"]["check"]["exit_code"] == 0
+    assert after["metrics"]["tool_calls"] == before["metrics"]["tool_calls"]
+    assert after["cached_calls"] == after["calls"] == 3
+    assert after["input_tokens"] == before["input_tokens"]
+    assert after["metrics"]["live_calls"] == 0 and after["metrics"]["generation_s"] is None
+    row = _summary(run_dir)
+    assert row["cached"] == 1 and row["agent_output_tps"] is None  # nothing timed this run
+    assert row["latency_p50"] is None and row["output_tps"] is None
+
+
+def test_cached_agent_record_is_marked_cached(pytester: pytest.Pytester) -> None:
+    args = ("agents.yaml", "-p", "no:cacheprovider", "--llmbench-models", "sim:default",
+            "--llmbench-cache", "readwrite")
+    with SimServer() as sim:
+        task = _suite(pytester.path, sim.base_url)
+        post_solutions(sim.base_url, [task])
+        pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)
+        first = read_records(pytester)[0]
+        served = sim.metrics["requests_total"]
+        again = pytester.runpytest_subprocess(*args)
+        again.assert_outcomes(passed=1)
+        assert sim.metrics["requests_total"] == served  # no call reached the simulator
+    again.stdout.fnmatch_lines(["*llmbench cache: 3 of 3 calls answered from *"])
+    record = read_records(pytester)[0]
+    assert first["cached_calls"] == 0 and record["cached_calls"] == record["calls"] == 3
+    assert record["metrics"]["stop_reason"] == "finish" and record["outcome"] == "passed"
