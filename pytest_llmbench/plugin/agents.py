@@ -299,7 +299,7 @@ class AgentReport:
     @pytest.hookimpl
     def pytest_llmbench_html_sections(self, rows: list[dict[str, Any]], info: dict[str, Any]
                                       ) -> list[tuple[str, str]] | None:
-        from pytest_llmbench.report.agents_view import sections  # noqa: PLC0415
+        from pytest_llmbench.report.agents_view import sections, time_html  # noqa: PLC0415
         from pytest_llmbench.results.agents import agent_summary, is_agent  # noqa: PLC0415
         from pytest_llmbench.results.agents import rankings as rank  # noqa: PLC0415
 
@@ -321,7 +321,11 @@ class AgentReport:
         summary = agent_summary(records)
         (run_path / "agents_summary.json").write_text(
             json.dumps({"rows": summary, "rankings": rank(summary)}, indent=1))
-        return sections(run_path, summary, records)
+        out = sections(run_path, summary, records)
+        timing = time_html(rows)
+        if timing is not None:
+            out.insert(1, ("Agent time", timing))
+        return out
 
 
 __all__ = ["AgentReport", "AgentRunner", "TaskSuiteFile", "collect_task_file"]

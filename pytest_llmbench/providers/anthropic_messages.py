@@ -16,7 +16,7 @@ from typing import Any
 import anthropic
 
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.providers import clients, common
+from pytest_llmbench.providers import clients, common, tool_calling
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
 from pytest_llmbench.redaction import remember_secret
@@ -77,10 +77,8 @@ class AnthropicProvider:
 
     async def complete(self, request: ChatRequest) -> Completion:
         if request.tools is not None:
-            from pytest_llmbench.providers.tool_calling import anthropic_tools  # noqa: PLC0415
-
-            return await anthropic_tools(self.client, self.spec.api_model, self.spec.name,
-                                         request)
+            return await tool_calling.anthropic_tools(self.client, self.spec.api_model,
+                                                      self.spec.name, request)
         system, turns = split_system(request.messages)
         params = dict(request.params)
         max_tokens = params.pop("max_tokens", None) or params.pop("max_completion_tokens", None)

@@ -19,7 +19,7 @@ from botocore.config import Config
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import PREVIEW_CHARS, ConfigError, ProtocolError, ProviderError
-from pytest_llmbench.providers import clients, common
+from pytest_llmbench.providers import clients, common, tool_calling
 from pytest_llmbench.providers.anthropic_messages import split_system
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
@@ -87,10 +87,8 @@ class BedrockProvider:
 
     async def complete(self, request: ChatRequest) -> Completion:
         if request.tools is not None:
-            from pytest_llmbench.providers.tool_calling import bedrock_tools_async  # noqa: PLC0415
-
-            return await bedrock_tools_async(self.client, self.spec.api_model, self.spec.name,
-                                             request, self._pool)
+            return await tool_calling.bedrock_tools_async(
+                self.client, self.spec.api_model, self.spec.name, request, self._pool)
         kwargs = converse_args(self.spec.api_model, request.messages, dict(request.params))
         loop = asyncio.get_running_loop()
         completion = await loop.run_in_executor(self._pool, self._call, kwargs)

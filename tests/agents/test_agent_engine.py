@@ -134,6 +134,8 @@ def test_record_then_replay_offline_and_agent_figures(pytester: pytest.Pytester)
     assert row["agent_tasks"] == 1 and row["agent_output_tps"] > 0
     assert row["agent_call_ttft_p50_s"] is not None and row["agent_model_time_s"] > 0
     assert row["agent_wall_p50_s"] > 0
+    html = (run_dir / "report.html").read_text()
+    assert "Agent time" in html and "output tok/s (generation)" in html
 
     # the simulator is gone: every turn is answered from the recording
     replayed = pytester.runpytest_subprocess(*args, "--llmbench-replay", "rec")
@@ -168,3 +170,23 @@ def test_cached_agent_record_is_marked_cached(pytester: pytest.Pytester) -> None
     record = read_records(pytester)[0]
     assert first["cached_calls"] == 0 and record["cached_calls"] == record["calls"] == 3
     assert record["metrics"]["stop_reason"] == "finish" and record["outcome"] == "passed"
+
+
+def test_budget_skips_the_item_with_stop_reason_budget(pytester: pytest.Pytester) -> None:
+    with SimServer() as sim:
+        task = _task(pytester.path / "tasks", "costly", ENDLESS, front="limits: {turns: 30}\n")
+        post_solutions(sim.base_url, [task])
+        (pytester.path / "agents.yaml").write_text(
+            "name: agents\ntasks: [tasks/*]\nsandbox: subprocess\n")
+        (pytester.path / "llmbench.yaml").write_text(
+            f"models:\n  sim:default:\n    base_url: {sim.base_url}\n"
+            "    price: {input_per_mtok: 1.0, output_per_mtok: 1.0}\n")
+        result = pytester.runpytest_subprocess("agents.yaml", "-p", "no:cacheprovider",
+                                               "--llmbench-models", "sim:default",
+                                               "--llmbench-budget", str(BUDGET))
+    result.assert_outcomes(skipped=1)
+    record = read_records(pytester)[0]
+    assert record["outcome"] == "skipped" and "budget" in record["error"].lower()
+    metrics = record["metrics"]
+    assert metrics["stop_reason"] == "budget" and 2 <= metrics["turns"] < 12
+    assert record["calls"] == metrics["turns"] and 0 < record["cost_usd"] <= BUDGET * 1.3
