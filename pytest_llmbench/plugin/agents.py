@@ -162,7 +162,7 @@ class AgentRunner:
         if suite.agent is not None and suite.agent.get("proxy"):
             spec.network = True  # the external agent reaches the recording proxy
         attempts: list[Attempt] = []
-        for _ in range(samples):
+        for sample in range(samples):
             model = None
             external = None
             if suite.agent is not None:
@@ -175,7 +175,8 @@ class AgentRunner:
 
                 model = make_tool_model(recorder.model, bench.context, bench.retry,
                                         bench.timeout, engine=bench.engine,
-                                        metadata={"suite": suite.name, "case_id": task.id})
+                                        metadata={"suite": suite.name, "case_id": task.id,
+                                                  **({"sample": sample} if sample else {})})
             try:
                 attempt = run_attempt(task, spec, model, external=external)
             finally:

@@ -190,3 +190,42 @@ def test_budget_skips_the_item_with_stop_reason_budget(pytester: pytest.Pytester
     metrics = record["metrics"]
     assert metrics["stop_reason"] == "budget" and 2 <= metrics["turns"] < 12
     assert record["calls"] == metrics["turns"] and 0 < record["cost_usd"] <= BUDGET * 1.3
+
+
+def test_a_recorded_turn_with_malformed_tool_calls_is_refused() -> None:
+    from pytest_llmbench.calls.store import completion_problem
+
+    good = {"completion": {"text": "", "tool_calls": [
+        {"id": "c1", "name": "finish", "arguments": "{}"}]}}
+    assert completion_problem(good) is None
+    for bad in ([{"id": "c1", "name": "finish"}], [{"id": 1, "name": "x", "arguments": ""}],
+                "finish", [["c1", "finish", "{}"]]):
+        problem = completion_problem({"completion": {"text": "", "tool_calls": bad}})
+        assert problem is not None and "tool_calls" in problem, bad
+
+
+def test_a_provider_without_tool_calling_is_refused_with_one_line() -> None:
+    from pytest_llmbench.config import ModelSpec
+    from pytest_llmbench.errors import ConfigError
+    from pytest_llmbench.providers.base import ChatRequest, Completion, register_provider
+
+    class Plain:
+        async def complete(self, request: ChatRequest) -> Completion:
+            return Completion(text="hi", latency_s=0.1, ttft_s=0.05)
+
+        async def aclose(self) -> None:
+            return None
+
+    register_provider("plain-no-tools", lambda spec, context: Plain())
+    engine = Engine()
+    try:
+        spec = ModelSpec.parse("plain-no-tools:m")
+        assert engine.call(ChatRequest(model=spec, messages=[{"role": "user", "content": "x"}])
+                           ).text == "hi"
+        with pytest.raises(ConfigError, match="plain-no-tools:m: its provider does not do "
+                                              "native tool calling"):
+            engine.call(ChatRequest(model=spec, messages=[{"role": "user", "content": "x"}],
+                                    tools=[{"name": "finish", "description": "",
+                                            "parameters": {"type": "object"}}]))
+    finally:
+        engine.close()
