@@ -149,6 +149,8 @@ def test_record_then_replay_offline_and_agent_figures(pytester: pytest.Pytester)
     assert after["cached_calls"] == after["calls"] == 3
     assert after["input_tokens"] == before["input_tokens"]
     assert after["metrics"]["live_calls"] == 0 and after["metrics"]["generation_s"] is None
+    table_row = next(line for line in replayed.stdout.lines if line.startswith("agents "))
+    assert "cached" not in table_row  # an agent row has no per-call latency to be cached
     row = _summary(run_dir)
     assert row["cached"] == 1 and row["agent_output_tps"] is None  # nothing timed this run
     assert row["latency_p50"] is None and row["output_tps"] is None
@@ -229,3 +231,27 @@ def test_a_provider_without_tool_calling_is_refused_with_one_line() -> None:
                                             "parameters": {"type": "object"}}]))
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize("name,settings", [
+    ("openai-compatible:default", {"base_url": "{url}/v1"}),
+    ("anthropic:default", {"base_url": "{url}", "api_key": "sk-ant-test"}),
+    ("bedrock:default", {"endpoint_url": "{url}", "region": "us-east-1",
+                         "aws_access_key_id": "AKIATEST", "aws_secret_access_key": "secret"}),
+])
+def test_each_sdk_provider_solves_through_the_engine(tmp_path: Path, name: str,
+                                                     settings: dict[str, str]) -> None:
+    """The providers ordinary items use (not only ``sim:``) answer tool requests."""
+    with SimServer() as sim:
+        task = _task(tmp_path, f"provider-{name.split(':')[0]}", SOLVE)
+        post_solutions(sim.base_url, [task])
+        spec = model_spec(name, **{k: v.format(url=sim.base_url) for k, v in settings.items()})
+        engine = Engine()
+        try:
+            attempt = _run(task, engine, spec)
+        finally:
+            engine.close()
+    assert attempt.error is None and attempt.solved, attempt.check
+    assert attempt.loop.turns == 3
+    for turn in attempt.loop.model_turns:
+        assert turn.completion.ttft_s is not None and not turn.completion.tokens_estimated
