@@ -3,7 +3,8 @@
 Short and linear on purpose (mini-swe-agent's shape): a message history that is also the
 transcript, the model's tool calls run in order, limits checked before every call. It
 stops at ``finish`` or at the turn, token, cost or time limit (the stop reason says
-which); a provider error or a broken sandbox ends it with that error kept.
+which); a provider error or a broken sandbox ends it with that error kept, and the run's
+``--llmbench-budget`` refusing the next call ends it with stop reason ``budget``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pytest_llmbench.agents.sandbox import Sandbox, SandboxFault
 from pytest_llmbench.agents.task import Limits
 from pytest_llmbench.agents.tools import ToolCall, run_tool
 from pytest_llmbench.agents.wire import ToolModel, Turn
+from pytest_llmbench.calls.budget import BudgetExhausted
 from pytest_llmbench.errors import ProviderError
 
 SYSTEM = ("You are an autonomous software agent working in a sandbox. Your work directory "
@@ -24,7 +26,7 @@ SYSTEM = ("You are an autonomous software agent working in a sandbox. Your work 
           "each run_command is a fresh bash shell in the work directory. When the task is "
           "done, call finish. Nobody will answer questions: act on your own.")
 NUDGE = "Continue with the task using the tools, and call finish when it is done."
-STOP_REASONS = ("finish", "turns", "tokens", "cost", "time", "error")
+STOP_REASONS = ("finish", "turns", "tokens", "cost", "time", "budget", "error")
 
 
 @dataclass
@@ -40,7 +42,7 @@ class LoopResult:
     wall_s: float = 0.0
     messages: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)  # per turn: times, usage
-    error: ProviderError | SandboxFault | None = None
+    error: ProviderError | SandboxFault | BudgetExhausted | None = None
     summary: str | None = None
 
     @property
@@ -100,6 +102,9 @@ def run_loop(model: ToolModel, sandbox: Sandbox, instruction: str, limits: Limit
                           command_timeout_s, output_chars):
                 result.stop_reason = "finish"
                 break
+    except BudgetExhausted as exc:
+        result.error = exc
+        result.stop_reason = "budget"
     except (ProviderError, SandboxFault) as exc:
         result.error = exc
         result.stop_reason = "error"

@@ -21,6 +21,7 @@ from pytest_llmbench.agents.perf import PerfTimer
 from pytest_llmbench.agents.sandbox import Resources, SandboxFault, SandboxSpec
 from pytest_llmbench.agents.task import Task, TaskError
 from pytest_llmbench.agents.wire import ToolModel
+from pytest_llmbench.calls.budget import BudgetExhausted
 from pytest_llmbench.errors import ProviderError
 
 SETUP_TIMEOUT_S = 300.0
@@ -38,7 +39,7 @@ class Attempt:
     loop: LoopResult | None = None
     check: CheckResult | None = None
     diff: DiffStats | None = None
-    error: ProviderError | SandboxFault | TaskError | None = None
+    error: ProviderError | SandboxFault | TaskError | BudgetExhausted | None = None
     sandbox: dict[str, Any] = field(default_factory=dict)
     start_s: float | None = None
     wall_s: float = 0.0
@@ -138,6 +139,9 @@ def run_attempt(task: Task, spec: SandboxSpec, model: ToolModel | None,
             attempt.loop, attempt.agent_output = external(box, task)
         else:
             assert model is not None
+            metadata = getattr(model, "metadata", None)
+            if isinstance(metadata, dict):  # this sandbox's folder, the same in every key
+                metadata["key_aliases"] = {box.workdir: "<sandbox workdir>"}
             attempt.loop = run_loop(model, box, task.instruction, task.limits,
                                     command_timeout_s)
         if attempt.loop.error is not None:

@@ -26,7 +26,7 @@ from pytest_llmbench.calls.layers import layers_from_context
 from pytest_llmbench.calls.pricing import call_cost
 from pytest_llmbench.calls.ratelimit import Limiter, RateLimits
 from pytest_llmbench.calls.retry import RetryPolicy
-from pytest_llmbench.errors import CallTimeout, LLMBenchError, ProviderError
+from pytest_llmbench.errors import CallTimeout, ConfigError, LLMBenchError, ProviderError
 from pytest_llmbench.providers.base import ChatRequest, Completion, Provider, get_factory
 from pytest_llmbench.providers.common import estimate_tokens, prompt_text
 
@@ -177,6 +177,10 @@ class Engine:
 
     async def _call(self, provider: Provider, request: ChatRequest) -> Completion:
         """The provider's call under the per-attempt timeout; every failure a ProviderError."""
+        if request.tools is not None and not getattr(provider, "tool_calling", False):
+            raise ConfigError(f"{request.model.name}: its provider does not do native tool "
+                              "calling (agent tasks need openai-compatible, anthropic, "
+                              "bedrock or sim models)")
         try:
             async with asyncio.timeout(self.timeout):
                 completion = await provider.complete(request)

@@ -8,7 +8,11 @@ cache (``.llmbench/cache``) and a recording folder (``--llmbench-record DIR``),
 which can be committed and replayed in CI.
 
 The key is a SHA-256 of what decides the answer: provider, model name, the model
-id sent to the API, the endpoint, the params and the messages. Never an API key.
+id sent to the API, the endpoint, the params and the messages, and for a request
+with tools the tool definitions (an agent's turn is keyed on the whole conversation
+so far, tool calls and results included). Never an API key. Paths that differ per
+run but not in meaning (``metadata["key_aliases"]``: a subprocess sandbox's folder)
+are replaced by their alias in the key only.
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ _FIELD_TYPES: dict[str, tuple[tuple[type, ...], bool]] = {  # (types, None allow
     "latency_s": (_NUMBER, True), "itl_s": ((list,), False), "finish_reason": (_TEXT, True),
     "attempts": (_INT, False), "cost_usd": (_NUMBER, True), "raw_usage": ((dict,), True),
     "reasoning": (_TEXT, True), "reasoning_tokens": (_INT, True),
-    "reasoning_tokens_estimated": ((bool,), False), "reasoning_ttft_s": (_NUMBER, True)}
+    "reasoning_tokens_estimated": ((bool,), False), "reasoning_ttft_s": (_NUMBER, True),
+    "tool_calls": ((list,), False)}
 
 
 class BadEntry(ValueError):
@@ -64,9 +69,16 @@ def completion_problem(data: Any) -> str | None:
         wrong_bool = isinstance(value, bool) and bool not in types
         if wrong_bool or not isinstance(value, types):
             return f"'completion.{name}' is {type(value).__name__}, not {types[0].__name__}"
-        if isinstance(value, list) and not all(
+        if not isinstance(value, list):
+            continue
+        if name == "itl_s" and not all(
                 isinstance(v, _NUMBER) and not isinstance(v, bool) for v in value):
             return "'completion.itl_s' must be a list of numbers"
+        if name == "tool_calls" and not all(
+                isinstance(v, dict) and all(isinstance(v.get(k), str)
+                                            for k in ("id", "name", "arguments"))
+                for v in value):
+            return "'completion.tool_calls' must be a list of {id, name, arguments} strings"
     return None
 
 
@@ -77,10 +89,23 @@ def request_key(request: ChatRequest) -> str:
 
 def key_fields(request: ChatRequest) -> dict[str, Any]:
     model = request.model
-    return {"v": KEY_VERSION, "provider": model.provider, "model": model.name,
-            "api_model": model.api_model,
-            "endpoint": model.settings.get("base_url") or model.settings.get("endpoint_url"),
-            "params": request.params, "messages": request.messages}
+    fields_ = {"v": KEY_VERSION, "provider": model.provider, "model": model.name,
+               "api_model": model.api_model,
+               "endpoint": model.settings.get("base_url") or model.settings.get("endpoint_url"),
+               "params": request.params, "messages": request.messages}
+    if request.tools is not None:  # only then: plain requests keep their keys
+        fields_["tools"] = request.tools
+    aliases = request.metadata.get("key_aliases")
+    if aliases:
+        fields_ = json.loads(_unalias(_canonical(fields_), aliases))
+    return fields_
+
+
+def _unalias(text: str, aliases: dict[str, str]) -> str:
+    for real, alias in sorted(aliases.items(), key=lambda kv: -len(kv[0])):
+        if real:
+            text = text.replace(json.dumps(real)[1:-1], alias)
+    return text
 
 
 def _canonical(data: Any) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pytest_llmbench.agents.figures import call_figures
 from pytest_llmbench.agents.perf import PerfTimer, speedup_score
 from pytest_llmbench.agents.runner import (
     Attempt,
@@ -123,6 +124,7 @@ class AgentRunner:
             recorder = recorder_for(item)
             if recorder is not None:
                 recorder.metrics["kind"] = "agent"
+                recorder.single_call_figures = False
             if isinstance(pair[0], BadTask):
                 raise TaskError(pair[0].reason)
 
@@ -150,6 +152,7 @@ class AgentRunner:
         recorder = recorder_for(item)
         assert recorder is not None and recorder.model is not None
         recorder.metrics["kind"] = "agent"
+        recorder.single_call_figures = False
         samples = bench.samples or suite.samples or 1
         try:
             spec = sandbox_spec(task, suite.sandbox if bench.sandbox in (None, "auto")
@@ -165,7 +168,7 @@ class AgentRunner:
             key = (str(task.path), spec.backend, spec.image)
             perf = self.timers.setdefault(key, PerfTimer(task, spec))
         attempts: list[Attempt] = []
-        for _ in range(samples):
+        for sample in range(samples):
             model = None
             external = None
             if suite.agent is not None:
@@ -177,7 +180,9 @@ class AgentRunner:
                 from pytest_llmbench.agents.wire import make_tool_model  # noqa: PLC0415
 
                 model = make_tool_model(recorder.model, bench.context, bench.retry,
-                                        bench.timeout)
+                                        bench.timeout, engine=bench.engine,
+                                        metadata={"suite": suite.name, "case_id": task.id,
+                                                  **({"sample": sample} if sample else {})})
             try:
                 attempt = run_attempt(task, spec, model, external=external, perf=perf)
             finally:
@@ -216,6 +221,8 @@ class AgentRunner:
         best = next((a for a in attempts if a.solved), attempts[-1])
         loop = best.loop
         data: dict[str, Any] = {"kind": "agent", "solved": best.solved,
+                                **call_figures(t.completion for a in attempts if a.loop
+                                               for t in a.loop.model_turns),
                                 "stop_reason": loop.stop_reason if loop else None,
                                 "turns": loop.turns if loop else None,
                                 "model_calls": len(loop.model_turns)
@@ -306,7 +313,7 @@ class AgentReport:
     @pytest.hookimpl
     def pytest_llmbench_html_sections(self, rows: list[dict[str, Any]], info: dict[str, Any]
                                       ) -> list[tuple[str, str]] | None:
-        from pytest_llmbench.report.agents_view import sections  # noqa: PLC0415
+        from pytest_llmbench.report.agents_view import sections, time_html  # noqa: PLC0415
         from pytest_llmbench.results.agents import agent_summary, is_agent  # noqa: PLC0415
         from pytest_llmbench.results.agents import rankings as rank  # noqa: PLC0415
 
@@ -328,7 +335,11 @@ class AgentReport:
         summary = agent_summary(records)
         (run_path / "agents_summary.json").write_text(
             json.dumps({"rows": summary, "rankings": rank(summary)}, indent=1))
-        return sections(run_path, summary, records)
+        out = sections(run_path, summary, records)
+        timing = time_html(rows)
+        if timing is not None:
+            out.insert(1, ("Agent time", timing))
+        return out
 
 
 __all__ = ["AgentReport", "AgentRunner", "TaskSuiteFile", "collect_task_file"]

@@ -41,6 +41,9 @@ class ItemRecorder:
         self.metrics: dict[str, Any] = {}
         self.error: ProviderError | None = None
         self.variant: Variant | None = None  # the prompt variant asked with
+        self.single_call_figures = True
+        """False for items of many turns (agents): no one call's latency, TTFT or tokens/s
+        stands for the item, so the record leaves them absent (its metrics say more)."""
         self.started_at = time.time()
 
     def metric(self, name: str, value: Any) -> None:
@@ -133,6 +136,9 @@ class ItemRecorder:
                     pass
         if self.error is not None:  # the failed call's attempts count too
             record.attempts += self.error.attempts
+        if not self.single_call_figures:
+            record.latency_s = record.ttft_s = record.output_tps = None
+            record.reasoning_ttft_s = None
         return record
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import anthropic
 
 from pytest_llmbench.config import ModelSpec
-from pytest_llmbench.providers import clients, common
+from pytest_llmbench.providers import clients, common, tool_calling
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
 from pytest_llmbench.redaction import remember_secret
@@ -49,6 +49,8 @@ def _named_parameters(create: Any) -> frozenset[str]:
 
 
 class AnthropicProvider:
+    tool_calling = True
+
     def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
         self.spec = spec
         self.think_tags = common.think_tags(spec)
@@ -74,6 +76,9 @@ class AnthropicProvider:
         return clients.acquire(self._client_key, lambda: anthropic.AsyncAnthropic(**args))
 
     async def complete(self, request: ChatRequest) -> Completion:
+        if request.tools is not None:
+            return await tool_calling.anthropic_tools(self.client, self.spec.api_model,
+                                                      self.spec.name, request)
         system, turns = split_system(request.messages)
         params = dict(request.params)
         max_tokens = params.pop("max_tokens", None) or params.pop("max_completion_tokens", None)

@@ -21,13 +21,17 @@ class ChatRequest:
     """What to send: the model, chat messages and generation params.
 
     ``metadata`` carries hints that are not sent to real APIs (the case id,
-    and for in-process test providers the expected answer).
+    and for in-process test providers the expected answer). ``tools`` (function specs:
+    name, description, JSON schema ``parameters``) asks for native tool calling; the
+    messages may then hold assistant ``tool_calls`` and ``tool`` results
+    (:mod:`providers.tool_calling`), and the reply's calls are ``Completion.tool_calls``.
     """
 
     model: ModelSpec
     messages: list[dict[str, str]]
     params: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    tools: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -58,6 +62,8 @@ class Completion:
     """Answered by a provider batch: no latency, TTFT or tokens/s (None, never 0)."""
     cost_basis: str | None = None
     """How ``cost_usd`` was priced when it is not the live price (a batch price)."""
+    tool_calls: list[dict[str, str]] = field(default_factory=list)
+    """The tools the model called (``id``, ``name``, raw JSON ``arguments``), in order."""
 
     @property
     def output_tps(self) -> float | None:
@@ -74,7 +80,10 @@ class Completion:
 
 
 class Provider(Protocol):
-    """What every provider implements. One instance serves all calls to one model."""
+    """What every provider implements. One instance serves all calls to one model.
+
+    A provider that answers requests with ``tools`` says so with a true
+    ``tool_calling`` attribute; the engine refuses such requests to any other."""
 
     async def complete(self, request: ChatRequest) -> Completion: ...
 

@@ -19,7 +19,7 @@ from botocore.config import Config
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import PREVIEW_CHARS, ConfigError, ProtocolError, ProviderError
-from pytest_llmbench.providers import clients, common
+from pytest_llmbench.providers import clients, common, tool_calling
 from pytest_llmbench.providers.anthropic_messages import split_system
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
@@ -53,6 +53,8 @@ def converse_args(model: str, messages: list[dict[str, Any]], params: dict[str, 
 
 
 class BedrockProvider:
+    tool_calling = True
+
     def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
         self.spec = spec
         self.think_tags = common.think_tags(spec)
@@ -84,6 +86,9 @@ class BedrockProvider:
         self.client, self._pool = self._shared
 
     async def complete(self, request: ChatRequest) -> Completion:
+        if request.tools is not None:
+            return await tool_calling.bedrock_tools_async(
+                self.client, self.spec.api_model, self.spec.name, request, self._pool)
         kwargs = converse_args(self.spec.api_model, request.messages, dict(request.params))
         loop = asyncio.get_running_loop()
         completion = await loop.run_in_executor(self._pool, self._call, kwargs)

@@ -15,7 +15,7 @@ import openai
 
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ConfigError
-from pytest_llmbench.providers import clients, common
+from pytest_llmbench.providers import clients, common, tool_calling
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
 from pytest_llmbench.providers.hosts import HOSTS, base_url_for
@@ -24,6 +24,8 @@ from pytest_llmbench.redaction import remember_secret
 
 class OpenAIChatProvider:
     """Serves ``openai``, ``azure`` and the names in :data:`hosts.HOSTS`."""
+
+    tool_calling = True
 
     def __init__(self, spec: ModelSpec, context: dict[str, Any]) -> None:
         self.spec = spec
@@ -74,6 +76,9 @@ class OpenAIChatProvider:
                 "azure_deployment": settings.get("azure_deployment"), **where, **args}
 
     async def complete(self, request: ChatRequest) -> Completion:
+        if request.tools is not None:
+            return await tool_calling.openai_tools(self.client, self.spec.api_model,
+                                                   self.spec.name, request)
         kwargs: dict[str, Any] = {"model": self.spec.api_model, "messages": request.messages,
                                   "stream": True, **request.params}
         if self.include_usage:

@@ -169,3 +169,23 @@ def sections(run_path: Path, rows: list[dict[str, Any]], records: list[dict[str,
     tasks = "".join(transcript_html(r, entries.get(r["nodeid"])) for r in records)
     style = "<style>pre.wrap{white-space:pre-wrap}</style>"
     return [("Agent tasks", summary_html(rows)), ("Agent transcripts", style + tasks)]
+
+
+TIME_COLUMNS = (("tasks", "agent_tasks"), ("median wall s", "agent_wall_p50_s"),
+                ("model time s", "agent_model_time_s"), ("tool time s", "agent_tool_time_s"),
+                ("output tok/s (generation)", "agent_output_tps"),
+                ("TTFT p50 s (per call)", "agent_call_ttft_p50_s"))
+
+
+def time_html(rows: list[dict[str, Any]]) -> str | None:
+    """Where an agent suite's time went, from the summary rows' ``agent_*`` figures (a task
+    of many calls has no single latency: these stand in for the per-call columns)."""
+    rows = [r for r in rows if r.get("agent_tasks")]
+    if not rows:
+        return None
+    head = "".join(f"<th>{escape(title)}</th>" for title, _ in TIME_COLUMNS)
+    body = "".join(
+        f"<tr><td>{escape(str(r['suite']))}</td><td>{escape(str(r['model']))}</td>"
+        + "".join(f"<td>{_fmt(r.get(key))}</td>" for _, key in TIME_COLUMNS) + "</tr>"
+        for r in rows)
+    return f"<table class='agents'><tr><th>suite</th><th>model</th>{head}</tr>{body}</table>"

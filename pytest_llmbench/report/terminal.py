@@ -37,7 +37,7 @@ def _format(row: dict[str, Any], key: str, fmt: str | None) -> str:
             return "-"
         return f"{acc:.1%} [{row['accuracy_ci_low']:.1%}, {row['accuracy_ci_high']:.1%}]"
     value = row.get(key)
-    if value is None and key in _TIMED and row.get("cached"):
+    if value is None and key in _TIMED and row.get("cached") and not row.get("agent_tasks"):
         return "cached"  # answers from the cache or a recording: not measured in this run
     if value is None:
         return "unknown" if key == "cost_usd" else "-"

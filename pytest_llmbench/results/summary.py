@@ -13,6 +13,8 @@ from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.stats import mean_interval, percentile, wilson_interval
 from pytest_llmbench.results.throughput import Throughput, median_rate
 
+AGENT_FIELDS = ("agent_tasks", "agent_wall_p50_s", "agent_model_time_s", "agent_tool_time_s",
+                "agent_output_tps", "agent_call_ttft_p50_s")
 SUMMARY_FIELDS = (
     "suite", "model", "variant", "target", "commit", "n", "passed", "failed", "errors", "skipped", "accuracy",
     "accuracy_ci_low", "accuracy_ci_high", "error_rate", "extraction_failure_rate",
@@ -24,9 +26,52 @@ SUMMARY_FIELDS = (
     "best_variant", "fit_cost_usd", "fit_time_s", "fit_calls",
     "label",  # the models config's display_name / label, when it gives one
     "cached",  # records answered from the cache or a recording (their times are not used)
+    # agent items (many turns: no per-call latency / TTFT / tok/s above; see docs/agents.md)
+    *AGENT_FIELDS,
 )
 # per-k columns, present when records carry them: pass_at_1, pass_at_5, speedup_at_1 ...
 SAMPLE_METRICS = ("pass_at", "speedup_at", "opt_at")
+
+
+@dataclass
+class _AgentFigures:
+    """Agent items (many turns each): their own times instead of per-call percentiles."""
+
+    tasks: int = 0
+    wall: list[float] = field(default_factory=list)
+    model_time_s: float = 0.0
+    tool_time_s: float = 0.0
+    throughput: Throughput = field(default_factory=Throughput)
+    call_ttft: list[float] = field(default_factory=list)
+
+    def add(self, metrics: dict[str, Any]) -> None:
+        self.tasks += 1
+        if isinstance(metrics.get("wall_s"), int | float):
+            self.wall.append(float(metrics["wall_s"]))
+        self.model_time_s += float(metrics.get("model_time_s") or 0.0)
+        self.tool_time_s += float(metrics.get("tool_time_s") or 0.0)
+        tokens, seconds = metrics.get("output_tokens_live"), metrics.get("generation_s")
+        if tokens and seconds:
+            self.throughput.merge(Throughput(int(tokens), float(seconds)))
+        self.call_ttft.extend(v for v in metrics.get("call_ttft_s") or ()
+                              if isinstance(v, int | float))
+
+    def merge(self, other: _AgentFigures) -> None:
+        self.tasks += other.tasks
+        self.wall.extend(other.wall)
+        self.model_time_s += other.model_time_s
+        self.tool_time_s += other.tool_time_s
+        self.throughput.merge(other.throughput)
+        self.call_ttft.extend(other.call_ttft)
+
+    def row(self) -> dict[str, Any]:
+        if not self.tasks:
+            return {}
+        return {"agent_tasks": self.tasks, "agent_wall_p50_s": percentile(self.wall, 50),
+                "agent_model_time_s": round(self.model_time_s, 6),
+                "agent_tool_time_s": round(self.tool_time_s, 6),
+                "agent_output_tps": self.throughput.tps,
+                "agent_call_ttft_p50_s": percentile(self.call_ttft, 50)}
 
 
 @dataclass
@@ -54,6 +99,8 @@ class _Group:
     batch: int = 0  # records answered by provider batches (no latency figures)
     per_k: dict[str, list[float]] = field(default_factory=dict)
     cached: int = 0  # records answered (in part) from the cache or a recording
+    live: int = 0  # records with at least one call made in this run (their cost is spent)
+    agents: _AgentFigures = field(default_factory=_AgentFigures)
 
 
 class SummaryBuilder:
@@ -85,6 +132,12 @@ class SummaryBuilder:
             return
         if record.get("cached_calls"):
             group.cached += 1
+        if (record.get("calls") or 0) > (record.get("cached_calls") or 0) \
+                and not record.get("batch"):
+            group.live += 1
+        metrics = record.get("metrics")
+        if isinstance(metrics, dict) and metrics.get("kind") == "agent":
+            group.agents.add(metrics)
         for name, samples in (("latency_s", group.latency), ("ttft_s", group.ttft)):
             value = record.get(name)
             if value is not None:
@@ -128,7 +181,7 @@ class SummaryBuilder:
         binary = all(s in (0.0, 1.0) for s in g.scores)
         ci = (wilson_interval(sum(g.scores), scored) if binary else mean_interval(g.scores))
         attempted = n - c["skipped"]
-        cost = None if g.cost_unknown or not (g.latency or g.batch) else g.cost
+        cost = None if g.cost_unknown or not (g.live or g.batch) else g.cost
         correct = sum(g.scores)
         return {
             "suite": g.suite, "model": g.model, "variant": g.variant, "target": g.target,
@@ -153,6 +206,7 @@ class SummaryBuilder:
             **{name: sum(g.per_k[name]) / len(g.per_k[name])
                for name in sorted(g.per_k, key=k_order)},
             **({"batch_items": g.batch} if g.batch else {}),  # latency absent: batch answers
+            **g.agents.row(),
         }
 
 
@@ -162,7 +216,7 @@ def _merge(into: _Group, group: _Group) -> None:
         if f.name == "variant":  # a model's row pools all its variants
             continue
         mine, theirs = getattr(into, f.name), getattr(group, f.name)
-        if isinstance(mine, Throughput):
+        if isinstance(mine, Throughput | _AgentFigures):
             mine.merge(theirs)
         elif isinstance(mine, list):
             mine.extend(theirs)

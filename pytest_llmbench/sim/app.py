@@ -29,7 +29,16 @@ from pytest_llmbench.sim.agent_api import AgentScripts
 from pytest_llmbench.sim.answers import entries_from
 from pytest_llmbench.sim.batch_jobs import BatchStore
 from pytest_llmbench.sim.config import BatchSettings, SimConfig, SimConfigError
-from pytest_llmbench.sim.respond import Receive, Scope, Send, Wire, handle, send_bytes
+from pytest_llmbench.sim.respond import (
+    Receive,
+    Scope,
+    Send,
+    Wire,
+    arrival_time,
+    handle,
+    send_bytes,
+    wall_time,
+)
 from pytest_llmbench.sim.state import FAULT_HEADER, Plan, SimRequest, SimState
 
 OPENAI_CHAT = "/v1/chat/completions"
@@ -94,6 +103,9 @@ class Generation:
                                            self.scripts, data)
         await send_bytes(send, 200, [(b"content-type", ctype)], payload)
         self.state.metrics.request_done(self.route, profile.name, 200)
+        self.state.metrics.recent.append({"at": wall_time(arrival_time(scope)),
+                                          "route": self.route, "model": profile.name,
+                                          "status": 200, "stream": True, "agent": True})
         return True
 
 
