@@ -95,6 +95,8 @@ def key_fields(request: ChatRequest) -> dict[str, Any]:
                "params": request.params, "messages": request.messages}
     if request.tools is not None:  # only then: plain requests keep their keys
         fields_["tools"] = request.tools
+    if request.metadata.get("sample"):  # pass@k samples are separate answers, never one
+        fields_["sample"] = request.metadata["sample"]
     aliases = request.metadata.get("key_aliases")
     if aliases:
         fields_ = json.loads(_unalias(_canonical(fields_), aliases))

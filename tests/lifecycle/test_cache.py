@@ -125,3 +125,24 @@ def test_cache_cli_info_and_clear(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert store.info().entries == 0
     data = json.dumps(store.info().__dict__)
     assert data == '{"entries": 0, "bytes": 0}'
+
+
+def test_pass_at_k_samples_are_cached_apart(pytester: pytest.Pytester, sim: SimServer) -> None:
+    """Each sample of an item is its own call and its own cache entry: a cached run must
+    not answer samples 2..k with sample 1's answer (pass@k would then be pass@1)."""
+    write_suite(pytester.path, name="echo", rows=SAME[:4]).write_text(
+        "name: echo\ndataset: echo.jsonl\nprompt: '{question}'\nexpected: answer\n")
+    models_config(pytester.path, sim.base_url)
+    args = ("echo.yaml", "--llmbench-samples", "3", "--llmbench-cache", "readwrite",
+            "-p", "no:cacheprovider")
+    reset_metrics(sim)
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=4)
+    assert 9 <= sim_requests(sim) <= 12  # s003 asks what s000 asked: its samples may hit
+    cache = ResponseStore(pytester.path / ".llmbench" / "cache")
+    assert cache.info().entries == 9  # 3 distinct questions x 3 samples
+
+    reset_metrics(sim)
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=4)
+    assert sim_requests(sim) == 0
+    for record in read_records(pytester):
+        assert record["score_details"]["samples"] == 3
