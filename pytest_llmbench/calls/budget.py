@@ -99,20 +99,27 @@ class Budget:
                         int(output or DEFAULT_OUTPUT_TOKENS), None)
         return cost or 0.0
 
+    def input_cost(self, request: ChatRequest) -> float:
+        """What the prompt alone costs: the least a first call of a model can cost."""
+        spec = request.model
+        return cost_usd(spec.provider, spec.api_model, spec.settings,
+                        estimate_tokens(prompt_text(request.messages)), 0, None) or 0.0
+
     async def reserve(self, request: ChatRequest) -> Booking:
         """Book a call's expected cost, or raise BudgetExhausted (and stay stopped).
 
         When only the calls in flight stand between this one and the budget, wait for
         them to finish: their real cost decides. Until a model's first call here has
-        finished, its cost is a guess, so one call of it goes at a time."""
+        finished, its cost is a guess, so one call of it goes at a time, and none when its
+        prompt alone (a cost it surely has) would pass the budget."""
         name = request.model.name
         waited = 0.0
         while True:
             known = name in self._costs
             expected = self.estimate(request)
             spent, reserved, stopped = totals(self.ledger)
-            if self.stopped or stopped or spent >= self.limit or (
-                    known and spent + expected > self.limit) or waited >= MAX_WAIT_S:
+            surely = expected if known else self.input_cost(request)
+            if self.stopped or stopped or spent + surely > self.limit or waited >= MAX_WAIT_S:
                 self._stop(spent, expected)
             if known and spent + reserved + expected <= self.limit:
                 break

@@ -44,3 +44,13 @@ def test_bad_budget_is_a_usage_error(pytester: pytest.Pytester, echo_suite) -> N
     result = pytester.runpytest_subprocess("echo.yaml", "--llmbench-budget", "-1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--llmbench-budget: invalid value '-1'*must be > 0*"])
+
+
+def test_a_first_call_whose_prompt_alone_passes_the_budget_is_not_started(
+        pytester: pytest.Pytester, echo_suite, sim: SimServer) -> None:
+    models_config(pytester.path, sim.base_url, PRICE)  # $0.001 per prompt token
+    pytester.runpytest_subprocess("echo.yaml", "--llmbench-budget", "0.0001",
+                                  "-p", "no:cacheprovider")
+    records = read_records(pytester)
+    assert records and all(r["outcome"] == "skipped" and not r["calls"] for r in records)
+    assert sim_requests(sim) == 0  # nothing spent beyond the budget
