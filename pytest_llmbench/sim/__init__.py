@@ -1,4 +1,5 @@
-"""Local LLM API simulator: OpenAI, Anthropic and Bedrock wire formats on 127.0.0.1.
+"""Local LLM API simulator: OpenAI (Chat Completions, Responses), Anthropic and Bedrock
+wire formats on 127.0.0.1.
 
 A standalone server; the plugin uses it only as an endpoint. Names load
 lazily so importing this package (e.g. for ``start_sim_process``) does not

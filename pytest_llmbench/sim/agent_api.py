@@ -1,4 +1,5 @@
-"""Scripted agent models: tool calling in the OpenAI, Anthropic and Bedrock wire formats.
+"""Scripted agent models: tool calling in the OpenAI (Chat Completions and Responses),
+Anthropic and Bedrock wire formats.
 
 A generation request that offers tools (``tools`` / ``toolConfig``) to a simulated model
 is answered by a script instead of text. The script is found by the conversation's first
@@ -24,7 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_llmbench.sim import eventstream
+from pytest_llmbench.sim import eventstream, responses_api
 from pytest_llmbench.sim.prompt import text_of
 from pytest_llmbench.sim.tokens import count_tokens
 
@@ -78,8 +79,11 @@ def wants_tools(kind: str, body: bytes) -> dict[str, Any] | None:
 
 
 def _history(data: dict[str, Any]) -> tuple[str, int, int]:
-    """(first user text, assistant turns so far, input tokens) of a request."""
+    """(first user text, assistant turns so far, input tokens) of a request (a Responses
+    API ``input`` counts as the messages it stands for)."""
     messages = data.get("messages") or []
+    if "input" in data and "messages" not in data:
+        messages = responses_api.messages_of(data)
     first_user, turns, tokens = "", 0, 0
     for message in messages if isinstance(messages, list) else []:
         if not isinstance(message, dict):
@@ -200,9 +204,17 @@ def bedrock_stream(text: str, name: str, args: str, n_in: int, n_out: int) -> by
 
 def respond(kind: str, model: str, policy: str, scripts: AgentScripts,
             data: dict[str, Any]) -> tuple[bytes, bytes]:
-    """(content type, streamed body) of one scripted agent turn."""
+    """(content type, body) of one scripted agent turn: a stream, except a Responses API
+    request without ``stream`` (answered with a response object)."""
     text, name, args, n_in = next_action(policy, scripts, data)
     n_out = max(1, count_tokens(text + " " + name + " " + args))
+    if kind == "responses":
+        echoed = {k: data[k] for k in responses_api.ECHOED if k in data}
+        body, _ = responses_api.agent_body(model, text, name, args, n_in, n_out, echoed)
+        if not data.get("stream"):
+            return b"application/json", json.dumps(body).encode()
+        return b"text/event-stream; charset=utf-8", responses_api.agent_stream(body,
+                                                                              _pieces(args))
     if kind == "openai":
         return b"text/event-stream; charset=utf-8", openai_stream(model, text, name, args,
                                                                    n_in, n_out)

@@ -24,6 +24,7 @@ from pytest_llmbench.sim import (
     batch_openai,
     bedrock_api,
     openai_api,
+    responses_api,
 )
 from pytest_llmbench.sim.agent_api import AgentScripts
 from pytest_llmbench.sim.answers import entries_from
@@ -39,9 +40,10 @@ from pytest_llmbench.sim.respond import (
     send_bytes,
     wall_time,
 )
-from pytest_llmbench.sim.state import FAULT_HEADER, Plan, SimRequest, SimState
+from pytest_llmbench.sim.state import FAULT_HEADER, Plan, SimError, SimRequest, SimState
 
 OPENAI_CHAT = "/v1/chat/completions"
+OPENAI_RESPONSES = "/v1/responses"
 ANTHROPIC_MESSAGES = "/v1/messages"
 VERTEX_ANTHROPIC = "/v1/projects/{p}/locations/{r}/publishers/anthropic/models/{model}"
 BEDROCK_CONVERSE = "/model/{modelId}/converse"
@@ -92,6 +94,12 @@ class Generation:
             return False
         if self.agent == "bedrock":
             model = scope.get("path_params", {}).get("model_id", "")
+        elif self.agent == "responses":  # answered streamed or not, as asked
+            model = data.get("model")
+            try:
+                responses_api.messages_of(data)
+            except SimError:
+                return False  # malformed input: the usual path answers 400
         else:
             model = scope.get("path_params", {}).get("deployment") or data.get("model")
             if not data.get("stream"):
@@ -122,6 +130,9 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
         deployment = scope.get("path_params", {}).get("deployment")
         return openai_api.parse_chat(Headers(scope=scope), body, deployment)
 
+    def parse_responses(scope: Scope, body: bytes) -> SimRequest:
+        return responses_api.parse_responses(Headers(scope=scope), body)
+
     def parse_messages(scope: Scope, body: bytes) -> SimRequest:
         return anthropic_api.parse_messages(Headers(scope=scope), body)
 
@@ -138,6 +149,8 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
 
     scripts = AgentScripts()
     chat = Generation(state, OPENAI_CHAT, parse_chat, openai_api.OpenAIWire, "openai", scripts)
+    responses = Generation(state, OPENAI_RESPONSES, parse_responses,
+                           responses_api.ResponsesWire, "responses", scripts)
     messages = Generation(state, ANTHROPIC_MESSAGES, parse_messages, anthropic_api.AnthropicWire,
                           "anthropic", scripts)
     vertex = Generation(state, VERTEX_ANTHROPIC, parse_vertex, anthropic_api.AnthropicWire)
@@ -191,6 +204,8 @@ def create_app(config: SimConfig | None = None, state: SimState | None = None) -
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/chat/completions", chat, methods=["POST"]),
         Route("/openai/deployments/{deployment}/chat/completions", chat, methods=["POST"]),
+        Route("/v1/responses", responses, methods=["POST"]),
+        Route("/responses", responses, methods=["POST"]),
         Route("/v1/messages", messages, methods=["POST"]),
         # Claude on Vertex: {model}:rawPredict or {model}:streamRawPredict (stream is in the body)
         Route("/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model_action}",

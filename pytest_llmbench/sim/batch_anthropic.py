@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -20,7 +19,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pytest_llmbench.sim import anthropic_api
-from pytest_llmbench.sim.batch_jobs import BatchItem, BatchJob, BatchStore, Outcome
+from pytest_llmbench.sim.batch_jobs import (
+    BatchItem,
+    BatchJob,
+    BatchStore,
+    Outcome,
+    as_delivered,
+    iso_time,
+    key_error,
+    list_page,
+)
 from pytest_llmbench.sim.state import SimError, SimState
 
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -30,12 +38,6 @@ MAX_REQUESTS = 100_000
 def _error(status: int, kind: str, message: str) -> JSONResponse:
     return JSONResponse({"type": "error", "error": {"type": kind, "message": message},
                          "request_id": "req_011simbatch"}, status_code=status)
-
-
-def _iso(stamp: float | None) -> str | None:
-    if stamp is None:
-        return None
-    return datetime.fromtimestamp(stamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 def batch_object(job: BatchJob, state: SimState, base: str) -> dict[str, Any]:
@@ -49,9 +51,9 @@ def batch_object(job: BatchJob, state: SimState, base: str) -> dict[str, Any]:
         "request_counts": {"processing": counts["processing"], "succeeded": counts["succeeded"],
                            "errored": counts["errored"], "canceled": counts["cancelled"],
                            "expired": counts["expired"]},
-        "ended_at": _iso(ended), "created_at": _iso(job.created),
-        "expires_at": _iso(job.expires_at), "archived_at": None,
-        "cancel_initiated_at": _iso(job.cancelled_at),
+        "ended_at": iso_time(ended), "created_at": iso_time(job.created),
+        "expires_at": iso_time(job.expires_at), "archived_at": None,
+        "cancel_initiated_at": iso_time(job.cancelled_at),
         "results_url": f"{base}/v1/messages/batches/{job.id}/results" if ended else None,
         "_sim_status": status,
     }
@@ -77,11 +79,8 @@ def _result_line(outcome: Outcome) -> bytes:
 
 def routes(state: SimState, store: BatchStore) -> list[Route]:
     def check_key(request: Request) -> JSONResponse | None:
-        try:
-            state.check_key(None, anthropic_api.api_key(request.headers))
-        except SimError as err:
-            return _error(401, "authentication_error", err.message)
-        return None
+        why = key_error(state, anthropic_api.api_key(request.headers))
+        return None if why is None else _error(401, "authentication_error", why)
 
     def base(request: Request) -> str:
         return str(request.base_url).rstrip("/")
@@ -122,8 +121,7 @@ def routes(state: SimState, store: BatchStore) -> list[Route]:
         return JSONResponse(batch_object(job, state, base(request)))
 
     def _job(request: Request) -> BatchJob | None:
-        job = store.jobs.get(request.path_params["batch_id"])
-        return job if job is not None and job.kind == "anthropic" else None
+        return store.job(request.path_params["batch_id"], "anthropic")
 
     def _missing(request: Request) -> JSONResponse:
         return _error(404, "not_found_error",
@@ -148,20 +146,13 @@ def routes(state: SimState, store: BatchStore) -> list[Route]:
         if job.ended_at() is None:
             return _error(400, "invalid_request_error",
                           f"message batch {job.id} has not ended; results are not available")
-        lines = []
-        for outcome in job.outcomes(state):
-            if outcome.missing:
-                continue
-            line = _result_line(outcome)
-            lines.append(line[: len(line) // 2] if outcome.malformed else line)
+        lines = [as_delivered(_result_line(outcome), outcome)
+                 for _, outcome in job.delivered(state)]
         return Response(b"\n".join(lines) + b"\n", media_type="application/binary")
 
     async def listing(request: Request) -> Response:
-        data = [batch_object(j, state, base(request)) for j in reversed(list(store.jobs.values()))
-                if j.kind == "anthropic"]
-        return JSONResponse({"data": data, "has_more": False,
-                             "first_id": data[0]["id"] if data else None,
-                             "last_id": data[-1]["id"] if data else None})
+        return JSONResponse(list_page([batch_object(j, state, base(request))
+                                       for j in reversed(store.of_kind("anthropic"))]))
 
     return [
         Route("/v1/messages/batches", create, methods=["POST"]),

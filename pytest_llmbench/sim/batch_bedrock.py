@@ -28,7 +28,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pytest_llmbench.sim import anthropic_api, bedrock_api
-from pytest_llmbench.sim.batch_jobs import BatchItem, BatchJob, BatchStore, Outcome
+from pytest_llmbench.sim.batch_jobs import (
+    BatchItem,
+    BatchJob,
+    BatchStore,
+    Outcome,
+    as_delivered,
+    iso_time,
+    key_error,
+)
 from pytest_llmbench.sim.state import SimError, SimState
 
 ACCOUNT = "123456789012"
@@ -56,12 +64,6 @@ def split_uri(uri: str) -> tuple[str, str]:
         raise ValueError(f"not an s3:// URI: {uri!r}")
     bucket, _, key = uri[5:].partition("/")
     return bucket, key
-
-
-def _iso(stamp: float | None) -> str | None:
-    if stamp is None:
-        return None
-    return datetime.fromtimestamp(stamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _decode_chunked(data: bytes) -> bytes:
@@ -121,10 +123,10 @@ def job_object(job: BatchJob, state: SimState) -> dict[str, Any]:
                                      }.get(status)
     out = {
         "jobArn": meta["arn"], "jobName": meta["name"], "modelId": meta["model"],
-        "roleArn": meta["role"], "status": status, "submitTime": _iso(job.created),
-        "lastModifiedTime": _iso(now), "endTime": _iso(now) if ended else None,
+        "roleArn": meta["role"], "status": status, "submitTime": iso_time(job.created),
+        "lastModifiedTime": iso_time(now), "endTime": iso_time(now) if ended else None,
         "inputDataConfig": meta["input"], "outputDataConfig": meta["output"],
-        "timeoutDurationInHours": meta["timeout_h"], "jobExpirationTime": _iso(job.expires_at),
+        "timeoutDurationInHours": meta["timeout_h"], "jobExpirationTime": iso_time(job.expires_at),
         "modelInvocationType": meta["type"], "totalRecordCount": len(job.items),
         "processedRecordCount": counts["succeeded"] + counts["errored"],
         "successRecordCount": counts["succeeded"], "errorRecordCount": counts["errored"],
@@ -161,12 +163,8 @@ def finish(job: BatchJob, store: BatchStore, state: SimState) -> None:
     job.meta["finished"] = True
     if job.settings.lose_output:
         return
-    lines = []
-    for outcome in job.outcomes(state):
-        line = _output_line(outcome)
-        if line is None or outcome.missing:
-            continue
-        lines.append(line[: len(line) // 2] if outcome.malformed else line)
+    lines = [as_delivered(line, outcome) for _, outcome in job.delivered(state)
+             if (line := _output_line(outcome)) is not None]
     bucket, prefix = split_uri(job.meta["output"]["s3OutputDataConfig"]["s3Uri"])
     folder = f"{prefix.rstrip('/')}/{job.id}/" if prefix.strip("/") else f"{job.id}/"
     name = job.meta["input_key"].rsplit("/", 1)[-1]
@@ -185,10 +183,8 @@ def _job_id(identifier: str) -> str:
 
 def routes(state: SimState, store: BatchStore) -> list[Route]:
     async def create(request: Request) -> Response:
-        try:
-            state.check_key(None, bedrock_api.api_key(request.headers))
-        except SimError as err:
-            return _aws_error(403, "UnrecognizedClientException", err.message)
+        if (why := key_error(state, bedrock_api.api_key(request.headers))) is not None:
+            return _aws_error(403, "UnrecognizedClientException", why)
         try:
             body = await request.json()
             name, role, model = body["jobName"], body["roleArn"], body["modelId"]
@@ -200,8 +196,8 @@ def routes(state: SimState, store: BatchStore) -> list[Route]:
             return _aws_error(400, "ValidationException", f"invalid request: {exc}")
         token = body.get("clientRequestToken")
         if token:
-            for job in store.jobs.values():
-                if job.kind == "bedrock" and job.meta.get("token") == token:
+            for job in store.of_kind("bedrock"):
+                if job.meta.get("token") == token:
                     return JSONResponse({"jobArn": job.meta["arn"]})
         invocation = body.get("modelInvocationType") or "InvokeModel"
         failed = None
@@ -232,8 +228,7 @@ def routes(state: SimState, store: BatchStore) -> list[Route]:
         return JSONResponse({"jobArn": job.meta["arn"]})
 
     def _job(request: Request) -> BatchJob | None:
-        job = store.jobs.get(_job_id(request.path_params["job"]))
-        return job if job is not None and job.kind == "bedrock" else None
+        return store.job(_job_id(request.path_params["job"]), "bedrock")
 
     async def get(request: Request) -> Response:
         job = _job(request)
@@ -252,7 +247,7 @@ def routes(state: SimState, store: BatchStore) -> list[Route]:
         return JSONResponse({})
 
     async def listing(request: Request) -> Response:
-        jobs = [j for j in store.jobs.values() if j.kind == "bedrock"]
+        jobs = store.of_kind("bedrock")
         for job in jobs:
             finish(job, store, state)
         summaries = []
@@ -298,7 +293,7 @@ def routes(state: SimState, store: BatchStore) -> list[Route]:
         keys = sorted(k for (b, k) in store.objects if b == name and k.startswith(prefix))
         contents = "".join(
             f"<Contents><Key>{escape(k)}</Key><Size>{len(store.objects[(name, k)][0])}</Size>"
-            f"<LastModified>{_iso(store.objects[(name, k)][1])}</LastModified>"
+            f"<LastModified>{iso_time(store.objects[(name, k)][1])}</LastModified>"
             "<StorageClass>STANDARD</StorageClass></Contents>" for k in keys)
         body = ('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult '
                 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'

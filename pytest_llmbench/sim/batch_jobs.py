@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pytest_llmbench.sim.config import PRE_STREAM_FAULTS, BatchSettings
@@ -171,6 +173,40 @@ class BatchJob:
         now = time.time() if now is None else now
         return [o for i in range(len(self.items)) if (o := self.outcome(state, i, now)) is not None]
 
+    def delivered(self, state: SimState) -> Iterator[tuple[int, Outcome]]:
+        """(index, outcome) of each request whose result line is written: the injected
+        missing lines are left out (the job must have ended)."""
+        for index, outcome in enumerate(self.outcomes(state)):
+            if not outcome.missing:
+                yield index, outcome
+
+
+def as_delivered(line: bytes, outcome: Outcome) -> bytes:
+    """A result line as written: cut in half when the outcome was drawn malformed."""
+    return line[: len(line) // 2] if outcome.malformed else line
+
+
+def iso_time(stamp: float | None) -> str | None:
+    """A Unix time as the ISO 8601 UTC string Anthropic and AWS send (``...Z``)."""
+    if stamp is None:
+        return None
+    return datetime.fromtimestamp(stamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+def list_page(data: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page holding every job (newest first), with OpenAI's and Anthropic's cursors."""
+    return {"data": data, "has_more": False, "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None}
+
+
+def key_error(state: SimState, key: str | None) -> str | None:
+    """Why a batch call's API key is refused (the same rule as live calls), or None."""
+    try:
+        state.check_key(None, key)
+    except SimError as err:
+        return err.message
+    return None
+
 
 def _drawn(job_id: str, custom_id: str, what: str, fraction: float) -> bool:
     if fraction <= 0:
@@ -197,6 +233,15 @@ class BatchStore:
         job = BatchJob(self.new_id(prefix), kind, items, _copy(self.settings), meta=meta or {})
         self.jobs[job.id] = job
         return job
+
+    def job(self, job_id: str, kind: str) -> BatchJob | None:
+        """The job of one provider by id (another provider's jobs are not found)."""
+        job = self.jobs.get(job_id)
+        return job if job is not None and job.kind == kind else None
+
+    def of_kind(self, kind: str) -> list[BatchJob]:
+        """One provider's jobs, oldest first."""
+        return [j for j in self.jobs.values() if j.kind == kind]
 
 
 def _copy(settings: BatchSettings) -> BatchSettings:

@@ -19,7 +19,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pytest_llmbench.sim import openai_api
-from pytest_llmbench.sim.batch_jobs import BatchItem, BatchJob, BatchStore, Outcome
+from pytest_llmbench.sim.batch_jobs import (
+    BatchItem,
+    BatchJob,
+    BatchStore,
+    Outcome,
+    as_delivered,
+    key_error,
+    list_page,
+)
 from pytest_llmbench.sim.state import CASE_HEADER, SAMPLE_HEADER, SimError, SimState
 
 ENDPOINT = "/v1/chat/completions"
@@ -140,11 +148,9 @@ def finish(job: BatchJob, store: BatchStore, state: SimState) -> None:
     if "finished" in job.meta or job.ended_at() is None:
         return
     files: dict[str, list[bytes]] = {"output": [], "error": []}
-    for index, outcome in enumerate(job.outcomes(state)):
-        if outcome.missing:
-            continue
+    for index, outcome in job.delivered(state):
         which, line = _result_line(job, outcome, index)
-        files[which].append(line[: len(line) // 2] if outcome.malformed else line)
+        files[which].append(as_delivered(line, outcome))
     for which, lines in files.items():
         if lines:
             file_id = store.new_id("file-")
@@ -157,11 +163,8 @@ def finish(job: BatchJob, store: BatchStore, state: SimState) -> None:
 
 def routes(state: SimState, store: BatchStore) -> list[Route]:
     def check_key(request: Request) -> JSONResponse | None:
-        try:
-            state.check_key(None, openai_api.api_key(request.headers))
-        except SimError as err:
-            return _error(401, err.message, "invalid_api_key")
-        return None
+        why = key_error(state, openai_api.api_key(request.headers))
+        return None if why is None else _error(401, why, "invalid_api_key")
 
     async def upload(request: Request) -> Response:
         if (denied := check_key(request)) is not None:
@@ -226,8 +229,7 @@ def routes(state: SimState, store: BatchStore) -> list[Route]:
         return JSONResponse(batch_object(job, state))
 
     def _job(request: Request) -> BatchJob | None:
-        job = store.jobs.get(request.path_params["batch_id"])
-        return job if job is not None and job.kind == "openai" else None
+        return store.job(request.path_params["batch_id"], "openai")
 
     async def retrieve(request: Request) -> Response:
         job = _job(request)
@@ -245,13 +247,11 @@ def routes(state: SimState, store: BatchStore) -> list[Route]:
         return JSONResponse(batch_object(job, state))
 
     async def listing(request: Request) -> Response:
-        jobs = [j for j in store.jobs.values() if j.kind == "openai"]
+        jobs = store.of_kind("openai")
         for job in jobs:
             finish(job, store, state)
-        data = [batch_object(j, state) for j in reversed(jobs)]
-        return JSONResponse({"object": "list", "data": data, "has_more": False,
-                             "first_id": data[0]["id"] if data else None,
-                             "last_id": data[-1]["id"] if data else None})
+        return JSONResponse({"object": "list",
+                             **list_page([batch_object(j, state) for j in reversed(jobs)])})
 
     return [
         Route("/v1/files", upload, methods=["POST"]),

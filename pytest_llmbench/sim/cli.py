@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytest_llmbench.sim",
-                                     description="Local LLM API simulator (OpenAI, Anthropic, "
+                                     description="Local LLM API simulator (OpenAI Chat "
+                                                 "Completions and Responses, Anthropic, "
                                                  "Bedrock wire formats).")
     add_arguments(parser)
     return run(parser.parse_args(argv))

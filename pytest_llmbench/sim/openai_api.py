@@ -155,17 +155,22 @@ class OpenAIWire:
             "code": None}}).encode() + b"\n\n"
 
     def error(self, err: SimError, retry_after_s: float) -> tuple[int, Headers, bytes]:
-        status, type_, code = _ERRORS[err.kind]
-        headers = [*self.headers(), (b"content-type", b"application/json")]
-        if err.kind == "rate_limit":
-            headers += [(b"retry-after", _seconds(retry_after_s)),
-                        (b"retry-after-ms", str(int(retry_after_s * 1000)).encode()),
-                        (b"x-ratelimit-limit-requests", b"60"),
-                        (b"x-ratelimit-remaining-requests", b"0"),
-                        (b"x-ratelimit-reset-requests", f"{retry_after_s:g}s".encode())]
-        body = {"error": {"message": err.message, "type": type_, "param": err.param, "code": code}}
-        return status, headers, json.dumps(body).encode()
+        return error_response(self.headers(), err, retry_after_s)
 
+
+def error_response(headers: Headers, err: SimError, retry_after_s: float
+                   ) -> tuple[int, Headers, bytes]:
+    """(status, headers, body) of an OpenAI error; Chat Completions and Responses share it."""
+    status, type_, code = _ERRORS[err.kind]
+    headers = [*headers, (b"content-type", b"application/json")]
+    if err.kind == "rate_limit":
+        headers += [(b"retry-after", _seconds(retry_after_s)),
+                    (b"retry-after-ms", str(int(retry_after_s * 1000)).encode()),
+                    (b"x-ratelimit-limit-requests", b"60"),
+                    (b"x-ratelimit-remaining-requests", b"0"),
+                    (b"x-ratelimit-reset-requests", f"{retry_after_s:g}s".encode())]
+    body = {"error": {"message": err.message, "type": type_, "param": err.param, "code": code}}
+    return status, headers, json.dumps(body).encode()
 
 def models_list(names: list[str]) -> bytes:
     """``GET /v1/models``: every simulated model (ids without the ``sim:`` prefix)."""

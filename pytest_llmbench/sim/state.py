@@ -65,6 +65,7 @@ class SimRequest:
     include_usage: bool = False  # OpenAI stream_options.include_usage
     sample: int = 0  # which of several samples of one case (x-llmbench-sample)
     ignore_eos: bool = False  # vLLM's switch: generate exactly max_tokens (OpenAI wire only)
+    echoed: dict[str, Any] | None = None  # request fields a Responses API answer repeats
 
 
 @dataclass
