@@ -214,13 +214,15 @@ def test_maintenance_mode(svc: Server, tmp_path: Path) -> None:
 
 def test_time_limit_and_worker_shutdown(svc: Server, workers: Workers) -> None:
     body = {"models": ["sim:slow"], "suites": ["arith"], "params": {"concurrency": 1,
-                                                                    "time_limit_s": 4}}
+                                                                    "time_limit_s": 7}}
     limited = start(svc, body).json()["run_id"]
     handed = start(svc, {**body, "params": {"concurrency": 1}}).json()["run_id"]
     shared = workers.tmp / "shared"
     first = workers.start("t1", shared)
     row = wait_for(svc, limited, ("done", "failed", "cancelled"))
-    assert row["status"] == "failed" and "time limit of 4 s" in row["message"], row
+    assert row["status"] == "failed" and "time limit of 7 s" in row["message"], row
+    # the limit counts from the claim, the session's start-up included
+    assert row["finished_at"] - row["started_at"] < 7 + 10
     assert 1 <= svc.items(limited) < ROWS
     deadline = time.monotonic() + 60
     while (job(svc, handed)["progress"].get("done") or 0) < 2:
@@ -339,11 +341,17 @@ def test_dead_worker_run_resumed_from_the_database_on_another_machine(
     log = (two / "logs" / f"{run_id}.2.log").read_text()
     assert f"llmbench resume: {kept} records kept" in log, log[-2000:]
     second = local_records(two, run_id)
-    carried, ran_second = second[:kept], [r["nodeid"] for r in second[kept:]]
-    assert sorted(r["nodeid"] for r in carried) == sorted(ran_first) and len(ran_first) >= 3, (
-        killed_at, [(r["nodeid"][-6:], r.get("finished_at"), r.get("started_at")) for r in firsts])
-    assert not set(ran_first) & set(ran_second)  # each item ran once
-    assert len(ran_first) + len(ran_second) == ROWS == len(set(ran_first) | set(ran_second))
+    carried = {r["nodeid"] for r in second[:kept]}
+    ran_second = [r["nodeid"] for r in second[kept:]]
+    # the kill falls between two items; an item that finished in the instant of the kill,
+    # before its record was posted, is lost with the machine and runs again
+    lost = set(ran_first) - carried
+    assert carried <= set(ran_first) and len(carried) == kept >= 3 and len(lost) <= 1, (
+        killed_at, [(r["nodeid"][-6:], r.get("finished_at")) for r in firsts])
+    assert not carried & set(ran_second)  # nothing the server holds ran again
+    assert len(ran_second) == len(set(ran_second)) == ROWS - kept
+    assert sorted(n.split("::")[-1] for n in carried | set(ran_second)) == [
+        f"arith[sim:slow/q{i:03d}]" for i in range(ROWS)]
     # the simulator saw the calls of each item's one run, plus at most the call the kill cut
     calls = sum(r["calls"] for r in firsts) + sum(r["calls"] for r in second[kept:])
     assert calls <= requests <= calls + 1, (requests, calls)
