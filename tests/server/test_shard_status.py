@@ -38,3 +38,22 @@ def test_sharded_run_is_complete_when_every_shard_reported(server: Server, tmp_p
     again = _shard(server, tmp_path / "machine-b2", run_id, "1/2")
     assert again == second
     assert server.get(f"/api/runs/{run_id}").json()["status"] == "completed"
+
+
+def test_merge_info_takes_the_worst_shard_end_and_the_latest_single_post() -> None:
+    from pytest_llmbench.server.ingest import merge_info
+
+    def shard(i: int, status: str) -> dict[str, object]:
+        return {"status": status, "shard": {"index": i, "count": 3, "source": "--llmbench-shard"}}
+
+    info: dict[str, object] = {}
+    for i, status in ((0, "completed"), (2, "interrupted"), (2, "interrupted")):
+        info = merge_info(info, shard(i, status))
+        assert info["status"] == "partial"
+    info = merge_info(info, shard(1, "completed"))
+    assert info["status"] == "interrupted" and info["shards_ended"] == {
+        "0": "completed", "1": "completed", "2": "interrupted"}
+    assert merge_info(info, shard(2, "completed"))["status"] == "completed"  # a resumed shard
+    single = merge_info({"status": "interrupted", "started_at": 5.0}, {"status": "completed",
+                                                                      "started_at": 9.0})
+    assert single["status"] == "completed" and single["started_at"] == 5.0
