@@ -355,3 +355,29 @@ def test_dead_worker_run_resumed_from_the_database_on_another_machine(
     # the simulator saw the calls of each item's one run, plus at most the call the kill cut
     calls = sum(r["calls"] for r in firsts) + sum(r["calls"] for r in second[kept:])
     assert calls <= requests <= calls + 1, (requests, calls)
+
+
+def test_budget_holds_over_a_resumed_run(svc: Server, workers: Workers) -> None:
+    """The worker that takes over gets the budget less what the kept records cost."""
+    with SimServer() as sim:
+        one = sim_config(workers.tmp / "r1", sim, "sim:slow", PRICE)
+        two = sim_config(workers.tmp / "r2", sim, "sim:slow", PRICE)
+        run_id = start(svc, {"models": ["sim:slow"], "suites": ["arith"],
+                             "params": {"concurrency": 1, "budget_usd": 0.05}}).json()["run_id"]
+        first = workers.start("r1", one)
+        deadline = time.monotonic() + 120
+        while svc.items(run_id) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        workers.start("r2", two)
+        row = wait_for(svc, run_id, ("done", "failed"), timeout=180)
+    records = local_records(two, run_id)
+    spent = sum(r["cost_usd"] or 0 for r in records)
+    skipped = [r for r in records if r["outcome"] == "skipped"]
+    assert len(records) == ROWS and skipped and spent <= 0.05, (spent, records)
+    assert row["status"] == "failed" and "budget of $0.05" in row["message"], row
+    log = (two / "logs" / f"{run_id}.2.log").read_text()
+    assert "llmbench resume:" in log and "llmbench budget: $" in log, log[-1500:]
+    assert "spent of $0.05" not in log  # the second session had what the first left
