@@ -178,10 +178,30 @@ def _words(current: str, new: set[str]) -> str:
     return f" {' '.join(sorted(words))} " if words else ""
 
 
+_WORST = ("completed", "interrupted", "failed")
+"""End statuses of a run.json, least to most serious: the run's status is its shards' worst."""
+
+
+def _shard(info: dict[str, Any]) -> tuple[int, int] | None:
+    """(index, count) of a shard's run.json (``--llmbench-shard i/N``), else None."""
+    shard = info.get("shard")
+    if not isinstance(shard, dict):
+        return None
+    index, count = shard.get("index"), shard.get("count")
+    if isinstance(index, int) and isinstance(count, int) and 0 <= index < count:
+        return index, count
+    return None
+
+
 def merge_info(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """run.json of several shards: the earliest start, the latest finish, any failure wins."""
+    """run.json of several posts of one run: the earliest start, the latest finish.
+
+    A run of one process takes the status of its latest post (a resumed session's
+    run.json covers the whole run). The shards of a sharded run each post their own end:
+    the run is ``partial`` until every shard (the count is in each shard's run.json) has
+    reported an end, then it takes the worst of their statuses."""
     if not old:
-        return dict(new)
+        old = {}
     merged = {**old, **{k: v for k, v in new.items() if v is not None}}
     starts = [v for v in (old.get("started_at"), new.get("started_at")) if isinstance(v, int | float)]
     ends = [v for v in (old.get("finished_at"), new.get("finished_at")) if isinstance(v, int | float)]
@@ -189,10 +209,19 @@ def merge_info(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         merged["started_at"] = min(starts)
     if ends:
         merged["finished_at"] = max(ends)
-    statuses = {old.get("status"), new.get("status")}
-    for status in ("running", "interrupted", "failed"):
-        if status in statuses:
-            merged["status"] = status
+    shard = _shard(new)
+    ended = dict(old.get("shards_ended") or {})
+    if shard is None and not ended:
+        return merged
+    count = shard[1] if shard else int(old.get("shard_count") or 0)
+    status = new.get("status")
+    if shard is not None and isinstance(status, str) and status != "running":
+        ended[str(shard[0])] = status
+    merged["shards_ended"], merged["shard_count"] = ended, count
+    if len(ended) < count:
+        merged["status"] = "partial"
+    else:
+        merged["status"] = max(ended.values(), key=lambda s: _WORST.index(s) if s in _WORST else 2)
     return merged
 
 

@@ -129,6 +129,7 @@ class RunJob(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     progress_json: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str | None] = mapped_column(Text)
+    run_info_json: Mapped[str | None] = mapped_column(Text)  # the session's run.json (resume)
 
 
 class ServerFlag(Base):

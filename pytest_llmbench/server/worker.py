@@ -2,7 +2,9 @@
 session of this plugin in a subprocess, posts its records to the ingest API as they are
 written, keeps the run's lease alive with progress, and stops the session with SIGINT
 (what Ctrl-C sends) on cancel or time limit. A worker that dies stops renewing its lease;
-another one takes the run again and finishes it with ``--llmbench-resume``."""
+another one takes the run again and finishes it with ``--llmbench-resume``, from its own
+folder or, on another machine, from what the database holds (``takeover``). The time limit
+and the budget hold for the whole run, over every attempt."""
 
 from __future__ import annotations
 
@@ -16,14 +18,15 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from pytest_llmbench.calls.budget import SKIP_PREFIX
 from pytest_llmbench.report.ingest_spool import encode, idempotency_key
-from pytest_llmbench.server import jobs
+from pytest_llmbench.server import jobs, takeover
 from pytest_llmbench.server.catalog import RunRequest, catalog, pytest_args
 from pytest_llmbench.server.db import Database
 
@@ -43,6 +46,7 @@ class Progress:
     cost_usd: float | None = None
     session_started: float = field(default_factory=time.time)
     first_record_at: float | None = None
+    budget_skips: int = 0
 
     def add(self, record: dict[str, Any]) -> None:
         self.done += 1
@@ -55,6 +59,8 @@ class Progress:
             self.cost_usd = (self.cost_usd or 0.0) + float(cost)
         if self.first_record_at is None:
             self.first_record_at = time.time()
+        if record.get("outcome") == "skipped" and SKIP_PREFIX in str(record.get("error") or ""):
+            self.budget_skips += 1
 
     def to_dict(self) -> dict[str, Any]:
         elapsed = max(time.time() - self.session_started, 1e-9)
@@ -62,7 +68,8 @@ class Progress:
                 "output_tokens": self.output_tokens if self.tokens_measured else None,
                 "tokens_per_s": self.output_tokens / elapsed if self.tokens_measured else None,
                 "cost_usd": self.cost_usd, "session_started": self.session_started,
-                "first_record_at": self.first_record_at, "elapsed_s": elapsed}
+                "first_record_at": self.first_record_at, "elapsed_s": elapsed,
+                "budget_skips": self.budget_skips}
 
 
 class RecordTail:
@@ -123,7 +130,8 @@ class Worker:
                     break
                 self.stop.wait(self.poll_s)
                 continue
-            self.execute(job.id, job.run_id, job.request_json, job.attempts)
+            self.execute(job.id, job.run_id, job.request_json, job.attempts,
+                         job.started_at or time.time())
             done += 1
         return done
 
@@ -146,10 +154,22 @@ class Worker:
             time.sleep(0.5 * (attempt + 1))
         # the plugin's own ingest at the end of the session posts every record again
 
-    def execute(self, job_id: int, run_id: str, request_json: str, attempts: int) -> str:
+    def execute(self, job_id: int, run_id: str, request_json: str, attempts: int,
+                started_at: float | None = None) -> str:
         req = RunRequest(**json.loads(request_json))
         run_dir = self.workdir / ".llmbench" / "runs" / run_id
+        if attempts > 1:  # another worker's attempt: bring this folder up to the database
+            takeover.rebuild(self.db, run_id, run_dir)
         resume = attempts > 1 and (run_dir / "run.json").exists()
+        progress = Progress()
+        tail = RecordTail(run_dir / "records.jsonl")
+        if resume:
+            for record in tail.read():
+                progress.add(record)
+        budget = req.params.get("budget_usd")
+        if budget is not None and progress.cost_usd:  # the budget is the whole run's
+            req = replace(req, params={**req.params,
+                                       "budget_usd": max(budget - progress.cost_usd, 1e-9)})
         args = pytest_args(req, catalog(self.suite_dirs))
         args += ["--llmbench-resume", run_id] if resume else ["--llmbench-run-id", run_id]
         cmd = [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider",
@@ -159,11 +179,8 @@ class Worker:
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"{run_id}.{attempts}.log"
         env = {**os.environ, "INGEST_API_KEY": self.ingest_key}
-        progress = Progress()
-        tail = RecordTail(run_dir / "records.jsonl")
-        if resume:
-            for record in tail.read():
-                progress.add(record)
+        run_started = started_at or progress.session_started
+        info_saved = False
         time_limit = req.params.get("time_limit_s")
         with log_path.open("wb") as log:
             proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdout=log,
@@ -184,13 +201,16 @@ class Worker:
                 found = _COLLECTED.search(log_path.read_bytes()[:200000])
                 if found:
                     progress.total = int(found.group(1)) - int(found.group(2) or 0)
+            if not info_saved and (run_dir / "run.json").exists():
+                info_saved = takeover.save_info(self.db, job_id,
+                                                (run_dir / "run.json").read_text("utf-8", "replace"))
             if exited:
                 break
             ours, cancel = jobs.renew(self.db, job_id, self.name, self.lease_s, progress.to_dict())
             if not stopping:
                 if cancel:
                     stopping = "cancelled"
-                elif time_limit and time.time() - progress.session_started > time_limit:
+                elif time_limit and time.time() - run_started > time_limit:
                     stopping = f"stopped at its time limit of {time_limit:g} s"
                 elif not ours or self.stop.is_set():
                     stopping = "abandoned"
@@ -202,6 +222,10 @@ class Worker:
             status, message = "cancelled", "cancelled while running; finished items kept"
         elif stopping and stopping != "abandoned":
             status, message = "failed", stopping
+        elif progress.budget_skips:
+            status = "failed"
+            message = (f"stopped at its budget of ${budget:g}: ${progress.cost_usd or 0:.4f} "
+                       f"spent, {progress.budget_skips} items skipped")
         elif rc in (0, 1):
             status, message = "done", None
         else:

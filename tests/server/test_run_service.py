@@ -17,10 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
+from pytest_llmbench.sim import SimServer
 from tests.conftest import write_suite
 from tests.server.conftest import Server, database_url, start_server
 
 ROWS = 12
+PRICE = "{input_per_mtok: 1000, output_per_mtok: 1000}"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -212,13 +214,16 @@ def test_maintenance_mode(svc: Server, tmp_path: Path) -> None:
 
 def test_time_limit_and_worker_shutdown(svc: Server, workers: Workers) -> None:
     body = {"models": ["sim:slow"], "suites": ["arith"], "params": {"concurrency": 1,
-                                                                    "time_limit_s": 4}}
+                                                                    "time_limit_s": 10,
+                                                                    "samples": 3}}
     limited = start(svc, body).json()["run_id"]
-    handed = start(svc, {**body, "params": {"concurrency": 1}}).json()["run_id"]
+    handed = start(svc, {**body, "params": {"concurrency": 1}}).json()["run_id"]  # 12 calls
     shared = workers.tmp / "shared"
     first = workers.start("t1", shared)
     row = wait_for(svc, limited, ("done", "failed", "cancelled"))
-    assert row["status"] == "failed" and "time limit of 4 s" in row["message"], row
+    assert row["status"] == "failed" and "time limit of 10 s" in row["message"], row
+    # the limit counts from the claim, the session's start-up included
+    assert row["finished_at"] - row["started_at"] < 10 + 10
     assert 1 <= svc.items(limited) < ROWS
     deadline = time.monotonic() + 60
     while (job(svc, handed)["progress"].get("done") or 0) < 2:
@@ -259,3 +264,121 @@ def test_events_stream_progress_until_the_end(svc: Server, workers: Workers) -> 
     assert live and all(s["eta_s"] is not None and s["eta_basis"] for s in live)
     assert all(s["progress"]["tokens_per_s"] is None or s["progress"]["tokens_per_s"] > 0 for s in live)
     assert svc.get("/api/runs/nope/events").status_code == 404
+
+
+def sim_config(workdir: Path, sim: SimServer, model: str, price: str = "") -> Path:
+    """A worker's folder whose ``llmbench.yaml`` sends ``model`` to this test's simulator
+    (so its calls can be counted there), priced when asked."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    entry = f"    price: {price}\n" if price else ""
+    (workdir / "llmbench.yaml").write_text(
+        f"models:\n  {model}:\n    base_url: {sim.base_url}\n{entry}")
+    return workdir
+
+
+def local_records(workdir: Path, run_id: str) -> list[dict[str, Any]]:
+    path = workdir / ".llmbench" / "runs" / run_id / "records.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def test_budget_stops_the_run_and_says_so(svc: Server, workers: Workers) -> None:
+    with SimServer() as sim:
+        folder = sim_config(workers.tmp / "b1", sim, "sim:default", PRICE)
+        run_id = start(svc, {"models": ["sim:default"], "suites": ["arith"],
+                             "params": {"concurrency": 1, "budget_usd": 0.03}}).json()["run_id"]
+        workers.start("b1", folder)
+        row = wait_for(svc, run_id, ("done", "failed", "cancelled"))
+        requests = int(sim.metrics["requests_total"])
+    records = local_records(folder, run_id)
+    called = [r for r in records if r["calls"]]
+    skipped = [r for r in records if r["outcome"] == "skipped"]
+    assert len(records) == ROWS and called and skipped, records
+    assert requests == len(called)  # an item past the budget sent nothing
+    assert all("llmbench budget $0.03 reached" in r["error"] and not r["calls"] for r in skipped)
+    spent = sum(r["cost_usd"] for r in called)
+    assert spent <= 0.03
+    assert row["status"] == "failed", row
+    assert row["message"] == (f"stopped at its budget of $0.03: ${spent:.4f} spent, "
+                              f"{len(skipped)} items skipped"), row
+    assert row["progress"]["budget_skips"] == len(skipped)
+    assert abs(row["progress"]["cost_usd"] - spent) < 1e-9
+    detail = svc.get(f"/api/runs/{run_id}").json()
+    assert detail["items"] == ROWS and detail["info"]["budget_usd"] == 0.03
+
+
+def test_dead_worker_run_resumed_from_the_database_on_another_machine(
+        svc: Server, workers: Workers) -> None:
+    """Two workers with their own folders (two machines): the second rebuilds the run from
+    what the server ingested, and no item finished by the first runs again."""
+    body = {"models": ["sim:slow"], "suites": ["arith"], "params": {"concurrency": 1}}
+    with SimServer() as sim:
+        one = sim_config(workers.tmp / "m1", sim, "sim:slow")
+        two = sim_config(workers.tmp / "m2", sim, "sim:slow")
+        run_id = start(svc, body).json()["run_id"]
+        first = workers.start("m1", one)
+        deadline = time.monotonic() + 120
+        while True:  # kill between two items: all the first worker wrote is ingested
+            ingested = svc.items(run_id)
+            if ingested >= 3 and len(local_records(one, run_id)) == ingested:
+                first.send_signal(signal.SIGKILL)
+                killed_at = time.time()
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        first.wait()
+        time.sleep(0.5)  # the session dies with its worker (PR_SET_PDEATHSIG)
+        firsts = local_records(one, run_id)
+        ran_first = [r["nodeid"] for r in firsts]
+        kept = svc.items(run_id)
+        workers.start("m2", two)
+        row = wait_for(svc, run_id, ("done", "failed"), timeout=180)
+        requests = int(sim.metrics["requests_total"])
+    assert row["status"] == "done" and row["attempts"] == 2, row
+    assert svc.items(run_id) == ROWS
+    assert not (two / ".llmbench" / "runs" / run_id / "records.jsonl").samefile(
+        one / ".llmbench" / "runs" / run_id / "records.jsonl")
+    log = (two / "logs" / f"{run_id}.2.log").read_text()
+    assert f"llmbench resume: {kept} records kept" in log, log[-2000:]
+    second = local_records(two, run_id)
+    carried = {r["nodeid"] for r in second[:kept]}
+    ran_second = [r["nodeid"] for r in second[kept:]]
+    # the kill falls between two items; an item that finished in the instant of the kill,
+    # before its record was posted, is lost with the machine and runs again
+    lost = set(ran_first) - carried
+    assert carried <= set(ran_first) and len(carried) == kept >= 3 and len(lost) <= 1, (
+        killed_at, [(r["nodeid"][-6:], r.get("finished_at")) for r in firsts])
+    assert not carried & set(ran_second)  # nothing the server holds ran again
+    assert len(ran_second) == len(set(ran_second)) == ROWS - kept
+    assert sorted(n.split("::")[-1] for n in carried | set(ran_second)) == [
+        f"arith[sim:slow/q{i:03d}]" for i in range(ROWS)]
+    # the simulator saw the calls of each item's one run, plus at most the call the kill cut
+    calls = sum(r["calls"] for r in firsts) + sum(r["calls"] for r in second[kept:])
+    assert calls <= requests <= calls + 1, (requests, calls)
+
+
+def test_budget_holds_over_a_resumed_run(svc: Server, workers: Workers) -> None:
+    """The worker that takes over gets the budget less what the kept records cost."""
+    with SimServer() as sim:
+        one = sim_config(workers.tmp / "r1", sim, "sim:slow", PRICE)
+        two = sim_config(workers.tmp / "r2", sim, "sim:slow", PRICE)
+        run_id = start(svc, {"models": ["sim:slow"], "suites": ["arith"],
+                             "params": {"concurrency": 1, "budget_usd": 0.05}}).json()["run_id"]
+        first = workers.start("r1", one)
+        deadline = time.monotonic() + 120
+        while svc.items(run_id) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        workers.start("r2", two)
+        row = wait_for(svc, run_id, ("done", "failed"), timeout=180)
+    records = local_records(two, run_id)
+    spent = sum(r["cost_usd"] or 0 for r in records)
+    skipped = [r for r in records if r["outcome"] == "skipped"]
+    assert len(records) == ROWS and skipped and spent <= 0.05, (spent, records)
+    assert row["status"] == "failed" and "budget of $0.05" in row["message"], row
+    log = (two / "logs" / f"{run_id}.2.log").read_text()
+    assert "llmbench resume:" in log and "llmbench budget: $" in log, log[-1500:]
+    assert "spent of $0.05" not in log  # the second session had what the first left
