@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
+from typing import Any
 
 from pytest_llmbench.sim import eventstream
 
@@ -25,14 +25,15 @@ def _pieces(tokens: int) -> list[str]:
     return [ANSWER] + [" "] * (tokens - 1)
 
 
-def _sse(data: dict, event: str | None = None) -> bytes:
+def _sse(data: dict[str, Any], event: str | None = None) -> bytes:
     head = f"event: {event}\n".encode() if event else b""
     return head + b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
 
 
 def openai_parts(tokens: int) -> Parts:
-    def chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> bytes:
-        body: dict = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "bench",
+    def chunk(delta: dict[str, Any], finish: str | None = None,
+              usage: dict[str, Any] | None = None) -> bytes:
+        body: dict[str, Any] = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "bench",
                       "choices": [] if usage else [{"index": 0, "delta": delta,
                                                     "finish_reason": finish}]}
         if usage:
@@ -154,4 +155,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
