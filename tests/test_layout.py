@@ -101,3 +101,14 @@ def test_shared_model_imports_nothing_upward(name: str) -> None:
 def test_root_holds_only_public_api_and_shared_model() -> None:
     top = sorted(p.name for p in PKG_DIR.glob("*.py"))
     assert top == ["__init__.py", "config.py", "errors.py", "redaction.py"]
+
+
+def test_bedrock_provider_does_not_import_the_anthropic_sdk() -> None:
+    """A ``bedrock:`` run pays for boto3 only: importing the anthropic SDK costs ~1.7 s of CPU."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pytest_llmbench.providers.bedrock_converse; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('anthropic', 'openai')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -142,7 +142,7 @@ def _configure_now(config: pytest.Config) -> None:
         from pytest_llmbench.plugin.postrun import PostRun
 
         config.pluginmanager.register(PostRun.from_config(config, bench), "llmbench-postrun")
-        from pytest_llmbench.plugin.agents import AgentReport
+        from pytest_llmbench.plugin.agent_report import AgentReport
 
         config.pluginmanager.register(AgentReport(config), "llmbench-agent-report")
         if config.getoption("xmlpath", None):
@@ -343,11 +343,14 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     patterns = config.getini(options.SUITES_INI)
     if explicit or configured(file_path, config.rootpath, patterns) or declares_suite(
             read_head(file_path)):
-        from pytest_llmbench.plugin.agents import collect_task_file
+        from pytest_llmbench.agents.suite import is_task_suite
 
-        task_file = collect_task_file(file_path, parent)
-        if task_file is not None:
-            return task_file
+        if file_path.suffix in (".yaml", ".yml") and is_task_suite(file_path):
+            from pytest_llmbench.plugin.agents import collect_task_file  # the runner's imports
+
+            task_file = collect_task_file(file_path, parent)
+            if task_file is not None:
+                return task_file
     if is_suite_file(file_path, explicit=explicit, rootdir=config.rootpath, patterns=patterns):
         from pytest_llmbench.plugin.collect import SuiteFile
 

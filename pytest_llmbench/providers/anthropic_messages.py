@@ -18,17 +18,11 @@ import anthropic
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.providers import clients, common, tool_calling
 from pytest_llmbench.providers.base import ChatRequest, Completion
+from pytest_llmbench.providers.common import split_system
 from pytest_llmbench.providers.errors_map import classify, content_filtered
 from pytest_llmbench.redaction import remember_secret
 
 DEFAULT_MAX_TOKENS = 1024
-
-
-def split_system(messages: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
-    """Anthropic takes the system prompt apart from the turns."""
-    system = [str(m.get("content", "")) for m in messages if m.get("role") == "system"]
-    turns = [m for m in messages if m.get("role") != "system"]
-    return ("\n\n".join(system) if system else None), turns
 
 
 def sdk_arguments(create: Any, params: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import anthropic
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import ProviderError
 from pytest_llmbench.providers import common
-from pytest_llmbench.providers.anthropic_messages import DEFAULT_MAX_TOKENS, split_system
+from pytest_llmbench.providers.anthropic_messages import DEFAULT_MAX_TOKENS
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.batch_base import (
     BatchResults,
@@ -25,6 +25,7 @@ from pytest_llmbench.providers.batch_base import (
     malformed,
     read_result_lines,
 )
+from pytest_llmbench.providers.common import split_system
 from pytest_llmbench.providers.errors_map import classify
 
 _BODY_KINDS = {"rate_limit_error": "rate_limited", "overloaded_error": "server_error",

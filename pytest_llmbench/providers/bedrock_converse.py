@@ -20,7 +20,6 @@ from botocore.config import Config
 from pytest_llmbench.config import ModelSpec
 from pytest_llmbench.errors import PREVIEW_CHARS, ConfigError, ProtocolError, ProviderError
 from pytest_llmbench.providers import clients, common, tool_calling
-from pytest_llmbench.providers.anthropic_messages import split_system
 from pytest_llmbench.providers.base import ChatRequest, Completion
 from pytest_llmbench.providers.errors_map import classify, content_filtered
 from pytest_llmbench.redaction import remember_secret
@@ -32,7 +31,7 @@ _FILTERED = ("guardrail_intervened", "content_filtered")
 
 def converse_args(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
     """OpenAI-style messages and params -> ConverseStream keyword arguments."""
-    system, turns = split_system(messages)
+    system, turns = common.split_system(messages)
     inference: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in params.items():

@@ -139,3 +139,11 @@ def think_tags(spec: ModelSpec) -> str:
 
 def prompt_text(messages: list[dict[str, Any]]) -> str:
     return " ".join(str(m.get("content", "")) for m in messages)
+
+
+def split_system(messages: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+    """The system prompt apart from the turns (Anthropic Messages and Bedrock Converse take it
+    apart; here so that Bedrock need not import the anthropic SDK)."""
+    system = [str(m.get("content", "")) for m in messages if m.get("role") == "system"]
+    turns = [m for m in messages if m.get("role") != "system"]
+    return ("\n\n".join(system) if system else None), turns

@@ -1,16 +1,22 @@
-"""Per-item cost and start-up through the real OpenAI SDK against a fast server (a script).
+"""Per-item cost, latency, start-up and timing truth through the real SDKs (a script).
 
-The floor: a bare ``AsyncOpenAI`` client under ``asyncio.Semaphore(32)``, ``stream=True`` with
-``include_usage``, reading every chunk and checking the answer, in a fresh process. Ours: the
-same items as a YAML suite, ``pytest suite.yaml --llmbench-models openai:bench`` at
-``--llmbench-concurrency 32``. Both against ``tests/perf/fast_server.py`` (raw asyncio, canned
-SSE), runs alternating, median of ``--repeat``:
+The floor: the provider's bare SDK client in a fresh process, 32 requests at a time, streaming,
+reading every chunk and checking the answer (``AsyncOpenAI`` / ``AsyncAnthropic`` under
+``asyncio.Semaphore(32)``; boto3 ``converse_stream`` on 32 threads). Ours: the same items as a
+YAML suite, ``pytest suite.yaml --llmbench-models <api>:bench --llmbench-concurrency 32``. Both
+against ``tests/perf/fast_server.py`` (raw asyncio, canned chunks), runs alternating, median
+of ``--repeat``. Bytecode may be written (as after ``pip install``); each side has one
+discarded warm-up run.
 
-1. per-item cost: (wall(N) - wall(1)) / (N - 1) at 0 ms latency, N = 1,000 / 3,000 / 10,000;
-2. latency-bound: 1,000 items, 200 ms TTFT, concurrency 32, wall including start-up;
-3. start-up: a one-item run's wall time;
-4. timing truth: 50 ms TTFT, 10 ms between tokens: our records' TTFT and ITL medians and
-   p90-p10 spreads against the floor's on the same server.
+1. items: per-item cost (wall(N) - wall(1)) / (N - 1) at 0 ms latency, N in ``--sizes``,
+   and linearity (per item at the largest N / at the smallest);
+2. latency: 1,000 items, 200 ms TTFT, concurrency 32, wall including start-up;
+3. startup: a one-item run's wall time, with every installed pytest plugin and with only
+   llmbench's (``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 -p pytest_llmbench.plugin``);
+4. timing: 50 ms TTFT, 10 ms between tokens: records' TTFT and per-request mean ITL
+   medians and p90-p10 spreads against the floor's, same server, same run;
+5. providers: start-up and per-item (``--sizes``) for ``anthropic:`` and ``bedrock:``;
+6. xdist: ``-n 2`` against one process on the largest of ``--sizes``.
 
     .venv/bin/python tests/perf/sdk_overhead.py --repeat 3
     .venv/bin/python tests/perf/sdk_overhead.py --only items --sizes 1000,3000 --repeat 1
@@ -32,54 +38,117 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
-FLOOR = r"""
+_COMMON = r"""
 import asyncio, json, sys, time
+base, n, record = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+ttfts, itls, ok = [], [], 0
+
+def note(sent, stamps, text):
+    global ok
+    if record and stamps:
+        ttfts.append(stamps[0] - sent)
+        if len(stamps) > 1:
+            itls.append((stamps[-1] - stamps[0]) / (len(stamps) - 1))
+    ok += "".join(text).strip() == "42"
+"""
+
+FLOORS = {"openai": _COMMON + r"""
 from openai import AsyncOpenAI
 
-async def main(base, n, record):
+async def main():
     client = AsyncOpenAI(base_url=base, api_key="x", max_retries=0)
     sem = asyncio.Semaphore(32)
-    ttfts, itls, ok = [], [], 0
 
     async def one(i):
-        nonlocal ok
         async with sem:
             sent = time.perf_counter()
             stream = await client.chat.completions.create(
                 model="bench", messages=[{"role": "user", "content": f"What is {i} * 0 + 42?"}],
                 stream=True, stream_options={"include_usage": True}, max_tokens=16)
-            text, first, last = [], None, None
+            text, stamps = [], []
             async for chunk in stream:
-                now = time.perf_counter()
                 if chunk.choices and chunk.choices[0].delta.content:
-                    if first is None:
-                        first = now
-                    elif record:
-                        itls.append(now - last)
-                    last = now
+                    stamps.append(time.perf_counter())
                     text.append(chunk.choices[0].delta.content)
-            if record and first is not None:
-                ttfts.append(first - sent)
-            ok += "".join(text).strip() == "42"
+            note(sent, stamps, text)
 
     await asyncio.gather(*(one(i) for i in range(n)))
     await client.close()
-    print(json.dumps({"ok": ok, "ttft": ttfts, "itl": itls}))
 
-asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"))
-"""
+asyncio.run(main())
+print(json.dumps({"ok": ok, "ttft": ttfts, "itl": itls}))
+""", "anthropic": _COMMON + r"""
+from anthropic import AsyncAnthropic
+
+async def main():
+    client = AsyncAnthropic(base_url=base, api_key="x", max_retries=0)
+    sem = asyncio.Semaphore(32)
+
+    async def one(i):
+        async with sem:
+            sent = time.perf_counter()
+            stream = await client.messages.create(
+                model="bench", messages=[{"role": "user", "content": f"What is {i} * 0 + 42?"}],
+                stream=True, max_tokens=16)
+            text, stamps = [], []
+            async for event in stream:
+                if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    stamps.append(time.perf_counter())
+                    text.append(event.delta.text)
+            note(sent, stamps, text)
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+    await client.close()
+
+asyncio.run(main())
+print(json.dumps({"ok": ok, "ttft": ttfts, "itl": itls}))
+""", "bedrock": _COMMON + r"""
+from concurrent.futures import ThreadPoolExecutor
+import boto3
+from botocore.config import Config
+
+client = boto3.client("bedrock-runtime", endpoint_url=base, region_name="us-east-1",
+                      aws_access_key_id="x", aws_secret_access_key="y",
+                      config=Config(max_pool_connections=32, retries={"max_attempts": 1}))
+
+def one(i):
+    sent = time.perf_counter()
+    response = client.converse_stream(
+        modelId="bench", messages=[{"role": "user", "content": [{"text": f"What is {i} * 0 + 42?"}]}],
+        inferenceConfig={"maxTokens": 16})
+    text, stamps = [], []
+    for event in response["stream"]:
+        if "contentBlockDelta" in event:
+            stamps.append(time.perf_counter())
+            text.append(event["contentBlockDelta"]["delta"]["text"])
+    return sent, stamps, text
+
+with ThreadPoolExecutor(32) as pool:
+    for result in pool.map(one, range(n)):
+        note(*result)
+print(json.dumps({"ok": ok, "ttft": ttfts, "itl": itls}))
+"""}
 
 
-def start_server(ttft_ms: float, itl_ms: float, tokens: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([PY, str(ROOT / "tests/perf/fast_server.py"), "--ttft-ms", str(ttft_ms),
-                             "--itl-ms", str(itl_ms), "--tokens", str(tokens)],
-                            stdout=subprocess.PIPE, text=True)
+def start_server(api: str, ttft_ms: float, itl_ms: float, tokens: int) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([PY, str(ROOT / "tests/perf/fast_server.py"), "--api", api,
+                             "--ttft-ms", str(ttft_ms), "--itl-ms", str(itl_ms),
+                             "--tokens", str(tokens)], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()  # type: ignore[union-attr]
-    return proc, f"http://127.0.0.1:{line.split()[1]}/v1"
+    base = f"http://127.0.0.1:{line.split()[1]}"
+    return proc, base + "/v1" if api == "openai" else base
 
 
-def project(base_url: str, n: int) -> Path:
+def model_settings(api: str, base_url: str) -> str:
+    if api == "bedrock":
+        return (f"{{endpoint_url: '{base_url}', region: us-east-1, aws_access_key_id: x, "
+                f"aws_secret_access_key: y}}")
+    return f"{{base_url: '{base_url}', api_key: x}}"
+
+
+def project(api: str, base_url: str, n: int) -> Path:
     folder = Path(tempfile.mkdtemp(prefix="llmbench-sdkperf-"))
     rows = "".join(json.dumps({"id": f"q{i:05d}", "question": f"{i} * 0 + 42", "answer": "42"})
                    + "\n" for i in range(n))
@@ -88,29 +157,35 @@ def project(base_url: str, n: int) -> Path:
                                        "prompt: 'What is {question}?'\nexpected: answer\n"
                                        "params: {max_tokens: 16}\n")
     (folder / "llmbench.yaml").write_text(
-        f"models:\n  openai:bench: {{base_url: '{base_url}', api_key: x}}\n")
+        f"models:\n  {api}:bench: {model_settings(api, base_url)}\n")
     return folder
 
 
-def run_ours(base_url: str, n: int) -> tuple[float, Path]:
-    folder = project(base_url, n)
+def run_ours(api: str, base_url: str, n: int, extra: tuple[str, ...] = (),
+             only_llmbench: bool = False) -> tuple[float, Path]:
+    folder = project(api, base_url, n)
+    env, plugins = ENV, []
+    if only_llmbench:
+        env = {**ENV, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        plugins = ["-p", "pytest_llmbench.plugin"] + (["-p", "xdist.plugin"] if "-n" in extra else [])
     started = time.perf_counter()
     done = subprocess.run([PY, "-m", "pytest", "suite.yaml", "-q", "-p", "no:cacheprovider",
-                           "--llmbench-models", "openai:bench", "--llmbench-concurrency", "32",
-                           "--llmbench-progress", "off"],
-                          cwd=folder, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                           *plugins, "--llmbench-models", f"{api}:bench",
+                           "--llmbench-concurrency", "32", "--llmbench-progress", "off", *extra],
+                          cwd=folder, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"our run failed:\n{done.stdout[-3000:]}")
+        raise SystemExit(f"our run failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
     return wall, folder
 
 
-def run_floor(base_url: str, n: int, record: bool = False) -> tuple[float, dict[str, Any]]:
+def run_floor(api: str, base_url: str, n: int, record: bool = False) -> tuple[float, dict[str, Any]]:
     started = time.perf_counter()
-    done = subprocess.run([PY, "-c", FLOOR, base_url, str(n), "1" if record else "0"],
-                          capture_output=True, text=True)
+    done = subprocess.run([PY, "-c", FLOORS[api], base_url, str(n), "1" if record else "0"],
+                          capture_output=True, text=True, env=ENV)
     wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"floor failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout)
     if result["ok"] != n:
         raise SystemExit(f"floor: {result['ok']} of {n} right")
@@ -122,13 +197,22 @@ def records(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def median_pair(base_url: str, n: int, repeat: int) -> tuple[float, float]:
+def ours_wall(api: str, url: str, n: int, extra: tuple[str, ...] = (),
+              only_llmbench: bool = False) -> float:
+    wall, folder = run_ours(api, url, n, extra, only_llmbench)
+    shutil.rmtree(folder, ignore_errors=True)
+    return wall
+
+
+def load() -> str:
+    return os.getloadavg().__repr__()
+
+
+def median_pair(api: str, url: str, n: int, repeat: int) -> tuple[float, float]:
     ours, floor = [], []
     for _ in range(repeat):
-        floor.append(run_floor(base_url, n)[0])
-        wall, folder = run_ours(base_url, n)
-        shutil.rmtree(folder, ignore_errors=True)
-        ours.append(wall)
+        floor.append(run_floor(api, url, n)[0])
+        ours.append(ours_wall(api, url, n))
     return statistics.median(ours), statistics.median(floor)
 
 
@@ -137,64 +221,120 @@ def spread(values: list[float]) -> tuple[float, float]:
     return statistics.median(values), qs[-1] - qs[0]
 
 
+def warm_up(api: str, url: str) -> None:
+    run_floor(api, url, 1)
+    ours_wall(api, url, 1)
+    ours_wall(api, url, 1, only_llmbench=True)
+
+
+def startup(api: str, url: str, repeat: int) -> float:
+    ours, only, floor = [], [], []
+    for _ in range(repeat):
+        floor.append(run_floor(api, url, 1)[0])
+        ours.append(ours_wall(api, url, 1))
+        only.append(ours_wall(api, url, 1, only_llmbench=True))
+    o, p, f = statistics.median(ours), statistics.median(only), statistics.median(floor)
+    print(f"[{api}] start-up (1 item): ours {o:.2f} s ({o / f:.2f}x), only llmbench's plugins "
+          f"{p:.2f} s ({p / f:.2f}x), floor {f:.2f} s; load {load()}", flush=True)
+    return o
+
+
+def per_item(api: str, url: str, sizes: list[int], repeat: int, ours1: float,
+             floor1: float) -> None:
+    costs = {}
+    for n in sizes:
+        ours, floor = median_pair(api, url, n, repeat)
+        o, f = (ours - ours1) / (n - 1) * 1000, (floor - floor1) / (n - 1) * 1000
+        costs[n] = o
+        print(f"[{api}] {n:>6} items, 0 ms: ours {ours:.2f} s, floor {floor:.2f} s; per item "
+              f"{o:.2f} ms vs {f:.2f} ms = {o / f:.2f}x; load {load()}", flush=True)
+    if len(costs) > 1:
+        low, high = costs[min(costs)], costs[max(costs)]
+        print(f"[{api}] linearity: per item at {max(costs)} / at {min(costs)} = "
+              f"{high / low:.2f}", flush=True)
+
+
+def items_part(api: str, sizes: list[int], repeat: int, with_items: bool) -> None:
+    server, url = start_server(api, 0, 0, 4)
+    try:
+        warm_up(api, url)
+        ours1 = startup(api, url, repeat)
+        floor1 = statistics.median(run_floor(api, url, 1)[0] for _ in range(repeat))
+        if with_items:
+            per_item(api, url, sizes, repeat, ours1, floor1)
+    finally:
+        server.terminate()
+
+
+def latency_part(repeat: int) -> None:
+    server, url = start_server("openai", 200, 0, 4)
+    try:
+        warm_up("openai", url)
+        ours, floor = median_pair("openai", url, 1000, repeat)
+        print(f"1000 items, 200 ms TTFT, c=32: ours {ours:.2f} s, floor {floor:.2f} s, "
+              f"ratio {ours / floor:.3f}x; load {load()}", flush=True)
+    finally:
+        server.terminate()
+
+
+def timing_part(repeat: int) -> None:
+    server, url = start_server("openai", 50, 10, 8)
+    try:
+        ttft, itl, fttft, fitl = [], [], [], []
+        for _ in range(repeat):
+            _, floor = run_floor("openai", url, 320, record=True)
+            fttft += floor["ttft"]
+            fitl += floor["itl"]
+            _, folder = run_ours("openai", url, 320)
+            for r in records(folder):
+                if r.get("ttft_s") is not None and (r.get("output_tokens") or 0) > 1:
+                    ttft.append(r["ttft_s"])
+                    itl.append((r["latency_s"] - r["ttft_s"]) / (r["output_tokens"] - 1))
+            shutil.rmtree(folder, ignore_errors=True)
+        for name, mine, base in (("TTFT", ttft, fttft), ("ITL (per-request mean)", itl, fitl)):
+            (m, s), (fm, fs) = spread(mine), spread(base)
+            print(f"{name}: median ours {m * 1000:.2f} ms vs floor {fm * 1000:.2f} ms "
+                  f"(d = {(m - fm) * 1000:+.2f} ms); p90-p10 {s * 1000:.2f} vs {fs * 1000:.2f} ms "
+                  f"({s / fs:.2f}x); {len(mine)} / {len(base)} requests; load {load()}", flush=True)
+    finally:
+        server.terminate()
+
+
+def xdist_part(n: int, repeat: int) -> None:
+    server, url = start_server("openai", 0, 0, 4)
+    try:
+        warm_up("openai", url)
+        one, two, floor = [], [], []
+        for _ in range(repeat):
+            floor.append(run_floor("openai", url, n)[0])
+            one.append(ours_wall("openai", url, n))
+            two.append(ours_wall("openai", url, n, ("-n", "2")))
+        o, t, f = statistics.median(one), statistics.median(two), statistics.median(floor)
+        print(f"{n} items, 0 ms: -n 2 {t:.2f} s, one process {o:.2f} s ({t / o:.2f}x), "
+              f"floor {f:.2f} s; {os.cpu_count()} CPUs; load {load()}", flush=True)
+    finally:
+        server.terminate()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sizes", default="1000,3000,10000")
-    parser.add_argument("--only", choices=["items", "latency", "startup", "timing"])
+    parser.add_argument("--only", choices=["items", "latency", "startup", "timing", "providers",
+                                           "xdist"])
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-
-    server, url = start_server(0, 0, 4)
-    try:
-        if args.only in (None, "startup", "items"):
-            ours1, floor1 = median_pair(url, 1, args.repeat)
-            print(f"start-up (1 item): ours {ours1:.2f} s, floor {floor1:.2f} s, "
-                  f"ratio {ours1 / floor1:.2f}x")
-        if args.only in (None, "items"):
-            per_item = {}
-            for n in sizes:
-                ours, floor = median_pair(url, n, args.repeat)
-                o, f = (ours - ours1) / (n - 1) * 1000, (floor - floor1) / (n - 1) * 1000
-                per_item[n] = o
-                print(f"{n:>6} items, 0 ms: ours {ours:.2f} s, floor {floor:.2f} s; per item "
-                      f"{o:.2f} ms vs {f:.2f} ms = {o / f:.2f}x")
-            if len(per_item) > 1:
-                low, high = per_item[min(per_item)], per_item[max(per_item)]
-                print(f"linearity: per-item at {max(per_item)} / at {min(per_item)} = "
-                      f"{high / low:.2f}")
-    finally:
-        server.terminate()
+    if args.only in (None, "startup", "items"):
+        items_part("openai", sizes, args.repeat, args.only != "startup")
     if args.only in (None, "latency"):
-        server, url = start_server(200, 0, 4)
-        try:
-            ours, floor = median_pair(url, 1000, args.repeat)
-            print(f"1000 items, 200 ms TTFT, c=32: ours {ours:.2f} s, floor {floor:.2f} s, "
-                  f"ratio {ours / floor:.3f}x")
-        finally:
-            server.terminate()
+        latency_part(args.repeat)
     if args.only in (None, "timing"):
-        server, url = start_server(50, 10, 8)
-        try:
-            _, floor = run_floor(url, 320, record=True)
-            _, folder = run_ours(url, 320)
-            recs = records(folder)
-            shutil.rmtree(folder, ignore_errors=True)
-            ttft = [r["ttft_s"] for r in recs if r.get("ttft_s") is not None]
-            itl = [g for r in recs for g in (r.get("metrics") or {}).get("itl_s", [])]
-            (tm, ts), (fm, fs) = spread(ttft), spread(floor["ttft"])
-            print(f"TTFT median ours {tm * 1000:.2f} ms vs floor {fm * 1000:.2f} ms "
-                  f"(d = {(tm - fm) * 1000:+.2f} ms); p90-p10 {ts * 1000:.2f} vs {fs * 1000:.2f} ms "
-                  f"({ts / fs:.2f}x)")
-            if itl:
-                (im, isp), (gm, gs) = spread(itl), spread(floor["itl"])
-                print(f"ITL median ours {im * 1000:.2f} ms vs floor {gm * 1000:.2f} ms "
-                      f"(d = {(im - gm) * 1000:+.2f} ms); p90-p10 {isp * 1000:.2f} vs "
-                      f"{gs * 1000:.2f} ms")
-            else:
-                print("ITL: records carry no per-gap samples (metrics.itl_s)")
-        finally:
-            server.terminate()
+        timing_part(args.repeat)
+    if args.only in (None, "providers"):
+        for api in ("anthropic", "bedrock"):
+            items_part(api, sizes, args.repeat, True)
+    if args.only in (None, "xdist"):
+        xdist_part(max(sizes), args.repeat)
 
 
 if __name__ == "__main__":
