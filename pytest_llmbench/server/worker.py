@@ -147,7 +147,13 @@ class Worker:
                     headers={"Authorization": f"Bearer {self.ingest_key}",
                              "Content-Type": "application/json",
                              "Idempotency-Key": "live-" + idempotency_key(run_id, seq, body)})
-                if response.status_code < 500:
+                if response.status_code < 400:
+                    return
+                if response.status_code < 500:  # sending it again will not help: say so
+                    print(f"llmbench worker {self.name}: run {run_id}: the server refused "
+                          f"{len(records)} live records (HTTP {response.status_code}: "
+                          f"{response.text[:200]}); the session's own ingest posts them again "
+                          "at its end", file=sys.stderr, flush=True)
                     return
             except httpx.TransportError:
                 pass
