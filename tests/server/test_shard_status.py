@@ -29,11 +29,13 @@ def test_sharded_run_is_complete_when_every_shard_reported(server: Server, tmp_p
     assert detail["info"]["shards_ended"] == {"0": "completed"}
     assert detail["info"]["shard_count"] == 2 and detail["items"] == first
     assert run_id in server.get("/api/runs", params={"status": "partial"}).text
+    assert "(1 of 2 shards reported)" in server.get(f"/runs/{run_id}").text
     second = _shard(server, tmp_path / "machine-b", run_id, "1/2")
     detail = server.get(f"/api/runs/{run_id}").json()
     assert detail["status"] == "completed", detail["status"]
     assert detail["info"]["shards_ended"] == {"0": "completed", "1": "completed"}
     assert first and second and detail["items"] == first + second == 2 * ROWS
+    assert "(2 of 2 shards reported)" in server.get(f"/runs/{run_id}").text
     # a shard sent again (``llmbench ingest`` resends) changes nothing
     again = _shard(server, tmp_path / "machine-b2", run_id, "1/2")
     assert again == second
