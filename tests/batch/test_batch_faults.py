@@ -51,12 +51,13 @@ def test_malformed_and_missing_result_lines_fail_only_their_items(
         pytester: pytest.Pytester, sim: SimServer, provider: str) -> None:
     write_suite(pytester.path)
     models_config(pytester.path, sim)
-    sim.state.batches.settings.update({"malformed_fraction": 0.2, "missing_fraction": 0.2})
+    sim.state.batches.settings.update({"malformed_fraction": 0.3, "missing_fraction": 0.3})
     _run(pytester, provider)
     job = list(sim.state.batches.jobs.values())[-1]
     outcomes = job.outcomes(sim.state)
+    # drawn per (random) job id: none broken has odds 0.49**10 (0.08%), so no precondition;
+    # the counts below must agree with the draw whatever it was
     broken = [o for o in outcomes if o.malformed or o.missing]
-    assert broken and len(broken) < len(ROWS)
     records = _by_outcome(pytester)
     assert len(records["passed"]) == len(ROWS) - len(broken)
     assert len(records["error"]) == len(broken)
