@@ -100,12 +100,8 @@ class AnthropicProvider:
                         clock.token(delta.text)
                     elif delta.type == "thinking_delta" and delta.thinking:
                         clock.reasoning(delta.thinking)
-                elif kind == "message_start":
-                    usage.update(event.message.usage.model_dump(exclude_none=True))
-                elif kind == "message_delta":
-                    stop = event.delta.stop_reason or stop
-                    if event.usage is not None:
-                        usage.update(event.usage.model_dump(exclude_none=True))
+                else:
+                    stop = common.anthropic_usage_event(kind, event, usage, stop)
         except Exception as exc:  # noqa: BLE001 - every SDK error becomes one classified line
             raise classify(exc, self.spec.name) from exc
         if not finished:  # an empty stream, events of another shape, or a stream cut off

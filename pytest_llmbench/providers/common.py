@@ -147,3 +147,15 @@ def split_system(messages: list[dict[str, Any]]) -> tuple[str | None, list[dict[
     system = [str(m.get("content", "")) for m in messages if m.get("role") == "system"]
     turns = [m for m in messages if m.get("role") != "system"]
     return ("\n\n".join(system) if system else None), turns
+
+
+def anthropic_usage_event(kind: str, event: Any, usage: dict[str, Any], stop: Any) -> Any:
+    """Fold an Anthropic stream's ``message_start`` / ``message_delta`` into ``usage`` (the
+    counts arrive in both) and return the stop reason so far."""
+    if kind == "message_start":
+        usage.update(event.message.usage.model_dump(exclude_none=True))
+    elif kind == "message_delta":
+        stop = event.delta.stop_reason or stop
+        if event.usage is not None:
+            usage.update(event.usage.model_dump(exclude_none=True))
+    return stop

@@ -195,12 +195,8 @@ async def anthropic_tools(client: Any, api_model: str, model: str,
                 elif delta.type == "input_json_delta" and event.index in blocks:
                     blocks[event.index]["args"] += delta.partial_json
                     clock.out(delta.partial_json, False)
-            elif kind == "message_start":
-                usage.update(event.message.usage.model_dump(exclude_none=True))
-            elif kind == "message_delta":
-                stop = event.delta.stop_reason or stop
-                if event.usage is not None:
-                    usage.update(event.usage.model_dump(exclude_none=True))
+            else:
+                stop = common.anthropic_usage_event(kind, event, usage, stop)
     except Exception as exc:  # noqa: BLE001
         raise classify(exc, model) from exc
     if not finished:
