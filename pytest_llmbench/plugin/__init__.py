@@ -136,6 +136,9 @@ def _configure_now(config: pytest.Config) -> None:
         config.pluginmanager.register(ShardSelection(bench.shard, bench.run_path, first,
                                                      every_shard), "llmbench-shard")
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
+    if bench.engine_mode == "process" and not is_controller(config) and \
+            not config.option.collectonly:  # its SDK imports overlap pytest's start-up
+        bench.engine.start([model.provider for model in bench.models])  # type: ignore[union-attr]
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
         from pytest_llmbench.plugin import serving as serving_plugin

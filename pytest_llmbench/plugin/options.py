@@ -108,6 +108,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("test_mode", "run only 5 items per suite", default=False, flag=True),
     Option("concurrency", "model calls kept in flight per process", default=8,
            parse=_positive_int, metavar="N"),
+    Option("engine", "where model calls run: process (a child process with its own GIL, "
+           "so pytest's work does not skew timings) or thread (in pytest's process)",
+           default="process", parse=_one_of("process", "thread"), env="LLMBENCH_ENGINE",
+           metavar="process|thread"),
     Option("timeout", "timeout of each attempt of a call, in seconds", default=120.0, parse=_positive_float,
            metavar="SECONDS"),
     Option("max_retries", "retries of a call that failed transiently (429, 5xx, timeout, "

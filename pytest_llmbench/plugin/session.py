@@ -7,6 +7,7 @@ delegate to (the syrupy "thin adapter" shape).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from typing import Any
 
 from pytest_llmbench.calls.batch import batch_models
 from pytest_llmbench.calls.engine import LIMITS_DIR, Engine
+from pytest_llmbench.calls.engine_process import EngineSpec, ProcessEngine
 from pytest_llmbench.calls.layers import COORDINATOR
 from pytest_llmbench.calls.prefetch import Prefetcher
 from pytest_llmbench.calls.ratelimit import RateLimit, RateLimits, bucket_for, provider_limits
@@ -72,6 +74,7 @@ class LLMBenchSession:
     score_only: bool
     gates: list[Gate]
     output: Path
+    engine_mode: str = "process"  # --llmbench-engine
     samples: int | None = None
     judge: ModelSpec | None = None
     sandbox: str | None = None
@@ -91,7 +94,7 @@ class LLMBenchSession:
     discovered: dict[str, list[str]] = field(default_factory=dict)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rate_limits: dict[str, RateLimit] = field(default_factory=dict)
-    _engine: Engine | None = None
+    _engine: Engine | ProcessEngine | None = None
     _owned_limits_dir: str | None = None
     prefetcher: Prefetcher | None = None
     _scoring: ScoringContext | None = None
@@ -142,6 +145,7 @@ class LLMBenchSession:
         return cls(rootdir=rootdir, models_config=models_config, models=models, seed=get("seed"),
                    inferred_models=set(inferred),
                    sample=amount, concurrency=get("concurrency"), timeout=get("timeout"),
+                   engine_mode=get("engine"),
                    score_only=bool(get("score_only")),
                    gates=[parse_gate(g) for g in get("gate") or []],
                    output=output if output.is_absolute() else rootdir / output,
@@ -227,12 +231,24 @@ class LLMBenchSession:
     # Calls --------------------------------------------------------------
 
     @property
-    def engine(self) -> Engine:
+    def engine(self) -> Engine | ProcessEngine:
         if self._engine is None:
-            self._engine = Engine(self.concurrency, self.timeout, self.context, retry=self.retry,
-                                  limits=RateLimits(self.rate_limits, self.context.get(LIMITS_DIR),
-                                                    self._bucket_maker()))
+            self._engine = self._thread_engine() if self.engine_mode == "thread" else \
+                ProcessEngine(self._engine_spec, self._thread_engine)
         return self._engine
+
+    def _thread_engine(self) -> Engine:
+        return Engine(self.concurrency, self.timeout, self.context, retry=self.retry,
+                      limits=RateLimits(self.rate_limits, self.context.get(LIMITS_DIR),
+                                        self._bucket_maker()))
+
+    def _engine_spec(self) -> EngineSpec:
+        coordinator = self.context.get(COORDINATOR)
+        return EngineSpec(self.concurrency, self.timeout, dict(self.context), self.retry,
+                          rate_limits=self.rate_limits,
+                          limits_folder=self.context.get(LIMITS_DIR),
+                          coordinator=(coordinator, self.run_id) if coordinator else None,
+                          log_level=logging.getLogger("pytest_llmbench").getEffectiveLevel())
 
     def request_for(self, model: ModelSpec, case: Case, sample: int = 0,
                     variant: Variant | None = None) -> ChatRequest:

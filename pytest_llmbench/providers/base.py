@@ -124,9 +124,21 @@ _BUILTINS: dict[str, str] = {
 _entry_points_loaded = False
 
 
+_IMPORTED: dict[str, ProviderFactory] = {}
+"""Factories found by name (built-ins, entry points): a fresh interpreter finds the same."""
+
+
 def register_provider(name: str, factory: ProviderFactory) -> None:
     """Register a provider under ``name`` (from a conftest, a plugin or an entry point)."""
     _REGISTRY[name] = factory
+
+
+def importable_provider(name: str) -> bool:
+    """Whether a fresh interpreter builds this provider the same way (a built-in or an entry
+    point, not one registered or patched at run time): the engine process can call it."""
+    _load_entry_points()
+    current = _REGISTRY.get(name)
+    return name in _BUILTINS if current is None else _IMPORTED.get(name) is current
 
 
 def _load_entry_points() -> None:
@@ -135,7 +147,8 @@ def _load_entry_points() -> None:
         return
     _entry_points_loaded = True
     for ep in entry_points(group="pytest_llmbench.providers"):
-        _REGISTRY.setdefault(ep.name, ep.load())
+        if ep.name not in _REGISTRY:
+            _REGISTRY[ep.name] = _IMPORTED[ep.name] = ep.load()
 
 
 def known_providers() -> list[str]:
@@ -152,7 +165,7 @@ def get_factory(name: str) -> ProviderFactory:
         import importlib  # noqa: PLC0415 - providers import their SDKs lazily
 
         factory: ProviderFactory = getattr(importlib.import_module(module_name), attr)
-        _REGISTRY[name] = factory
+        _REGISTRY[name] = _IMPORTED[name] = factory
         return factory
     raise ConfigError(f"unknown provider {name!r} (known: {', '.join(known_providers())})")
 
