@@ -9,6 +9,7 @@ providers learn go back too, so the parent's logs and scrubbing see them. It end
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import pickle
@@ -55,7 +56,7 @@ class Pump:
         futures = self.engine.submit_many([request for _, request in batch])
         for (call_id, _), future in zip(batch, futures, strict=True):
             self._futures[call_id] = future
-            future.add_done_callback(lambda f, call_id=call_id: self._finished(call_id, f))
+            future.add_done_callback(functools.partial(self._finished, call_id))
 
     def cancel(self, ids: list[int]) -> None:
         for call_id in ids:

@@ -240,7 +240,7 @@ class ProcessEngine:
                 if error is not None:
                     future.set_exception(_rebuild(error))
                 else:
-                    future.set_result(completion)  # type: ignore[arg-type]
+                    future.set_result(completion)
             except concurrent.futures.InvalidStateError:  # cancelled meanwhile
                 pass
 
@@ -311,7 +311,7 @@ def _rebuild(data: tuple[str, str, str, dict[str, Any]]) -> BaseException:
             cls = found
     except Exception:  # noqa: BLE001 - an error class this process cannot import
         pass
-    error = cls.__new__(cls)
+    error: BaseException = cls.__new__(cls)
     BaseException.__init__(error, message)
     error.__dict__.update(state)
     return error

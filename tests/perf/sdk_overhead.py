@@ -20,6 +20,7 @@ discarded warm-up run.
 
     .venv/bin/python tests/perf/sdk_overhead.py --repeat 3
     .venv/bin/python tests/perf/sdk_overhead.py --only items --sizes 1000,3000 --repeat 1
+    .venv/bin/python tests/perf/sdk_overhead.py --only timing --engine thread  # the old engine
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENGINE: list[str] = []  # --llmbench-engine, when --engine is given
 
 _COMMON = r"""
 import asyncio, json, sys, time
@@ -171,7 +173,8 @@ def run_ours(api: str, base_url: str, n: int, extra: tuple[str, ...] = (),
     started = time.perf_counter()
     done = subprocess.run([PY, "-m", "pytest", "suite.yaml", "-q", "-p", "no:cacheprovider",
                            *plugins, "--llmbench-models", f"{api}:bench",
-                           "--llmbench-concurrency", "32", "--llmbench-progress", "off", *extra],
+                           "--llmbench-concurrency", "32", "--llmbench-progress", "off", *ENGINE,
+                           *extra],
                           cwd=folder, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - started
     if done.returncode != 0:
@@ -320,10 +323,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sizes", default="1000,3000,10000")
+    parser.add_argument("--engine", choices=["process", "thread"],
+                        help="--llmbench-engine for our runs (default: the plugin's)")
     parser.add_argument("--only", choices=["items", "latency", "startup", "timing", "providers",
                                            "xdist"])
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.engine:
+        ENGINE[:] = ["--llmbench-engine", args.engine]
     if args.only in (None, "startup", "items"):
         items_part("openai", sizes, args.repeat, args.only != "startup")
     if args.only in (None, "latency"):
