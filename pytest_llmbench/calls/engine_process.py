@@ -247,7 +247,12 @@ class ProcessEngine:
     def _died(self) -> LLMBenchError:
         """The error every unanswered call gets when the child is gone."""
         if self._dead is None:
-            code = self._child.poll() if self._child is not None else None
+            code = None
+            if self._child is not None:
+                try:  # the pipe closes a moment before the exit status is there to read
+                    code = self._child.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    code = None
             last = ""
             if self._stderr is not None:
                 self._stderr.seek(0)

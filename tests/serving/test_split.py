@@ -110,7 +110,10 @@ def test_killed_child_is_an_error_that_keeps_the_other_processes_samples(
     deadline = time.monotonic() + 30
     while victim is None and time.monotonic() < deadline:
         for child in psutil.Process(proc.pid).children(recursive=True):
-            with_args = child.cmdline()
+            try:
+                with_args = child.cmdline()
+            except psutil.Error:  # a short-lived helper that already ended
+                continue
             if "pytest_llmbench.serving.split_child" in with_args:
                 assert with_args[-4:] == ["-m", "pytest_llmbench.serving.split_child",
                                           with_args[-2], "2"]  # nothing else on argv
