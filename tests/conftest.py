@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,11 @@ import pytest
 # In-process pytester runs drop the modules first imported inside them; were httpcore
 # first imported there, httpx would go on mapping the dropped module's exceptions and
 # miss the live ones (a ConnectError escaping as httpcore's). Import it here, once.
+
+# xdist's workers get COLUMNS=80 (and LINES): pytester runs would inherit a narrower terminal
+# than a serial run's and wrap their tables. Tests that need a width set it themselves.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 ROWS = [{"id": f"q{i:03d}", "question": f"{i} + {i}", "answer": str(2 * i)} for i in range(1, 11)]
 

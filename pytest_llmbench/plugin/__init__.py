@@ -23,6 +23,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
     from pytest_llmbench.plugin.option_paths import restore_rootdir
 
     restore_rootdir(early_config, args)
+    from pytest_llmbench.plugin.early_engine import maybe_spawn
+
+    maybe_spawn(early_config)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -82,6 +85,9 @@ def _configure_now(config: pytest.Config) -> None:
     except LLMBenchError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION] = bench
+    if bench.engine_mode == "process" and (workerinput is not None or not _distributed(config)) \
+            and not config.option.collectonly:  # its SDK imports overlap pytest's start-up
+        bench.engine.start([model.provider for model in bench.models])  # type: ignore[union-attr]
     config.pluginmanager.register(target_plugin, "llmbench-targets")
     if workerinput is not None:
         from pytest_llmbench.plugin.xdist_glue import CONTEXT, RUN_ID
@@ -136,9 +142,6 @@ def _configure_now(config: pytest.Config) -> None:
         config.pluginmanager.register(ShardSelection(bench.shard, bench.run_path, first,
                                                      every_shard), "llmbench-shard")
     config.pluginmanager.register(LLMBenchWorker(bench, sharded), "llmbench-worker")
-    if bench.engine_mode == "process" and not is_controller(config) and \
-            not config.option.collectonly:  # its SDK imports overlap pytest's start-up
-        bench.engine.start([model.provider for model in bench.models])  # type: ignore[union-attr]
     if is_controller(config):
         config.pluginmanager.register(LLMBenchController(config, bench), "llmbench-controller")
         from pytest_llmbench.plugin import serving as serving_plugin
@@ -413,6 +416,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     process = config.stash.get(SIM_PROCESS, None)
     if process is not None:
         process.stop()
-    from pytest_llmbench.plugin import signals
+    from pytest_llmbench.plugin import early_engine, signals
+
+    early_engine.discard()
 
     signals.uninstall(config)

@@ -7,6 +7,9 @@ killed worker loses only the item that was running.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import threading
 import time
 from datetime import UTC, datetime
 from html import escape
@@ -20,7 +23,7 @@ from pytest_llmbench.plugin.session import LLMBenchSession
 from pytest_llmbench.plugin.terminal_width import terminal_width
 from pytest_llmbench.plugin.variants import read_fits
 from pytest_llmbench.report.files import RecordsCsv, write_summary
-from pytest_llmbench.report.html import HtmlReport
+from pytest_llmbench.report.html import HtmlReport, page_template
 from pytest_llmbench.report.terminal import summary_table
 from pytest_llmbench.report.text_table import fit_table
 from pytest_llmbench.results.compare_targets import add_target_columns
@@ -57,6 +60,21 @@ class LLMBenchController:
         self.skipped_suites: list[dict[str, str]] = []  # suites asked for that could not run
         self.write_error: str | None = None  # the run directory could not be written
         self.session: pytest.Session | None = None
+        self.environment: concurrent.futures.Future[dict[str, Any]] | None = None
+        if not config.option.collectonly:
+            self.environment = concurrent.futures.Future()
+            threading.Thread(target=self._prefetch, name="llmbench-prefetch", daemon=True).start()
+
+    def _prefetch(self) -> None:
+        """What the run directory and the page need anyway (git and uname subprocesses,
+        jinja2's compile), done while pytest waits for the first answers, not after them."""
+        assert self.environment is not None
+        try:
+            self.environment.set_result(environment_info(self.bench.rootdir))
+        except Exception as exc:  # noqa: BLE001 - raised where the run info is built
+            self.environment.set_exception(exc)
+        with contextlib.suppress(Exception):  # a template error shows when the page is written
+            page_template()
 
     @pytest.hookimpl
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -65,7 +83,8 @@ class LLMBenchController:
     def _run_info(self) -> dict[str, Any]:
         bench = self.bench
         return {
-            **environment_info(bench.rootdir),
+            **(self.environment.result() if self.environment is not None
+               else environment_info(bench.rootdir)),
             "started_at": self.started, "started_at_iso": _iso(self.started),
             "pytest_args": list(self.config.invocation_params.args),
             "models": [{"name": m.name, "params": redact(dict(m.params)), "label": m.label,

@@ -15,6 +15,7 @@ scrubbed chunks passes through ``Scrubber`` before it is written.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -22,7 +23,7 @@ import time
 from collections.abc import Iterable, Sequence
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmbench.redaction import Scrubber
 from pytest_llmbench.report.items import CHUNK_SIZE, ITEM_FIELDS, MAX_TEXT, ItemChunks
@@ -31,6 +32,9 @@ from pytest_llmbench.results.record import is_serving
 from pytest_llmbench.results.run_dir import RECORDS_FILE, RUN_FILE, iter_records
 from pytest_llmbench.results.stats import percentile
 from pytest_llmbench.results.summary import SummaryBuilder
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 REPORT_FILE = "report.html"
 ALL_SUITES = "(all suites)"
@@ -136,15 +140,23 @@ def _saved_rows(run_path: Path) -> list[dict[str, Any]] | None:
         return None
 
 
-def _render(data: dict[str, Any], info: dict[str, Any], sections: list[Section]) -> str:
+@functools.cache
+def page_template() -> Template:
+    """The compiled page template (jinja2's import and compile take ~40 ms: the controller
+    calls this on a background thread while the first answers are awaited)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
-    from markupsafe import Markup
 
     env = Environment(loader=PackageLoader("pytest_llmbench.report", "templates"),
                       autoescape=select_autoescape(default=True), trim_blocks=True,
                       lstrip_blocks=True)
+    return env.get_template("report.html.j2")
+
+
+def _render(data: dict[str, Any], info: dict[str, Any], sections: list[Section]) -> str:
+    from markupsafe import Markup
+
     assets = files("pytest_llmbench.report") / "templates"
-    return env.get_template("report.html.j2").render(
+    return page_template().render(
         info=info, run=_run_view(info, data), data_json=Markup(_script_json(data)),
         quality=data["quality"],
         css=Markup((assets / "report.css").read_text(encoding="utf-8")),

@@ -7,9 +7,7 @@ import pytest
 from tests.conftest import read_records, read_summary
 
 
-def test_cached_answers_are_counted_and_not_timed(pytester: pytest.Pytester, suite_dir,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "200")  # the tables whole, however wide the outer terminal
+def test_cached_answers_are_counted_and_not_timed(pytester: pytest.Pytester, suite_dir) -> None:
     args = ["arith.yaml", "--llmbench-models", "inproc:oracle", "--llmbench-cache", "readwrite"]
     first = pytester.runpytest(*args)
     first.assert_outcomes(passed=10)

@@ -21,9 +21,8 @@ def _latest(pytester: pytest.Pytester) -> Path:
     return (pytester.path / ".llmbench" / "runs" / "latest").resolve()
 
 
-def test_rows_per_variant_best_variant_and_paired_comparison(
-        pytester: pytest.Pytester, variant_dir, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "200")  # the tables whole, however wide the outer terminal
+def test_rows_per_variant_best_variant_and_paired_comparison(pytester: pytest.Pytester,
+                                                             variant_dir) -> None:
     result = pytester.runpytest_subprocess(*ARGS, "-n", "2")
     result.stdout.fnmatch_lines([
         "suite  model        variant          n  pass*",

@@ -1,0 +1,46 @@
+"""Start the engine's child process as soon as pytest has parsed the command line.
+
+The child's SDK import (~0.5 s for openai) is most of a one-item run's start-up; begun here,
+it overlaps pytest loading its plugins and configuring instead of following them. The
+providers are read from ``--llmbench-models`` / ``$BENCHMARK_MODELS`` as written (text before
+the first colon, else ``--llmbench-provider``); the run's engine adopts the child and asks it
+for any SDK this guess missed. Nothing is started by xdist's controller (its workers start their own), for
+``--llmbench-engine thread``, ``--collect-only``, or a run without models on its command line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import pytest
+
+
+def maybe_spawn(early_config: pytest.Config) -> None:
+    known: Any = early_config.known_args_namespace
+    models = getattr(known, "llmbench_models", None) or os.environ.get("BENCHMARK_MODELS")
+    engine = getattr(known, "llmbench_engine", None) or os.environ.get("LLMBENCH_ENGINE")
+    if not models or engine not in (None, "process") or getattr(known, "numprocesses", None) \
+            or getattr(known, "tx", None) or getattr(known, "collectonly", False):
+        return
+    from pytest_llmbench.calls.engine_process import goes_remote, spawn_early
+    from pytest_llmbench.providers.base import known_providers
+
+    known_names = set(known_providers())
+    default = getattr(known, "llmbench_provider", None) or os.environ.get("BENCHMARK_PROVIDER")
+    guessed = set()
+    for spec in str(models).split(","):
+        prefix = spec.strip().split(":", 1)[0]
+        provider = prefix if prefix in known_names else default
+        if provider and goes_remote(provider):
+            guessed.add(provider)
+    if guessed:
+        spawn_early(sorted(guessed))
+
+
+def discard() -> None:
+    """End a child no engine adopted (the run stopped before its first call)."""
+    engine_process = sys.modules.get("pytest_llmbench.calls.engine_process")
+    if engine_process is not None:
+        engine_process.discard_early()
