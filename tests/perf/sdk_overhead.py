@@ -14,6 +14,7 @@ discarded warm-up run.
 3. startup: a one-item run's wall time, with every installed pytest plugin and with only
    llmbench's (``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 -p pytest_llmbench.plugin``);
 4. timing: 50 ms TTFT, 10 ms between tokens: records' TTFT and per-request mean ITL
+   (both sides: (end of stream - first token) / (tokens - 1), as a record gives it)
    medians and p90-p10 spreads against the floor's, same server, same run;
 5. providers: start-up and per-item (``--sizes``) for ``anthropic:`` and ``bedrock:``;
 6. xdist: ``-n 2`` against one process on the largest of ``--sizes``.
@@ -47,12 +48,13 @@ import asyncio, json, sys, time
 base, n, record = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 ttfts, itls, ok = [], [], 0
 
-def note(sent, stamps, text):
+def note(sent, stamps, text, end):
+    # per-request ITL as our records define it: (end of stream - first token) / (tokens - 1)
     global ok
     if record and stamps:
         ttfts.append(stamps[0] - sent)
         if len(stamps) > 1:
-            itls.append((stamps[-1] - stamps[0]) / (len(stamps) - 1))
+            itls.append((end - stamps[0]) / (len(stamps) - 1))
     ok += "".join(text).strip() == "42"
 """
 
@@ -74,7 +76,7 @@ async def main():
                 if chunk.choices and chunk.choices[0].delta.content:
                     stamps.append(time.perf_counter())
                     text.append(chunk.choices[0].delta.content)
-            note(sent, stamps, text)
+            note(sent, stamps, text, time.perf_counter())
 
     await asyncio.gather(*(one(i) for i in range(n)))
     await client.close()
@@ -99,7 +101,7 @@ async def main():
                 if event.type == "content_block_delta" and event.delta.type == "text_delta":
                     stamps.append(time.perf_counter())
                     text.append(event.delta.text)
-            note(sent, stamps, text)
+            note(sent, stamps, text, time.perf_counter())
 
     await asyncio.gather(*(one(i) for i in range(n)))
     await client.close()
@@ -125,7 +127,7 @@ def one(i):
         if "contentBlockDelta" in event:
             stamps.append(time.perf_counter())
             text.append(event["contentBlockDelta"]["delta"]["text"])
-    return sent, stamps, text
+    return sent, stamps, text, time.perf_counter()
 
 with ThreadPoolExecutor(32) as pool:
     for result in pool.map(one, range(n)):
