@@ -4,8 +4,10 @@ The child's SDK import (~0.5 s for openai) is most of a one-item run's start-up;
 it overlaps pytest loading its plugins and configuring instead of following them. The
 providers are read from ``--llmbench-models`` / ``$BENCHMARK_MODELS`` as written (text before
 the first colon, else ``--llmbench-provider``); the run's engine adopts the child and asks it
-for any SDK this guess missed. Nothing is started by xdist's controller (its workers start their own), for
-``--llmbench-engine thread``, ``--collect-only``, or a run without models on its command line.
+for any SDK this guess missed. Nothing is started by xdist's controller (its workers start
+their own), for ``--llmbench-engine thread`` (option, env or ini), ``--collect-only``, or a
+run without models on its command line or in ``$BENCHMARK_MODELS``; a child the run does not
+adopt (``engine: thread`` in llmbench.yaml, a usage error) is ended at unconfigure.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import pytest
 def maybe_spawn(early_config: pytest.Config) -> None:
     known: Any = early_config.known_args_namespace
     models = getattr(known, "llmbench_models", None) or os.environ.get("BENCHMARK_MODELS")
-    engine = getattr(known, "llmbench_engine", None) or os.environ.get("LLMBENCH_ENGINE")
+    engine = getattr(known, "llmbench_engine", None) or os.environ.get("LLMBENCH_ENGINE") \
+        or early_config.getini("llmbench_engine") or None
     if not models or engine not in (None, "process") or getattr(known, "numprocesses", None) \
             or getattr(known, "tx", None) or getattr(known, "collectonly", False):
         return

@@ -60,8 +60,8 @@ def test_the_child_is_running_before_configure_and_the_run_adopts_it(
     assert not psutil.pid_exists(early[0]) or psutil.Process(early[0]).status() == "zombie"
 
 
-@pytest.mark.parametrize("args", [["--llmbench-engine", "thread"], ["--collect-only"],
-                                  ["--llmbench-models", "inproc:echo"]])
+@pytest.mark.parametrize("args", [["--llmbench-engine", "thread"], ["-o", "llmbench_engine=thread"],
+                                  ["--collect-only"], ["--llmbench-models", "inproc:echo"]])
 def test_no_early_child_where_none_would_be_used(pytester: pytest.Pytester, sim: SimServer,
                                                  args: list[str]) -> None:
     _project(pytester, sim)
