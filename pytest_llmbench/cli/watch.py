@@ -29,13 +29,13 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.results.run_dir import new_run_id, read_records
 from pytest_llmbench.results.throughput import output_tps
+from pytest_llmbench.signal_event import SignalEvent
 
 log = logging.getLogger("llmbench.watch")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -89,7 +89,7 @@ class Watcher:
         self.output = Path(_option_value(pytest_args, "--llmbench-output")
                            or os.environ.get("LLMBENCH_OUTPUT") or ".llmbench/runs")
         self.stopping = False
-        self.wake = threading.Event()
+        self.wake = SignalEvent()
         self.child: subprocess.Popen[bytes] | None = None
         self.failed_cycles = 0
 

@@ -29,6 +29,7 @@ from pytest_llmbench.report.ingest_spool import encode, idempotency_key
 from pytest_llmbench.server import jobs, takeover
 from pytest_llmbench.server.catalog import RunRequest, catalog, pytest_args
 from pytest_llmbench.server.db import Database
+from pytest_llmbench.signal_event import SignalEvent
 
 SCHEMA = "pytest-llmbench.ingest"
 _COLLECTED = re.compile(rb"collected (\d+) items?(?: / (\d+) deselected)?")
@@ -117,7 +118,7 @@ class Worker:
         self.workdir, self.suite_dirs = workdir.resolve(), suite_dirs
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.lease_s, self.poll_s = lease_s, poll_s
-        self.stop = threading.Event()
+        self.stop = SignalEvent()  # set by the SIGTERM handler
         self.client = httpx.Client(timeout=60)
 
     def serve(self, once: bool = False) -> int:

@@ -156,3 +156,23 @@ def test_all_wrong_is_not_success_and_bare_provider_ids(tmp_path: Path) -> None:
                      r"\(0/10, accuracy=0.00\)", out), out
     assert "✅ Success inproc:oracle (tps=" in out and "accuracy=1.00)" in out
     assert process.returncode == 1
+
+
+def test_signals_landing_inside_a_wait_never_hang_the_watcher(tmp_path: Path) -> None:
+    """SIGTERM during ``wake.wait`` once deadlocked ``threading.Event`` (CI saw a watcher
+    ignore SIGTERM); ``SignalEvent.set`` only writes a byte. A timer fires every 0.1 ms
+    while the main thread waits 100,000 times."""
+    script = tmp_path / "race.py"
+    script.write_text(
+        "import signal\n"
+        "from pytest_llmbench.signal_event import SignalEvent\n"
+        "wake = SignalEvent()\n"
+        "signal.signal(signal.SIGALRM, lambda *a: wake.set())\n"
+        "signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)\n"
+        "for _ in range(100000):\n"
+        "    wake.wait(0)\n"
+        "signal.setitimer(signal.ITIMER_REAL, 0)\n"
+        "print('woken' if wake.wait(0) else 'not set')\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "woken"), done.stderr[-2000:]
