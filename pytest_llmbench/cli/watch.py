@@ -35,7 +35,7 @@ from typing import Any
 
 from pytest_llmbench.results.run_dir import new_run_id, read_records
 from pytest_llmbench.results.throughput import output_tps
-from pytest_llmbench.signal_event import SignalEvent
+from pytest_llmbench.server.signal_event import SignalEvent
 
 log = logging.getLogger("llmbench.watch")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}

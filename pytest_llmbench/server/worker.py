@@ -29,7 +29,7 @@ from pytest_llmbench.report.ingest_spool import encode, idempotency_key
 from pytest_llmbench.server import jobs, takeover
 from pytest_llmbench.server.catalog import RunRequest, catalog, pytest_args
 from pytest_llmbench.server.db import Database
-from pytest_llmbench.signal_event import SignalEvent
+from pytest_llmbench.server.signal_event import SignalEvent
 
 SCHEMA = "pytest-llmbench.ingest"
 _COLLECTED = re.compile(rb"collected (\d+) items?(?: / (\d+) deselected)?")

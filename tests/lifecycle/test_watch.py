@@ -165,7 +165,7 @@ def test_signals_landing_inside_a_wait_never_hang_the_watcher(tmp_path: Path) ->
     script = tmp_path / "race.py"
     script.write_text(
         "import signal\n"
-        "from pytest_llmbench.signal_event import SignalEvent\n"
+        "from pytest_llmbench.server.signal_event import SignalEvent\n"
         "wake = SignalEvent()\n"
         "signal.signal(signal.SIGALRM, lambda *a: wake.set())\n"
         "signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)\n"
