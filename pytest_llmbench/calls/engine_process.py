@@ -278,7 +278,7 @@ def spawn_early(providers: Sequence[str]) -> None:
     Unadopted (the run stopped before calling), it ends with pytest: its pipe closes."""
     global _early
     if _early is None:
-        with contextlib.suppress(LLMBenchError):
+        with contextlib.suppress(LLMBenchError, OSError):  # the run's own start says why
             _early = _spawn()
             _early[1].send_bytes(pickle.dumps(("warm", sorted(set(providers)))))
 

@@ -28,18 +28,16 @@ def maybe_spawn(early_config: pytest.Config) -> None:
             or getattr(known, "tx", None) or getattr(known, "collectonly", False):
         return
     from pytest_llmbench.calls.engine_process import goes_remote, spawn_early
+    from pytest_llmbench.config import with_provider
     from pytest_llmbench.providers.base import known_providers
 
-    known_names = set(known_providers())
     default = getattr(known, "llmbench_provider", None) or os.environ.get("BENCHMARK_PROVIDER")
-    guessed = set()
-    for spec in str(models).split(","):
-        prefix = spec.strip().split(":", 1)[0]
-        provider = prefix if prefix in known_names else default
-        if provider and goes_remote(provider):
-            guessed.add(provider)
+    providers = known_providers()
+    named = {with_provider(spec.strip(), default, providers).partition(":")[0]
+             for spec in str(models).split(",") if spec.strip()}
+    guessed = sorted(provider for provider in named if goes_remote(provider))
     if guessed:
-        spawn_early(sorted(guessed))
+        spawn_early(guessed)
 
 
 def discard() -> None:
