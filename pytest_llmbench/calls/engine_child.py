@@ -10,6 +10,7 @@ providers learn go back too, so the parent's logs and scrubbing see them. It end
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import pickle
@@ -21,11 +22,12 @@ from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from typing import Any
 
+from pytest_llmbench.calls import pricing
 from pytest_llmbench.calls.engine import Engine
 from pytest_llmbench.calls.engine_process import EngineSpec, describe
 from pytest_llmbench.calls.ratelimit import RateLimits
 from pytest_llmbench.errors import LLMBenchError
-from pytest_llmbench.providers.base import Completion, get_factory
+from pytest_llmbench.providers.base import Completion, warm
 from pytest_llmbench.redaction import known_secrets
 
 
@@ -130,7 +132,10 @@ def main() -> None:
             kind = message[0]
             if kind == "warm":  # import the SDKs now, while pytest starts up
                 for name in message[1]:
-                    get_factory(name)
+                    warm(name)
+                pricing.warm(message[1])
+                gc.freeze()  # a full collection over the SDKs' and price table's objects
+                # would stall the loop ~70 ms mid-stream; what is loaded now lives on anyway
             elif kind == "configure":
                 pump = configure(conn, message[1])
             elif kind == "submit" and pump is not None:

@@ -16,6 +16,8 @@ Config shape (per model in ``llmbench.yaml``)::
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +80,14 @@ def configured_cost(price: dict[str, Any], usage: TokenUsage) -> float:
 
 _UNKNOWN: set[tuple[str, str]] = set()
 """Lookups that failed once, so an unknown model costs one table search per process."""
+
+
+def warm(providers: Iterable[str]) -> None:
+    """Load the price table now if any of ``providers`` is priced from it: loaded at the first
+    answer, it would stall the engine's loop ~0.17 s while the first calls stream."""
+    if any(name in GENAI_PROVIDERS for name in providers):
+        with contextlib.suppress(Exception):  # best effort: the first priced call says what fails
+            table_cost("openai", "gpt-4o-mini", TokenUsage(1, 1))
 
 
 def table_cost(provider: str, model: str, usage: TokenUsage,

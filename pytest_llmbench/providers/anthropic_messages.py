@@ -54,6 +54,13 @@ class AnthropicProvider:
             args["timeout"] = float(spec.settings["timeout"])
         self.client = self._client(args)
 
+    @staticmethod
+    def warm() -> None:
+        """Client set-up and the SDK's lazy imports, before the first call."""
+        common.warm_async_client(anthropic.AsyncAnthropic(api_key="warm-up", base_url=common.WARM_URL,
+                                                          max_retries=0),
+                                 lambda client: client.messages)
+
     def _client(self, args: dict[str, Any]) -> anthropic.AsyncAnthropic | Any:
         settings = self.spec.settings
         key = settings.get("api_key") or os.environ.get("ANTHROPIC_API_KEY")

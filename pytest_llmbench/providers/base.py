@@ -6,6 +6,7 @@ nothing of pytest; the engine calls them on its own event loop.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import entry_points
@@ -168,6 +169,16 @@ def get_factory(name: str) -> ProviderFactory:
         _REGISTRY[name] = _IMPORTED[name] = factory
         return factory
     raise ConfigError(f"unknown provider {name!r} (known: {', '.join(known_providers())})")
+
+
+def warm(name: str) -> None:
+    """Import ``name``'s SDK and pay its first-use costs now (a factory's optional static
+    ``warm()``): paid inside the first calls, they stall the loop while the first wave of
+    streams is in flight and stretch its measured gaps. Best effort: a call reports what fails."""
+    with contextlib.suppress(Exception):
+        hook = getattr(get_factory(name), "warm", None)
+        if callable(hook):
+            hook()
 
 
 def check_provider(spec: ModelSpec, source: str = "--llmbench-models") -> None:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from pytest_llmbench.config import ModelSpec
@@ -65,7 +66,7 @@ class BedrockProvider:
         for secret in (settings.get("aws_secret_access_key"), settings.get("aws_session_token"),
                        os.environ.get("AWS_BEARER_TOKEN_BEDROCK")):
             remember_secret(secret)
-        session = boto3.session.Session(**session_args)
+        session = _session(**session_args)
         region = (settings.get("region") or os.environ.get("AWS_REGION")
                   or os.environ.get("AWS_DEFAULT_REGION") or session.region_name)
         if not region:
@@ -83,6 +84,13 @@ class BedrockProvider:
         self._shared: tuple[Any, ThreadPoolExecutor] = clients.acquire(
             self._client_key, lambda: _build(session, options))
         self.client, self._pool = self._shared
+
+    @staticmethod
+    def warm() -> None:
+        """botocore's service model and endpoint data (~0.1 s), loaded before the first call."""
+        session = _session(aws_access_key_id="warm-up", aws_secret_access_key="warm-up")
+        _close(_build(session, {"region": "us-east-1", "endpoint_url": common.WARM_URL, "workers": 1,
+                                "read_timeout": 1.0, "connect_timeout": 1.0, "headers": None}))
 
     async def complete(self, request: ChatRequest) -> Completion:
         if request.tools is not None:
@@ -157,6 +165,20 @@ def _require_event_stream(response: dict[str, Any], model: str) -> None:
         body = b""
     raise ProtocolError(f"a streamed request was answered with {ctype or 'no content type'}, "
                         f"not {_EVENT_STREAM}", model=model, received=body)
+
+
+_DATA_LOADERS: list[Any] = []
+
+
+def _session(**args: Any) -> boto3.session.Session:
+    """A boto3 session sharing the process's botocore data loader: a new session's own loader
+    parses the service model again (~50 ms inside the first call)."""
+    core = botocore.session.Session()
+    if _DATA_LOADERS:
+        core.register_component("data_loader", _DATA_LOADERS[0])
+    else:
+        _DATA_LOADERS.append(core.get_component("data_loader"))
+    return boto3.session.Session(botocore_session=core, **args)
 
 
 def _build(session: Any, options: dict[str, Any]) -> tuple[Any, ThreadPoolExecutor]:

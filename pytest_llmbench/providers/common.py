@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,19 @@ def unfinished(model: str, events: int, finish_event: str, last: object = None) 
     what = "no event" if events == 0 else f"{events} event" + ("s" if events > 1 else "")
     return ProtocolError(f"the stream ended without its {finish_event} after {what}",
                          model=model, received=None if last is None else str(last))
+
+
+WARM_URL = "http://127.0.0.1:9"
+"""Where warm-up clients point; they never send a request."""
+
+
+def warm_async_client(client: Any, touch: Callable[[Any], object]) -> None:
+    """Touch a throwaway async SDK client's resources (``touch``) and close it under anyio,
+    which loads anyio's asyncio backend: the imports a first call would otherwise pay."""
+    import anyio  # noqa: PLC0415 - the SDKs' own dependency
+
+    touch(client)
+    anyio.run(client.close, backend="asyncio")
 
 
 def estimate_tokens(text: str) -> int:
