@@ -16,32 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import itertools
 import logging
-import os
 import pickle
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.calls.engine import Engine
+from pytest_llmbench.calls.engine_spawn import LOCAL_PROVIDERS, spawn, take_early
 from pytest_llmbench.calls.retry import RetryPolicy
 from pytest_llmbench.errors import LLMBenchError
 from pytest_llmbench.providers.base import ChatRequest, Completion, importable_provider
 from pytest_llmbench.redaction import remember_secret
 
 Future = concurrent.futures.Future
-LOCAL_PROVIDERS = frozenset({"inproc"})
-"""Providers that stay in pytest's process: no network, an extra hop would only cost."""
 START_TIMEOUT_S = 120.0
 
 log = logging.getLogger(__name__)
@@ -178,7 +172,7 @@ class ProcessEngine:
             return
         if self._closed:
             raise LLMBenchError("the engine is closed")
-        self._child, self._conn, self._stderr = _take_early() or _spawn()
+        self._child, self._conn, self._stderr = take_early() or spawn()
         self._send(("warm", sorted(set(warm))))  # what the early child was not told to import
         self._reader = threading.Thread(target=self._read, name="llmbench-engine-reader",
                                         daemon=True)
@@ -266,60 +260,6 @@ class ProcessEngine:
             self._send(("cancel", [call_id]))
         except LLMBenchError:
             pass
-
-
-Child = tuple["subprocess.Popen[bytes]", Connection, Any]  # the process, its pipe, its stderr
-_early: Child | None = None
-
-
-def spawn_early(providers: Sequence[str]) -> None:
-    """Start the child as soon as pytest has parsed its options, importing these providers'
-    SDKs (~0.5 s) while pytest loads plugins and configures; the run's engine adopts it.
-    Unadopted (the run stopped before calling), it ends with pytest: its pipe closes."""
-    global _early
-    if _early is None:
-        with contextlib.suppress(LLMBenchError, OSError):  # the run's own start says why
-            _early = _spawn()
-            _early[1].send_bytes(pickle.dumps(("warm", sorted(set(providers)))))
-
-
-def _take_early() -> Child | None:
-    global _early
-    child, _early = _early, None
-    if child is not None and child[0].poll() is not None:
-        child[1].close()
-        return None
-    return child
-
-
-def discard_early() -> None:
-    child = _take_early()
-    if child is not None:
-        child[1].close()  # the child reads the end of its pipe and exits
-        try:
-            child[0].wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child[0].kill()
-            child[0].wait()
-
-
-def _spawn() -> Child:
-    parent, child = socket.socketpair()
-    package_root = str(Path(__file__).resolve().parents[2])
-    path = os.pathsep.join([package_root, *sys.path[1:], os.environ.get("PYTHONPATH", "")])
-    stderr = tempfile.TemporaryFile()
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pytest_llmbench.calls.engine_child", str(child.fileno())],
-            pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=stderr, env={**os.environ, "PYTHONPATH": path.strip(os.pathsep)},
-            start_new_session=True)  # Ctrl-C reaches pytest, which then closes the child
-    except OSError as exc:
-        parent.close()
-        raise LLMBenchError(f"could not start the engine process: {exc}") from None
-    finally:
-        child.close()
-    return process, Connection(parent.detach()), stderr
 
 
 class _RemoteFuture(Future):  # type: ignore[type-arg]

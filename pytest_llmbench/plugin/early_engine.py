@@ -27,21 +27,26 @@ def maybe_spawn(early_config: pytest.Config) -> None:
     if not models or engine not in (None, "process") or getattr(known, "numprocesses", None) \
             or getattr(known, "tx", None) or getattr(known, "collectonly", False):
         return
-    from pytest_llmbench.calls.engine_process import goes_remote, spawn_early
-    from pytest_llmbench.config import with_provider
-    from pytest_llmbench.providers.base import known_providers
+    from pytest_llmbench.calls import engine_spawn  # noqa: PLC0415 - light: spawn before imports
+
+    specs = [spec.strip() for spec in str(models).split(",") if spec.strip()]
+    if all(spec.partition(":")[0] in engine_spawn.LOCAL_PROVIDERS for spec in specs):
+        return  # nothing the child would call
+
+    engine_spawn.spawn_early()  # its interpreter starts while this one imports the rest
+    from pytest_llmbench.calls.engine_process import goes_remote  # noqa: PLC0415
+    from pytest_llmbench.config import with_provider  # noqa: PLC0415
+    from pytest_llmbench.providers.base import known_providers  # noqa: PLC0415
 
     default = getattr(known, "llmbench_provider", None) or os.environ.get("BENCHMARK_PROVIDER")
     providers = known_providers()
-    named = {with_provider(spec.strip(), default, providers).partition(":")[0]
-             for spec in str(models).split(",") if spec.strip()}
+    named = {with_provider(spec, default, providers).partition(":")[0] for spec in specs}
     guessed = sorted(provider for provider in named if goes_remote(provider))
-    if guessed:
-        spawn_early(guessed)
+    engine_spawn.warm_early(guessed)  # none (bare ids, a local default): ended at unconfigure
 
 
 def discard() -> None:
     """End a child no engine adopted (the run stopped before its first call)."""
-    engine_process = sys.modules.get("pytest_llmbench.calls.engine_process")
-    if engine_process is not None:
-        engine_process.discard_early()
+    engine_spawn = sys.modules.get("pytest_llmbench.calls.engine_spawn")
+    if engine_spawn is not None:
+        engine_spawn.discard_early()

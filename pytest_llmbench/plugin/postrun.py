@@ -212,12 +212,14 @@ class PostRun:
 def _check_ingest(config: pytest.Config, url: str | None, required: bool) -> None:
     """Requiring an ingest with nowhere to send it is a usage error; a URL without a key
     warns once (an open endpoint is allowed)."""
-    from pytest_llmbench.report.ingest import KEY_ENV
-
     if required and not url:
         raise LLMBenchError("--llmbench-ingest-required needs an ingest URL: pass "
                             "--llmbench-ingest-url URL or set $INGEST_API_URL")
-    if url and not os.environ.get(KEY_ENV):
+    if not url:
+        return  # no HTTP client to import (~0.1 s of start-up)
+    from pytest_llmbench.report.ingest import KEY_ENV  # noqa: PLC0415
+
+    if not os.environ.get(KEY_ENV):
         config.issue_config_time_warning(pytest.PytestConfigWarning(
             f"llmbench: ingest URL set but ${KEY_ENV} is not: results are posted without a key"),
             stacklevel=2)

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Generator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -36,11 +36,12 @@ from pytest_llmbench.results.serving_speedup import (
     serving_speedups,
 )
 from pytest_llmbench.serving.export import write_benchmarks
-from pytest_llmbench.serving.load import PointResult
 from pytest_llmbench.serving.metrics import check_slos, summarize
 from pytest_llmbench.serving.samples import PointSamples, write_samples
 from pytest_llmbench.serving.scenario import Point, ServingSuite, is_serving_text, load_serving_suite
-from pytest_llmbench.serving.split import SplitFailed, runner_for
+
+if TYPE_CHECKING:
+    from pytest_llmbench.serving.load import PointResult
 
 
 class UnreliableMeasurement(pytest.PytestWarning):
@@ -117,7 +118,7 @@ def generate_tests(metafunc: pytest.Metafunc) -> bool:
     return True
 
 
-RESULT = pytest.StashKey[PointResult]()
+RESULT = pytest.StashKey["PointResult"]()
 WALL = pytest.StashKey[tuple[float, float]]()  # the point's unix start and end
 
 
@@ -145,6 +146,9 @@ class ServingRunner:
         target = _point_of(pyfuncitem)
         if target is None:
             return None
+        # the load generator's HTTP stack (~0.1 s of imports) only for a run that measures serving
+        from pytest_llmbench.serving.split import SplitFailed, runner_for  # noqa: PLC0415
+
         suite = pyfuncitem.parent.suite  # type: ignore[union-attr]
         bench = bench_session(self.config)
         processes = options.resolve(self.config, "serving_processes", bench.models_config.settings)

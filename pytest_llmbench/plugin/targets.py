@@ -160,11 +160,12 @@ def _converting(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Give simulator targets the suites' answers, as the run's own simulator gets them."""
     bench = bench_session(session.config)
-    if not bench.suites_by_name:
+    names = {m.target for m in bench.models if m.provider == "sim" and m.target}
+    if not bench.suites_by_name or not names:
         return
     from pytest_llmbench.plugin.sim_link import post_answer_key  # noqa: PLC0415
 
-    for name in {m.target for m in bench.models if m.provider == "sim" and m.target}:
+    for name in names:
         endpoint = _endpoint(session.config, name)
         if endpoint is not None and endpoint.url and not (endpoint.error or endpoint.skip):
             try:
