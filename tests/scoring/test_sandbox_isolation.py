@@ -10,10 +10,12 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -207,10 +209,18 @@ def test_concurrent_sandboxes_get_distinct_uids_across_processes() -> None:
         holder.wait()
 
 
-def test_private_folders_are_unlistable_or_alone_and_are_removed() -> None:
+def test_private_folders_are_unlistable_or_alone_and_are_removed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Its folder is 0700 with a random name; others' folders cannot be listed (a parent
     without read permission) or are not there at all (a private /tmp); all removed."""
-    before = {p.name for p in Path("/tmp").glob("llmbench-sandbox-*")}
+    made: list[str] = []  # this test's folders only: other xdist workers' come and go in /tmp
+    mkdtemp = tempfile.mkdtemp
+
+    def recorded(*args: Any, **kwargs: Any) -> str:
+        made.append(mkdtemp(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recorded)
     program = textwrap.dedent("""
         import os, stat
         here = os.getcwd()
@@ -229,5 +239,6 @@ def test_private_folders_are_unlistable_or_alone_and_are_removed() -> None:
             assert "neighbours ['w']" in result.stdout and "tmp []" in result.stdout
         else:
             assert "neighbours unlistable" in result.stdout
-    after = {p.name for p in Path("/tmp").glob("llmbench-sandbox-*")}
-    assert after <= before | {"llmbench-sandbox-uids", "llmbench-sandbox-image.lock"}
+    sandboxes = [folder for folder in made if "llmbench-sandbox-" in folder]
+    assert len(sandboxes) == 2
+    assert not [folder for folder in made if Path(folder).exists()]
