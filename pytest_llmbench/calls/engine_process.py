@@ -22,6 +22,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from pytest_llmbench.redaction import remember_secret
 
 Future = concurrent.futures.Future
 START_TIMEOUT_S = 120.0
+READ_INTERVAL_S = 0.01
+"""How often answers nobody waits for yet are read from the child (a waiter reads at once)."""
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,9 @@ class ProcessEngine:
         self._child: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._reader: threading.Thread | None = None
+        self._inbox = threading.Lock()  # held by whichever thread reads the child's messages
+        self._stop_reading = threading.Event()
+        self._gone = False  # the child's pipe reached its end
         self._stderr: Any = None
         self._dead: LLMBenchError | None = None
         self._closed = False
@@ -138,8 +144,11 @@ class ProcessEngine:
         except (OSError, subprocess.TimeoutExpired, LLMBenchError):
             self._child.kill()
             self._child.wait()
+        self._stop_reading.set()
         if self._reader is not None:
             self._reader.join(timeout=10)
+        with self._inbox:
+            self._read_available()
         self._fail_pending(LLMBenchError("the run ended before this call was answered"))
         if self._conn is not None:
             self._conn.close()
@@ -174,7 +183,7 @@ class ProcessEngine:
             raise LLMBenchError("the engine is closed")
         self._child, self._conn, self._stderr = take_early() or spawn()
         self._send(("warm", sorted(set(warm))))  # what the early child was not told to import
-        self._reader = threading.Thread(target=self._read, name="llmbench-engine-reader",
+        self._reader = threading.Thread(target=self._read_often, name="llmbench-engine-reader",
                                         daemon=True)
         self._reader.start()
 
@@ -187,28 +196,59 @@ class ProcessEngine:
         except OSError:
             raise self._died() from None
 
-    def _read(self) -> None:
-        """Settle futures as the child's results arrive (one message per loop turn there)."""
-        assert self._conn is not None
-        while True:
-            try:
-                message = pickle.loads(self._conn.recv_bytes())
-            except (EOFError, OSError):
-                self._fail_pending(self._died())
+    def _read_often(self) -> None:
+        """Settle what has arrived every few ms, for calls nobody is waiting on yet and for
+        callbacks (asyncio callers). A thread woken by each message instead takes the GIL from
+        pytest's thread hundreds of times a second, and pytest's thread waits to get it back
+        after each of its own writes (~0.2-0.5 ms an item with unbuffered output)."""
+        while not self._stop_reading.wait(READ_INTERVAL_S) and not self._gone:
+            if self._inbox.acquire(blocking=False):
+                try:
+                    self._read_available()
+                finally:
+                    self._inbox.release()
+
+    def wait_for(self, future: Future[Completion], timeout: float | None = None) -> None:
+        """Read the child's messages in this thread until ``future`` is settled (or
+        ``timeout``): a caller waiting for its answer takes it as soon as it arrives."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not future.done() and not self._gone and self._conn is not None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 return
-            kind = message[0]
-            if kind == "done":
-                self._settle(message[1])
-            elif kind == "secrets":
-                for secret in message[1]:
-                    remember_secret(secret)
-            elif kind == "log":
-                record = logging.makeLogRecord(message[1])
-                logging.getLogger(record.name).handle(record)
-            elif kind == "warning":
-                warnings.warn(message[1], _category(message[2]), stacklevel=1)
-            elif kind == "closed":
-                return
+            slice_s = READ_INTERVAL_S if left is None else min(READ_INTERVAL_S, left)
+            if self._inbox.acquire(timeout=slice_s):
+                try:
+                    if self._conn.poll(slice_s):  # wakes as a message arrives; a signal is safe here
+                        self._read_available()
+                finally:
+                    self._inbox.release()
+
+    def _read_available(self) -> None:
+        """Handle every message already there (the caller holds ``_inbox``)."""
+        conn = self._conn
+        if conn is None or self._gone:
+            return
+        try:
+            while conn.poll(0):
+                message = pickle.loads(conn.recv_bytes())
+                kind = message[0]
+                if kind == "done":
+                    self._settle(message[1])
+                elif kind == "secrets":
+                    for secret in message[1]:
+                        remember_secret(secret)
+                elif kind == "log":
+                    record = logging.makeLogRecord(message[1])
+                    logging.getLogger(record.name).handle(record)
+                elif kind == "warning":
+                    warnings.warn(message[1], _category(message[2]), stacklevel=1)
+                elif kind == "closed":
+                    self._gone = True
+                    return
+        except (EOFError, OSError):
+            self._gone = True
+            self._fail_pending(self._died())
 
     def _settle(self, results: list[tuple[int, Completion | None, Any]]) -> None:
         with self._lock:
@@ -271,6 +311,14 @@ class _RemoteFuture(Future):  # type: ignore[type-arg]
         self.call_id = call_id
         with engine._lock:
             engine._pending[call_id] = self
+
+    def result(self, timeout: float | None = None) -> Completion:
+        self.engine.wait_for(self, timeout)
+        return super().result(None if timeout is None else 0)  # type: ignore[no-any-return]
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        self.engine.wait_for(self, timeout)
+        return super().exception(None if timeout is None else 0)
 
     def cancel(self) -> bool:
         cancelled = super().cancel()
