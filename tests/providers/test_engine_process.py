@@ -159,3 +159,35 @@ def test_logs_and_learnt_secrets_come_back(sim: SimServer,
     assert key in known_secrets()  # the parent scrubs what a provider learnt in the child
     lines = [r.getMessage() for r in caplog.records if r.name == "pytest_llmbench.calls.engine"]
     assert any(line.startswith("call openai:oracle s/q1 attempt 1: ok") for line in lines), lines
+
+
+def test_answers_nobody_waits_on_are_settled_for_callbacks_and_asyncio(sim: SimServer) -> None:
+    """The caller waiting on its answer reads the child's messages itself; answers nobody
+    waits on still settle (done-callbacks fire, ``acall`` returns) without a ``result()``."""
+    import asyncio  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    engine = _engine()
+    try:
+        spec = spec_for("openai", "oracle", sim)
+        seen = threading.Event()
+        engine.submit(_ask(spec, 0)).add_done_callback(lambda _: seen.set())
+        assert seen.wait(30), "a done-callback never fired"
+        answer = asyncio.run(asyncio.wait_for(engine.acall(_ask(spec, 1)), 30))
+        assert answer.text == "Paris"
+    finally:
+        engine.close()
+
+
+def test_a_result_timeout_is_honoured_while_reading() -> None:
+    with SimServer(models=["slow:base=oracle,ttft_ms=3000"]) as sim:
+        engine = _engine()
+        try:
+            future = engine.submit(_ask(spec_for("openai", "slow", sim), 0))
+            started = time.monotonic()
+            with pytest.raises(TimeoutError):
+                future.result(timeout=0.3)
+            assert time.monotonic() - started < 2.5  # returned at its timeout, not the answer
+            assert future.result(timeout=60).text  # and the answer still comes
+        finally:
+            engine.close()

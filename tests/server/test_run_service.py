@@ -288,7 +288,7 @@ def test_budget_stops_the_run_and_says_so(svc: Server, workers: Workers) -> None
         folder = sim_config(workers.tmp / "b1", sim, "sim:default", PRICE)
         run_id = start(svc, {"models": ["sim:default"], "suites": ["arith"],
                              "params": {"concurrency": 1, "budget_usd": 0.03}}).json()["run_id"]
-        workers.start("b1", folder)
+        workers.start("b1", folder, lease=30.0)  # no takeover on a loaded machine: it re-runs items
         row = wait_for(svc, run_id, ("done", "failed", "cancelled"))
         requests = int(sim.metrics["requests_total"])
     records = local_records(folder, run_id)
