@@ -221,6 +221,8 @@ class ProcessEngine:
                 try:
                     if self._conn.poll(slice_s):  # wakes as a message arrives; a signal is safe here
                         self._read_available()
+                except OSError:  # closed meanwhile by close(), which settled every call
+                    return
                 finally:
                     self._inbox.release()
 
@@ -231,7 +233,11 @@ class ProcessEngine:
             return
         try:
             while conn.poll(0):
-                message = pickle.loads(conn.recv_bytes())
+                data = conn.recv_bytes()
+                try:
+                    message = pickle.loads(data)
+                except Exception as exc:  # noqa: BLE001 - a read cut short (Ctrl-C) broke the stream
+                    raise OSError(f"unreadable message from the engine process: {exc}") from exc
                 kind = message[0]
                 if kind == "done":
                     self._settle(message[1])

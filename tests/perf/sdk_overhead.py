@@ -282,15 +282,21 @@ def latency_part(repeat: int) -> None:
         server.terminate()
 
 
+TIMING_N = 320
+"""Requests per run of the timing part. For ~2,000 a side (a TTFT median spread over ~30 ms
+has a standard error well under 1 ms then), repeat short runs (``--repeat 6``) rather than
+lengthen them: alternating often cancels the server's own drift between runs."""
+
+
 def timing_part(repeat: int) -> None:
     server, url = start_server("openai", 50, 10, 8)
     try:
         ttft, itl, fttft, fitl = [], [], [], []
         for _ in range(repeat):
-            _, floor = run_floor("openai", url, 320, record=True)
+            _, floor = run_floor("openai", url, TIMING_N, record=True)
             fttft += floor["ttft"]
             fitl += floor["itl"]
-            _, folder = run_ours("openai", url, 320)
+            _, folder = run_ours("openai", url, TIMING_N)
             for r in records(folder):
                 if r.get("ttft_s") is not None and (r.get("output_tokens") or 0) > 1:
                     ttft.append(r["ttft_s"])
