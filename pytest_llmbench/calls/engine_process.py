@@ -81,7 +81,8 @@ class ProcessEngine:
         self._child: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._reader: threading.Thread | None = None
-        self._inbox = threading.Lock()  # held by whichever thread reads the child's messages
+        self._inbox = threading.RLock()  # held by whichever thread reads the child's messages (a
+        # done-callback that waits for another answer reads on, in the same thread)
         self._stop_reading = threading.Event()
         self._gone = False  # the child's pipe reached its end
         self._stderr: Any = None

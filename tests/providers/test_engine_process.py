@@ -191,3 +191,4 @@ def test_a_result_timeout_is_honoured_while_reading() -> None:
             assert future.result(timeout=60).text  # and the answer still comes
         finally:
             engine.close()
+
