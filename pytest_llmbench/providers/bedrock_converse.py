@@ -10,6 +10,7 @@ server's ``latencyMs`` come from the final ``metadata`` event.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -167,17 +168,17 @@ def _require_event_stream(response: dict[str, Any], model: str) -> None:
                         f"not {_EVENT_STREAM}", model=model, received=body)
 
 
-_DATA_LOADERS: list[Any] = []
+@functools.cache
+def _data_loader() -> Any:
+    """The process's botocore data loader (it caches the parsed service models)."""
+    return botocore.session.Session().get_component("data_loader")
 
 
 def _session(**args: Any) -> boto3.session.Session:
-    """A boto3 session sharing the process's botocore data loader: a new session's own loader
-    parses the service model again (~50 ms inside the first call)."""
+    """A boto3 session sharing the process's data loader: a new session's own loader parses
+    the service model again (~50 ms inside the first call)."""
     core = botocore.session.Session()
-    if _DATA_LOADERS:
-        core.register_component("data_loader", _DATA_LOADERS[0])
-    else:
-        _DATA_LOADERS.append(core.get_component("data_loader"))
+    core.register_component("data_loader", _data_loader())
     return boto3.session.Session(botocore_session=core, **args)
 
 

@@ -72,6 +72,6 @@ def test_bedrock_sessions_share_the_parsed_service_model() -> None:
     bedrock_converse.BedrockProvider.warm()
     run = bedrock_converse._session(aws_access_key_id="AKIDRUN", aws_secret_access_key="run")
     loader = run._session.get_component("data_loader")
-    assert loader is bedrock_converse._DATA_LOADERS[0]
+    assert loader is bedrock_converse._data_loader()
     assert run.get_credentials().access_key == "AKIDRUN"
     assert any("bedrock-runtime" in str(key) for key in loader._cache)
